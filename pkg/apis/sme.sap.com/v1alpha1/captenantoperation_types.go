@@ -52,12 +52,22 @@ type CAPTenantOperationStep struct {
 	// Name of the job workload that runs the step.
 	Name string `json:"name"`
 	// Type of the workload: TenantOperation or CustomTenantOperation.
-	// +kubebuilder:validation:Enum=CustomTenantOperation;TenantOperation
-	Type JobType `json:"type"`
+	Type StepType `json:"type"`
 	// ContinueOnFailure lets the operation go on when this custom step fails.
 	// +optional
 	ContinueOnFailure bool `json:"continueOnFailure,omitempty"`
 }
+
+// StepType is the workload type of a tenant-operation step: the job types that may run as
+// steps.
+// +kubebuilder:validation:Enum=CustomTenantOperation;TenantOperation
+type StepType string
+
+// Step types; they equal the corresponding JobType values.
+const (
+	StepTenantOperation       = StepType(JobTenantOperation)
+	StepCustomTenantOperation = StepType(JobCustomTenantOperation)
+)
 
 // CAPTenantOperationState is the coarse state of a CAPTenantOperation.
 // +kubebuilder:validation:Enum="";Processing;Completed;Failed;Deleting

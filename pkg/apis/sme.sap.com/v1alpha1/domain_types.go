@@ -85,10 +85,12 @@ type DomainSpec struct {
 	IngressSelector map[string]string `json:"ingressSelector"`
 	// TLSMode of the Gateway: Simple, Mutual or OptionalMutual.
 	// +kubebuilder:default=Simple
-	TLSMode TLSMode `json:"tlsMode"`
+	// +kubebuilder:validation:Required
+	TLSMode TLSMode `json:"tlsMode,omitempty"`
 	// DNSMode says which DNS entries are created: None, Wildcard, Subdomain or Custom.
 	// +kubebuilder:default=None
-	DNSMode DNSMode `json:"dnsMode"`
+	// +kubebuilder:validation:Required
+	DNSMode DNSMode `json:"dnsMode,omitempty"`
 	// DNSTemplates are Go templates (with sprig functions and the variables .domain,
 	// .dnsTarget and .subDomain) for the DNS entries of dnsMode Custom.
 	// +kubebuilder:validation:MaxItems=10

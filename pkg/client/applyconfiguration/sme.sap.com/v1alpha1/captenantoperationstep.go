@@ -19,7 +19,7 @@ type CAPTenantOperationStepApplyConfiguration struct {
 	// Name of the job workload that runs the step.
 	Name *string `json:"name,omitempty"`
 	// Type of the workload: TenantOperation or CustomTenantOperation.
-	Type *smesapcomv1alpha1.JobType `json:"type,omitempty"`
+	Type *smesapcomv1alpha1.StepType `json:"type,omitempty"`
 	// ContinueOnFailure lets the operation go on when this custom step fails.
 	ContinueOnFailure *bool `json:"continueOnFailure,omitempty"`
 }
@@ -41,7 +41,7 @@ func (b *CAPTenantOperationStepApplyConfiguration) WithName(value string) *CAPTe
 // WithType sets the Type field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the Type field is set to the value of the last call.
-func (b *CAPTenantOperationStepApplyConfiguration) WithType(value smesapcomv1alpha1.JobType) *CAPTenantOperationStepApplyConfiguration {
+func (b *CAPTenantOperationStepApplyConfiguration) WithType(value smesapcomv1alpha1.StepType) *CAPTenantOperationStepApplyConfiguration {
 	b.Type = &value
 	return b
 }
