@@ -88,10 +88,10 @@ func TestKubectlExplainShowsDocs(t *testing.T) {
 	env := testenv.Current()
 	tests := map[string][]string{
 		"capapplicationversion.spec.workloads.deploymentDefinition.ports": {"Ports the workload listens on", "routerDestinationName", "networkPolicy"},
-		"capapplication.spec.providerSubaccountId":                         {"SAP BTP subaccount that provides the application"},
-		"captenant.spec.versionUpgradeStrategy":                            {"never keeps the tenant on its version"},
-		"domain.spec.dnsTemplates":                                         {"Go templates", ".subDomain"},
-		"clusterdomain.spec.tlsMode":                                       {"Simple, Mutual or OptionalMutual"},
+		"capapplication.spec.providerSubaccountId":                        {"SAP BTP subaccount that provides the application"},
+		"captenant.spec.versionUpgradeStrategy":                           {"never keeps the tenant on its version"},
+		"domain.spec.dnsTemplates":                                        {"Go templates", ".subDomain"},
+		"clusterdomain.spec.tlsMode":                                      {"Simple, Mutual or OptionalMutual"},
 	}
 	for field, want := range tests {
 		t.Run(field, func(t *testing.T) {

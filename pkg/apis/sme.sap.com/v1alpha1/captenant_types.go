@@ -30,7 +30,7 @@ type CAPTenant struct {
 // CAPTenantSpec is the desired state of a CAPTenant.
 type CAPTenantSpec struct {
 	// CAPApplicationInstance is the name of the CAPApplication, in the same namespace.
-	CAPApplicationInstance string `json:"capApplicationInstance"`
+	CAPApplicationInstance  string `json:"capApplicationInstance"`
 	BTPTenantIdentification `json:",inline"`
 	// Version is the CAPApplicationVersion version the tenant should run. The operator sets it
 	// to the latest Ready version unless versionUpgradeStrategy is never.

@@ -39,7 +39,7 @@ const (
 // CAPTenantOperationSpec is the operation to run for a tenant.
 type CAPTenantOperationSpec struct {
 	// Operation is provisioning, upgrade or deprovisioning.
-	Operation CAPTenantOperationType `json:"operation"`
+	Operation               CAPTenantOperationType `json:"operation"`
 	BTPTenantIdentification `json:",inline"`
 	// CAPApplicationVersionInstance is the CAPApplicationVersion whose workloads run the steps.
 	CAPApplicationVersionInstance string `json:"capApplicationVersionInstance"`
