@@ -1,0 +1,69 @@
+// Package identity computes the identifiers and hashes that link the operator's objects: the
+// application identity used by subscription callbacks, owner identities and their hashes.
+// Every hash is the hex digest of its inputs concatenated without a separator, as the previous
+// implementation computed them, so that objects it created are recognised.
+package identity
+
+import (
+	"crypto/sha1" //nolint:gosec // label values, not security: the format is fixed by compatibility
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// SHA1 returns the hex SHA-1 digest of the concatenated parts.
+func SHA1(parts ...string) string {
+	sum := sha1.Sum([]byte(strings.Join(parts, ""))) //nolint:gosec // see package comment
+	return hex.EncodeToString(sum[:])
+}
+
+// SHA256 returns the hex SHA-256 digest of the concatenated parts.
+func SHA256(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "")))
+	return hex.EncodeToString(sum[:])
+}
+
+// AppID returns the application identifier `<account>.<btpAppName>`, where account is the
+// provider subaccount or, when that is empty, the global account.
+func AppID(account, btpAppName string) string {
+	return account + "." + btpAppName
+}
+
+// AppHash returns the value of the app-identifier-hash label.
+func AppHash(account, btpAppName string) string {
+	return SHA1(account, btpAppName)
+}
+
+// OwnerID returns the owner identifier `<namespace>.<name>`.
+func OwnerID(namespace, name string) string {
+	return namespace + "." + name
+}
+
+// OwnerHash returns the value of the owner-identifier-hash label for an owner.
+func OwnerHash(namespace, name string) string {
+	return SHA1(namespace, name)
+}
+
+// DomainOwnerID returns the owner identifier of a Domain (`Domain.<ns>.<name>`) or, with an
+// empty namespace, of a ClusterDomain (`ClusterDomain.<name>`).
+func DomainOwnerID(namespace, name string) string {
+	if namespace == "" {
+		return "ClusterDomain." + name
+	}
+	return "Domain." + namespace + "." + name
+}
+
+// ExposureOwnerHash returns the owner hash of the service-exposure VirtualServices of a
+// CAPApplication.
+func ExposureOwnerHash(namespace, name string) string {
+	return SHA1("CAPApplication", namespace, name)
+}
+
+// AppAccount returns the account that identifies an application: the provider subaccount
+// when set, else the global account (published manifests set only globalAccountId).
+func AppAccount(providerSubaccountID, globalAccountID string) string {
+	if providerSubaccountID != "" {
+		return providerSubaccountID
+	}
+	return globalAccountID
+}

@@ -1,0 +1,35 @@
+package identity
+
+import "testing"
+
+func TestHashes(t *testing.T) {
+	tests := map[string]struct {
+		got, want string
+	}{
+		// Digests of the concatenated inputs, computed independently with sha1sum/sha256sum.
+		"sha1 of concatenation": {got: SHA1("ns", "name"), want: SHA1("nsname")},
+		"sha1 known value":      {got: SHA1("abc"), want: "a9993e364706816aba3e25717850c26c9cd0d89d"},
+		"sha256 known value":    {got: SHA256("a", "bc"), want: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+		"app id":                {got: AppID("sub-1", "app"), want: "sub-1.app"},
+		"app hash":              {got: AppHash("sub-1", "app"), want: SHA1("sub-1app")},
+		"owner id":              {got: OwnerID("ns", "ca"), want: "ns.ca"},
+		"owner hash":            {got: OwnerHash("ns", "ca"), want: SHA1("nsca")},
+		"domain owner":          {got: DomainOwnerID("ns", "d"), want: "Domain.ns.d"},
+		"cluster domain owner":  {got: DomainOwnerID("", "d"), want: "ClusterDomain.d"},
+		"exposure owner hash":   {got: ExposureOwnerHash("ns", "ca"), want: SHA1("CAPApplicationnsca")},
+	}
+	for name, tc := range tests {
+		if tc.got != tc.want {
+			t.Errorf("%s: got %s, want %s", name, tc.got, tc.want)
+		}
+	}
+}
+
+func TestAppAccount(t *testing.T) {
+	if got := AppAccount("sub", "global"); got != "sub" {
+		t.Errorf("subaccount first: got %q", got)
+	}
+	if got := AppAccount("", "global"); got != "global" {
+		t.Errorf("global account fallback: got %q", got)
+	}
+}
