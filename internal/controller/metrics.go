@@ -1,0 +1,111 @@
+package controller
+
+import (
+	"context"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	clientmetrics "k8s.io/client-go/tools/metrics"
+	"k8s.io/client-go/util/workqueue"
+)
+
+// Metrics holds the controller's Prometheus collectors. The names match the previous
+// implementation's documented metrics (counters without the _total suffix included).
+type Metrics struct {
+	// Registry holds every collector below plus the Go and process collectors.
+	Registry *prometheus.Registry
+
+	// ReconcileErrors counts failed syncs by kind and object.
+	ReconcileErrors *prometheus.CounterVec
+	// Panics counts recovered panics by kind and object.
+	Panics *prometheus.CounterVec
+	// TenantOperations counts finished tenant operations by app hash and operation.
+	TenantOperations *prometheus.CounterVec
+	// TenantOperationFailures counts failed tenant operations (detailed metrics only).
+	TenantOperationFailures *prometheus.CounterVec
+	// LastTenantOperationDuration is the duration of a tenant's last operation (detailed
+	// metrics only).
+	LastTenantOperationDuration *prometheus.GaugeVec
+	// ServiceOperations counts service-exposure reconciliations by app hash.
+	ServiceOperations *prometheus.CounterVec
+	// ServiceOperationFailures counts failed service-exposure reconciliations (detailed
+	// metrics only).
+	ServiceOperationFailures *prometheus.CounterVec
+	// Detailed enables the per-object metric families.
+	Detailed bool
+}
+
+// NewMetrics creates the collectors and registers them, with the workqueue and REST client
+// metrics, in a new registry.
+func NewMetrics(detailed bool) *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		Detailed: detailed,
+		ReconcileErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cap_op_reconcile_errors", Help: "Reconciliations that returned an error.",
+		}, []string{"kind", "namespace", "name"}),
+		Panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cap_op_panics", Help: "Reconciliations that panicked and were recovered.",
+		}, []string{"kind", "namespace", "name"}),
+		TenantOperations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cap_op_tenant_operations", Help: "Finished tenant operations.",
+		}, []string{"app", "operation"}),
+		TenantOperationFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cap_op_tenant_operation_failures", Help: "Failed tenant operations.",
+		}, []string{"app", "operation", "tenant_id", "namespace", "name"}),
+		LastTenantOperationDuration: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cap_op_last_tenant_operation_duration_seconds", Help: "Duration of the last tenant operation.",
+		}, []string{"app", "tenant_id"}),
+		ServiceOperations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cap_op_service_operations", Help: "Service exposure reconciliations.",
+		}, []string{"app"}),
+		ServiceOperationFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cap_op_service_operation_failures", Help: "Failed service exposure reconciliations.",
+		}, []string{"app", "version", "namespace", "name"}),
+	}
+	m.Registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.ReconcileErrors, m.Panics, m.TenantOperations, m.ServiceOperations,
+	)
+	if detailed {
+		m.Registry.MustRegister(m.TenantOperationFailures, m.LastTenantOperationDuration, m.ServiceOperationFailures)
+	}
+	registerClientMetrics(m.Registry)
+	return m
+}
+
+var (
+	// clientMetricsOnce guards the process-wide hooks of client-go, which can be set once.
+	clientMetricsOnce sync.Once
+	// queueMetrics and restMetrics are the process-wide collectors behind those hooks.
+	queueMetrics *queueMetricsProvider
+	restResults  *prometheus.CounterVec
+)
+
+// registerClientMetrics installs the workqueue and REST client hooks of client-go (once per
+// process) and registers their collectors with reg.
+func registerClientMetrics(reg prometheus.Registerer) {
+	clientMetricsOnce.Do(func() {
+		queueMetrics = newQueueMetricsProvider()
+		workqueue.SetProvider(queueMetrics)
+		restResults = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cap_op_rest_client_requests_total", Help: "HTTP requests to the API server by code, method and host.",
+		}, []string{"code", "method", "host"})
+		clientmetrics.Register(clientmetrics.RegisterOpts{RequestResult: restResultAdapter{restResults}})
+	})
+	reg.MustRegister(restResults)
+	queueMetrics.register(reg)
+}
+
+// restResultAdapter feeds client-go's request results into a counter.
+type restResultAdapter struct{ counter *prometheus.CounterVec }
+
+// Increment implements clientmetrics.ResultMetric.
+func (a restResultAdapter) Increment(_ context.Context, code, method, host string) {
+	a.counter.WithLabelValues(code, method, host).Inc()
+}
+
+var _ clientmetrics.ResultMetric = restResultAdapter{}
+

@@ -1,0 +1,86 @@
+package controller
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/util/workqueue"
+)
+
+// queueMetricsProvider exports client-go workqueue metrics under the cap_op_queue_ prefix,
+// labelled by queue name.
+type queueMetricsProvider struct {
+	depth          *prometheus.GaugeVec
+	adds           *prometheus.CounterVec
+	latency        *prometheus.HistogramVec
+	workDuration   *prometheus.HistogramVec
+	unfinished     *prometheus.GaugeVec
+	longestRunning *prometheus.GaugeVec
+	retries        *prometheus.CounterVec
+}
+
+// newQueueMetricsProvider creates the workqueue collectors.
+func newQueueMetricsProvider() *queueMetricsProvider {
+	buckets := prometheus.ExponentialBuckets(10e-9, 10, 12)
+	return &queueMetricsProvider{
+		depth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cap_op_queue_depth", Help: "Current depth of the workqueue.",
+		}, []string{"name"}),
+		adds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cap_op_queue_adds_total", Help: "Items added to the workqueue.",
+		}, []string{"name"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "cap_op_queue_latency_seconds", Help: "Time an item waits in the workqueue.", Buckets: buckets,
+		}, []string{"name"}),
+		workDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "cap_op_queue_work_duration_seconds", Help: "Time processing an item takes.", Buckets: buckets,
+		}, []string{"name"}),
+		unfinished: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cap_op_queue_unfinished_work_seconds", Help: "Seconds of work in progress not yet observed by work_duration.",
+		}, []string{"name"}),
+		longestRunning: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cap_op_queue_longest_running_processor_seconds", Help: "Seconds the longest running processor has been running.",
+		}, []string{"name"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cap_op_queue_retries_total", Help: "Retries handled by the workqueue.",
+		}, []string{"name"}),
+	}
+}
+
+// register adds the collectors to reg.
+func (p *queueMetricsProvider) register(reg prometheus.Registerer) {
+	reg.MustRegister(p.depth, p.adds, p.latency, p.workDuration, p.unfinished, p.longestRunning, p.retries)
+}
+
+// NewDepthMetric implements workqueue.MetricsProvider.
+func (p *queueMetricsProvider) NewDepthMetric(name string) workqueue.GaugeMetric {
+	return p.depth.WithLabelValues(name)
+}
+
+// NewAddsMetric implements workqueue.MetricsProvider.
+func (p *queueMetricsProvider) NewAddsMetric(name string) workqueue.CounterMetric {
+	return p.adds.WithLabelValues(name)
+}
+
+// NewLatencyMetric implements workqueue.MetricsProvider.
+func (p *queueMetricsProvider) NewLatencyMetric(name string) workqueue.HistogramMetric {
+	return p.latency.WithLabelValues(name)
+}
+
+// NewWorkDurationMetric implements workqueue.MetricsProvider.
+func (p *queueMetricsProvider) NewWorkDurationMetric(name string) workqueue.HistogramMetric {
+	return p.workDuration.WithLabelValues(name)
+}
+
+// NewUnfinishedWorkSecondsMetric implements workqueue.MetricsProvider.
+func (p *queueMetricsProvider) NewUnfinishedWorkSecondsMetric(name string) workqueue.SettableGaugeMetric {
+	return p.unfinished.WithLabelValues(name)
+}
+
+// NewLongestRunningProcessorSecondsMetric implements workqueue.MetricsProvider.
+func (p *queueMetricsProvider) NewLongestRunningProcessorSecondsMetric(name string) workqueue.SettableGaugeMetric {
+	return p.longestRunning.WithLabelValues(name)
+}
+
+// NewRetriesMetric implements workqueue.MetricsProvider.
+func (p *queueMetricsProvider) NewRetriesMetric(name string) workqueue.CounterMetric {
+	return p.retries.WithLabelValues(name)
+}
