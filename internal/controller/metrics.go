@@ -108,4 +108,3 @@ func (a restResultAdapter) Increment(_ context.Context, code, method, host strin
 }
 
 var _ clientmetrics.ResultMetric = restResultAdapter{}
-
