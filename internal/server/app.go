@@ -1,0 +1,219 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/klog/v2"
+
+	"github.com/capstan-io/capstan/internal/bindings"
+	"github.com/capstan-io/capstan/internal/identity"
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+)
+
+// Service classes the server reads credentials of.
+const (
+	classSaaSRegistry        = "saas-registry"
+	classXSUAA               = "xsuaa"
+	classSubscriptionManager = "subscription-manager"
+)
+
+// errNoApp is returned when no multi-tenant CAPApplication matches.
+var errNoApp = errors.New(msgNoApp)
+
+// findApp returns the CAPApplication identified by one of the accounts and the app name: the
+// first account that matches any application wins (provider subaccount before global
+// account), and among several matches the first by namespace and name.
+func (s *Server) findApp(ctx context.Context, accounts []string, appName string) (*v1alpha1.CAPApplication, error) {
+	for _, account := range accounts {
+		sel := labels.Set{v1alpha1.LabelAppIdentifierHash: identity.AppHash(account, appName)}.String()
+		list, err := s.sme.SmeV1alpha1().CAPApplications(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if err != nil {
+			return nil, fmt.Errorf("listing CAPApplications: %w", err)
+		}
+		if len(list.Items) == 0 {
+			continue
+		}
+		sort.Slice(list.Items, func(i, j int) bool {
+			a, b := list.Items[i], list.Items[j]
+			return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+		})
+		ca := &list.Items[0]
+		if ca.Status.ServicesOnly != nil && *ca.Status.ServicesOnly {
+			return nil, errNoApp
+		}
+		return ca, nil
+	}
+	return nil, errNoApp
+}
+
+// getApp reads the CAPApplication a tenant belongs to.
+func (s *Server) getApp(ctx context.Context, namespace, name string) (*v1alpha1.CAPApplication, error) {
+	ca, err := s.sme.SmeV1alpha1().CAPApplications(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, errNoApp
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading CAPApplication %s/%s: %w", namespace, name, err)
+	}
+	return ca, nil
+}
+
+// service returns the CA's service of a class; for xsuaa the one named by the primary-xsuaa
+// annotation, if any.
+func service(ca *v1alpha1.CAPApplication, class string) (v1alpha1.ServiceInfo, bool) {
+	if class == classXSUAA {
+		if name := ca.Annotations[v1alpha1.AnnotationPrimaryXSUAA]; name != "" {
+			for _, svc := range ca.Spec.BTP.Services {
+				if svc.Name == name {
+					return svc, true
+				}
+			}
+		}
+	}
+	for _, svc := range ca.Spec.BTP.Services {
+		if svc.Class == class {
+			return svc, true
+		}
+	}
+	return v1alpha1.ServiceInfo{}, false
+}
+
+// entry reads a service's binding Secret into its VCAP_SERVICES entry.
+func (s *Server) entry(ctx context.Context, ca *v1alpha1.CAPApplication, svc v1alpha1.ServiceInfo) (map[string]any, error) {
+	secret, err := s.kube.CoreV1().Secrets(ca.Namespace).Get(ctx, svc.Secret, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("reading the binding Secret of service %q: %w", svc.Name, err)
+	}
+	return bindings.Entry(bindings.Service{Name: svc.Name, Class: svc.Class}, secret.Data)
+}
+
+// credentials returns the decoded credentials of the CA's service of a class.
+func (s *Server) credentials(ctx context.Context, ca *v1alpha1.CAPApplication, class string) (map[string]any, error) {
+	svc, ok := service(ca, class)
+	if !ok {
+		return nil, fmt.Errorf("CAPApplication %s/%s has no %s service", ca.Namespace, ca.Name, class)
+	}
+	entry, err := s.entry(ctx, ca, svc)
+	if err != nil {
+		return nil, err
+	}
+	creds, ok := entry["credentials"].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("binding of service %q: credentials are not a JSON object", svc.Name)
+	}
+	return creds, nil
+}
+
+// str reads a string field of decoded credentials.
+func str(m map[string]any, key string) string {
+	v, _ := m[key].(string)
+	return v
+}
+
+// appURL returns https://<subdomain>.<domain>, the domain being the subscription's own (which
+// must be a Domain of the CA's namespace or a ClusterDomain), else the CA's
+// subscription-domain annotation (same rule), else the domain of the CA's first domainRef.
+// Without any of them the URL is empty.
+func (s *Server) appURL(ctx context.Context, ca *v1alpha1.CAPApplication, subdomain, requested string) (string, error) {
+	domain := requested
+	if domain == "" {
+		domain = ca.Annotations[v1alpha1.AnnotationSubscriptionDomain]
+	}
+	if domain != "" {
+		known, err := s.knownDomain(ctx, ca.Namespace, domain)
+		if err != nil {
+			return "", err
+		}
+		if !known {
+			return "", fail(http.StatusNotAcceptable, fmt.Sprintf("subscription domain %q is neither a Domain in namespace %s nor a ClusterDomain", domain, ca.Namespace), nil)
+		}
+		return "https://" + subdomain + "." + domain, nil
+	}
+	if len(ca.Spec.DomainRefs) == 0 {
+		return "", nil
+	}
+	ref := ca.Spec.DomainRefs[0]
+	var err error
+	if ref.Kind == v1alpha1.DomainRefKindClusterDomain {
+		var cd *v1alpha1.ClusterDomain
+		if cd, err = s.sme.SmeV1alpha1().ClusterDomains().Get(ctx, ref.Name, metav1.GetOptions{}); err == nil {
+			domain = cd.Spec.Domain
+		}
+	} else {
+		var d *v1alpha1.Domain
+		if d, err = s.sme.SmeV1alpha1().Domains(ca.Namespace).Get(ctx, ref.Name, metav1.GetOptions{}); err == nil {
+			domain = d.Spec.Domain
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading %s %s: %w", ref.Kind, ref.Name, err)
+	}
+	return "https://" + subdomain + "." + domain, nil
+}
+
+// knownDomain reports whether domain is the spec.domain of a Domain in namespace or of any
+// ClusterDomain.
+func (s *Server) knownDomain(ctx context.Context, namespace, domain string) (bool, error) {
+	domains, err := s.sme.SmeV1alpha1().Domains(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return false, fmt.Errorf("listing Domains: %w", err)
+	}
+	for _, d := range domains.Items {
+		if d.Spec.Domain == domain {
+			return true, nil
+		}
+	}
+	cluster, err := s.sme.SmeV1alpha1().ClusterDomains().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return false, fmt.Errorf("listing ClusterDomains: %w", err)
+	}
+	for _, d := range cluster.Items {
+		if d.Spec.Domain == domain {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// additionalOutput merges the CA's saas-additional-output annotation with the callback data of
+// every CAPTenantOutput of the tenant (outputs win on equal keys). Invalid JSON is logged and
+// skipped rather than failing the callback.
+func (s *Server) additionalOutput(ctx context.Context, ca *v1alpha1.CAPApplication, tenantID string) map[string]any {
+	logger := klog.FromContext(ctx)
+	out := map[string]any{}
+	if raw := ca.Annotations[v1alpha1.AnnotationSaaSAdditionalOutput]; raw != "" {
+		if err := json.Unmarshal([]byte(raw), &out); err != nil || out == nil {
+			logger.Info("Ignoring invalid saas-additional-output annotation", "app", klog.KObj(ca), "err", err)
+			out = map[string]any{}
+		}
+	}
+	sel := labels.Set{v1alpha1.LabelBTPTenantIdentifier: tenantID}.String()
+	list, err := s.sme.SmeV1alpha1().CAPTenantOutputs(ca.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		logger.Error(err, "Listing CAPTenantOutputs failed", "tenantId", tenantID)
+		return out
+	}
+	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+	for _, o := range list.Items {
+		if o.Spec.SubscriptionCallbackData == nil || *o.Spec.SubscriptionCallbackData == "" {
+			continue
+		}
+		var data map[string]any
+		if err := json.Unmarshal([]byte(*o.Spec.SubscriptionCallbackData), &data); err != nil {
+			logger.Info("Ignoring invalid CAPTenantOutput callback data", "output", klog.KObj(&o), "err", err)
+			continue
+		}
+		for k, v := range data {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,157 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime/debug"
+
+	"k8s.io/klog/v2"
+)
+
+// Messages of the provisioning responses (spec section 3).
+const (
+	msgCreated  = "resource created successfully"
+	msgUpdated  = "resource updated successfully"
+	msgExists   = "resource exists"
+	msgDeleted  = "resource deleted successfully"
+	msgNotFound = "tenant not found"
+	msgAuth     = "authorization check failed"
+	msgNoApp    = "no multi-tenant capapplication found"
+)
+
+// headerStatusCallback carries the callback path of an asynchronous operation.
+const headerStatusCallback = "STATUS_CALLBACK"
+
+// headerClientCert carries the SMS client certificate, set by the ingress gateway.
+const headerClientCert = "X-Forwarded-Client-Cert"
+
+// apiHandler routes the subscription endpoints, each family with its own metrics.
+func (s *Server) apiHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/provision/tenants/{tenantId}", s.metrics.instrument(familySaaS, s.guard(s.byMethod(map[string]http.HandlerFunc{
+		http.MethodPut: s.saasSubscribe, http.MethodDelete: s.saasUnsubscribe,
+	}))))
+	mux.Handle("/sms/provision/tenants/{app_tid}", s.metrics.instrument(familySMS, s.guard(s.byMethod(map[string]http.HandlerFunc{
+		http.MethodPut: s.smsSubscribe, http.MethodDelete: s.smsUnsubscribe,
+	}))))
+	mux.Handle("/dependencies/{account}/{appName}/", s.metrics.instrument(familyDependencies, s.guard(s.byMethod(map[string]http.HandlerFunc{
+		http.MethodGet: s.saasDependencies,
+	}))))
+	mux.Handle("/sms/dependencies/{account}/{appName}/", s.metrics.instrument(familyDependenciesSMS, s.guard(s.byMethod(map[string]http.HandlerFunc{
+		http.MethodGet: s.smsDependencies,
+	}))))
+	s.addHealth(mux)
+	return mux
+}
+
+// metricsHandler serves metrics and health on their own mux, so the API port does not expose
+// metrics and the metrics port does not expose the API.
+func (s *Server) metricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.handler())
+	s.addHealth(mux)
+	return mux
+}
+
+// addHealth registers liveness and readiness. Readiness is false until the tenant cache synced
+// and pending callbacks resumed, and again once shutdown began.
+func (s *Server) addHealth(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+}
+
+// byMethod dispatches on the method; others get 405 with an Allow header.
+func (s *Server) byMethod(handlers map[string]http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, ok := handlers[r.Method]
+		if !ok {
+			for m := range handlers {
+				w.Header().Add("Allow", m)
+			}
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h(w, r)
+	})
+}
+
+// guard limits the body and the handling time and turns a panic into a 500, so no input can
+// take the server down (net/http would recover too, but drop the connection without a reply).
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if rec := recover(); rec != nil {
+				klog.FromContext(r.Context()).Error(fmt.Errorf("panic: %v", rec), "Request handler panicked",
+					"path", r.URL.Path, "stack", string(debug.Stack()))
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// provisionResponse is the body of every provisioning answer.
+type provisionResponse struct {
+	Tenant  any    `json:"Tenant"`
+	Message string `json:"Message"`
+}
+
+// reply writes a provisioning answer.
+func reply(w http.ResponseWriter, code int, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(provisionResponse{Message: message})
+}
+
+// statusError is an error with the HTTP status and public message to answer with.
+type statusError struct {
+	code    int
+	message string
+	err     error
+}
+
+func (e *statusError) Error() string {
+	if e.err == nil {
+		return e.message
+	}
+	return e.message + ": " + e.err.Error()
+}
+
+func (e *statusError) Unwrap() error { return e.err }
+
+// fail builds a statusError.
+func fail(code int, message string, err error) error {
+	return &statusError{code: code, message: message, err: err}
+}
+
+// replyError answers a failed provisioning request. The public message of a statusError is
+// shown; other errors are answered with fallback and their text, which never holds secrets
+// (tokens and credentials are not put into errors).
+func replyError(ctx context.Context, w http.ResponseWriter, fallback int, err error) {
+	code, msg := fallback, err.Error()
+	var se *statusError
+	if errors.As(err, &se) {
+		code = se.code
+		if se.message == msgAuth {
+			// Why a token or certificate was refused is logged, not told to the caller.
+			msg = msgAuth
+		}
+	}
+	klog.FromContext(ctx).Info("Request failed", "code", code, "err", err.Error())
+	reply(w, code, msg)
+}

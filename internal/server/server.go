@@ -1,0 +1,268 @@
+// Package server implements the subscription server: the HTTP endpoints that the SAP SaaS
+// provisioning service (saas-registry) and the Subscription Manager (SMS) call when a consumer
+// subscribes to or unsubscribes from a multi-tenant CAP application. Subscribing creates a
+// CAPTenant, unsubscribing deletes it; the server then waits for the controller to provision or
+// deprovision the tenant and reports the outcome through the caller's asynchronous callback.
+//
+// Pending callbacks are recorded as ConfigMaps (see pending.go), so a restarted server resumes
+// them: no callback is lost and, barring a crash in the instant between sending one and deleting
+// its record, none is sent twice.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
+
+	"github.com/capstan-io/capstan/internal/server/callback"
+	"github.com/capstan-io/capstan/internal/server/xsuaa"
+	smeclient "github.com/capstan-io/capstan/pkg/client/clientset/versioned"
+)
+
+// Defaults of Options.
+const (
+	DefaultAddr            = ":4000"
+	DefaultMetricsAddr     = ":9090"
+	DefaultMaxBodyBytes    = 1 << 20
+	DefaultCallbackTimeout = 15 * time.Minute
+	DefaultShutdownTimeout = 30 * time.Second
+	DefaultRequestTimeout  = 45 * time.Second
+	// FieldManager identifies the server's writes.
+	FieldManager = "capstan-subscription-server"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Addr and MetricsAddr are the listen addresses of the API and of metrics and health.
+	Addr        string
+	MetricsAddr string
+	// TLSCertFile and TLSKeyFile, when both set, make the API listener serve HTTPS.
+	TLSCertFile string
+	TLSKeyFile  string
+	// Kube and SME are the API clients.
+	Kube kubernetes.Interface
+	SME  smeclient.Interface
+	// RootCAs are trusted for XSUAA discovery and keys, token endpoints and callbacks; nil
+	// means the system roots. Tests pass the pool of their loopback servers' CA.
+	RootCAs *x509.CertPool
+	// ClientTimeout bounds each outgoing HTTP request (default callback.DefaultTimeout).
+	ClientTimeout time.Duration
+	// RequestTimeout bounds the handling of one incoming request.
+	RequestTimeout time.Duration
+	// MaxBodyBytes limits request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// DefaultCallbackTimeout is how long a tenant operation may take when the credentials do
+	// not say (default 15 min).
+	DefaultCallbackTimeout time.Duration
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout time.Duration
+	// Identity names this instance in the claims of pending callbacks (default random).
+	Identity string
+}
+
+// withDefaults fills unset options.
+func (o Options) withDefaults() Options {
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	if o.MetricsAddr == "" {
+		o.MetricsAddr = DefaultMetricsAddr
+	}
+	if o.ClientTimeout <= 0 {
+		o.ClientTimeout = callback.DefaultTimeout
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.DefaultCallbackTimeout <= 0 {
+		o.DefaultCallbackTimeout = DefaultCallbackTimeout
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if o.Identity == "" {
+		b := make([]byte, 6)
+		_, _ = rand.Read(b)
+		o.Identity = "server-" + hex.EncodeToString(b)
+	}
+	return o
+}
+
+// Server is the subscription server.
+type Server struct {
+	opts      Options
+	kube      kubernetes.Interface
+	sme       smeclient.Interface
+	verifier  *xsuaa.Verifier
+	callbacks *callback.Client
+	metrics   *metrics
+	tenants   *tenantWatch
+
+	api              *http.Server
+	metricsServer    *http.Server
+	apiLn, metricsLn net.Listener
+
+	ready atomic.Bool
+	// workCtx ends the callback workers; cancelled after the HTTP servers stopped.
+	workCtx  context.Context
+	stopWork context.CancelFunc
+	workers  sync.WaitGroup
+	// active holds the keys of records with a running worker.
+	active   sync.Map
+	serveErr chan error
+}
+
+// New creates a server; Start makes it listen.
+func New(opts Options) (*Server, error) {
+	opts = opts.withDefaults()
+	if opts.Kube == nil || opts.SME == nil {
+		return nil, errors.New("server: Kube and SME clients are required")
+	}
+	s := &Server{
+		opts:      opts,
+		kube:      opts.Kube,
+		sme:       opts.SME,
+		callbacks: callback.NewClient(opts.RootCAs, opts.ClientTimeout),
+		metrics:   newMetrics(),
+		serveErr:  make(chan error, 2),
+	}
+	s.workCtx, s.stopWork = context.WithCancel(context.Background())
+	s.tenants = newTenantWatch(opts.SME)
+	return s, nil
+}
+
+// authHTTPClient is the client for XSUAA discovery and key sets.
+func (s *Server) authHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: s.opts.RootCAs, MinVersion: tls.VersionTLS12}
+	return &http.Client{Timeout: s.opts.ClientTimeout, Transport: t}
+}
+
+// Start syncs the tenant cache, resumes recorded callbacks and starts both listeners. It
+// returns once the server accepts requests.
+func (s *Server) Start(ctx context.Context) error {
+	var err error
+	s.verifier, err = xsuaa.NewVerifier(s.workCtx, xsuaa.Options{HTTPClient: s.authHTTPClient()})
+	if err != nil {
+		return err
+	}
+	if err := s.tenants.start(s.workCtx); err != nil {
+		return err
+	}
+	if err := s.resumePending(ctx); err != nil {
+		return fmt.Errorf("resuming pending callbacks: %w", err)
+	}
+	if err := s.listen(); err != nil {
+		return err
+	}
+	s.ready.Store(true)
+	klog.FromContext(ctx).Info("Subscription server started", "addr", s.apiLn.Addr().String(),
+		"metricsAddr", s.metricsLn.Addr().String(), "tls", s.tlsEnabled(), "identity", s.opts.Identity)
+	return nil
+}
+
+func (s *Server) tlsEnabled() bool { return s.opts.TLSCertFile != "" && s.opts.TLSKeyFile != "" }
+
+// listen opens both listeners and serves them in the background.
+func (s *Server) listen() error {
+	var err error
+	if s.apiLn, err = net.Listen("tcp", s.opts.Addr); err != nil {
+		return fmt.Errorf("listening on %s: %w", s.opts.Addr, err)
+	}
+	if s.metricsLn, err = net.Listen("tcp", s.opts.MetricsAddr); err != nil {
+		_ = s.apiLn.Close()
+		return fmt.Errorf("listening on %s: %w", s.opts.MetricsAddr, err)
+	}
+	s.api = newHTTPServer(s.apiHandler())
+	s.metricsServer = newHTTPServer(s.metricsHandler())
+	go func() {
+		var err error
+		if s.tlsEnabled() {
+			err = s.api.ServeTLS(s.apiLn, s.opts.TLSCertFile, s.opts.TLSKeyFile)
+		} else {
+			err = s.api.Serve(s.apiLn)
+		}
+		s.serveErr <- err
+	}()
+	go func() { s.serveErr <- s.metricsServer.Serve(s.metricsLn) }()
+	return nil
+}
+
+// newHTTPServer applies the server timeouts: slow clients cannot hold connections forever.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      DefaultRequestTimeout + 15*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    256 << 10,
+		ErrorLog:          nil,
+	}
+}
+
+// Addr is the API listener's address (after Start).
+func (s *Server) Addr() string { return s.apiLn.Addr().String() }
+
+// MetricsAddr is the metrics listener's address (after Start).
+func (s *Server) MetricsAddr() string { return s.metricsLn.Addr().String() }
+
+// Run starts the server and shuts it down gracefully when ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(ctx); err != nil {
+		s.stopWork()
+		return err
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-s.serveErr:
+		if errors.Is(serveErr, http.ErrServerClosed) {
+			serveErr = nil
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(serveErr, s.Shutdown(sctx))
+}
+
+// Shutdown stops accepting requests, lets in-flight requests finish, then stops the callback
+// workers. A worker that is sending a callback finishes it; the others leave their records for
+// the next instance.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.ready.Store(false)
+	var errs []error
+	if s.api != nil {
+		errs = append(errs, s.api.Shutdown(ctx))
+	}
+	s.stopWork()
+	done := make(chan struct{})
+	go func() { s.workers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("callback workers did not stop: %w", ctx.Err()))
+	}
+	if s.metricsServer != nil {
+		errs = append(errs, s.metricsServer.Shutdown(ctx))
+	}
+	if s.verifier != nil {
+		errs = append(errs, s.verifier.Close(ctx))
+	}
+	return errors.Join(errs...)
+}

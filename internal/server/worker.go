@@ -1,0 +1,216 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+)
+
+// Callback statuses.
+const (
+	statusSucceeded = "SUCCEEDED"
+	statusFailed    = "FAILED"
+)
+
+// Timing of the callback workers.
+const (
+	// recheckInterval re-evaluates a waiting callback even without a tenant event, a safety net
+	// for missed notifications; the watch normally wakes the worker at once.
+	recheckInterval = time.Minute
+	// sendWindow is how long a claimed callback is retried before it is given up.
+	sendWindow = 10 * time.Minute
+	// maxSendBackoff caps the delay between send attempts.
+	maxSendBackoff = time.Minute
+)
+
+// errPermanent marks send failures that retrying cannot fix.
+var errPermanent = errors.New("permanent failure")
+
+// staleClaim is how long a claim protects a record from other instances: longer than one
+// send attempt (token plus callback), and renewed before each attempt.
+func (s *Server) staleClaim() time.Duration {
+	return 2*s.opts.ClientTimeout + 30*time.Second
+}
+
+// startWorker runs the callback of a record in the background, once per record and process.
+func (s *Server) startWorker(rec *record) {
+	if _, loaded := s.active.LoadOrStore(rec.key(), true); loaded {
+		return
+	}
+	s.workers.Add(1)
+	s.metrics.pending.Inc()
+	go func() {
+		defer s.workers.Done()
+		defer s.metrics.pending.Dec()
+		defer s.active.Delete(rec.key())
+		logger := klog.Background().WithValues("record", klog.KRef(rec.namespace, rec.name),
+			"operation", rec.operation, "tenant", klog.KRef(rec.tenantNamespace, rec.tenantName))
+		s.runWorker(klog.NewContext(s.workCtx, logger), rec)
+	}()
+}
+
+// runWorker waits for the outcome, claims the record and sends the callback. It returns
+// without sending when the server stops (the record stays for the next instance) or when
+// another instance took the record over.
+func (s *Server) runWorker(ctx context.Context, rec *record) {
+	for {
+		status, ok := s.awaitOutcome(ctx, rec)
+		if !ok {
+			return
+		}
+		claimed, retryAt, err := s.claim(ctx, rec, status)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return
+		case err != nil:
+			klog.FromContext(ctx).Error(err, "Claiming the pending callback failed; retrying")
+			retryAt = time.Now().Add(5 * time.Second)
+		case claimed != nil:
+			s.deliver(ctx, claimed)
+			return
+		case retryAt.IsZero():
+			return // the record is gone: another instance sent the callback
+		}
+		if !sleepUntil(ctx, retryAt) {
+			return
+		}
+	}
+}
+
+// awaitOutcome blocks until the operation has an outcome (or the record already carries one
+// from an instance that stopped while sending). It reports false when ctx ends.
+func (s *Server) awaitOutcome(ctx context.Context, rec *record) (string, bool) {
+	if rec.state == stateSending && rec.status != "" {
+		return rec.status, true
+	}
+	wake, cancel := s.tenants.subscribe(rec.tenantNamespace, rec.tenantName)
+	defer cancel()
+	for {
+		if status := s.outcome(ctx, rec); status != "" {
+			return status, true
+		}
+		wait := time.Until(rec.deadline)
+		if wait > recheckInterval {
+			wait = recheckInterval
+		}
+		timer := time.NewTimer(max(wait, 0))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return "", false
+		case <-wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// outcome decides the callback status from the tenant's state, "" while undecided.
+// Provisioning succeeds at Ready and fails at ProvisioningError or when the tenant vanished;
+// deprovisioning succeeds when the tenant is gone. Past the deadline it is a failure.
+func (s *Server) outcome(ctx context.Context, rec *record) string {
+	cat, err := s.currentTenant(ctx, rec)
+	if err != nil {
+		klog.FromContext(ctx).V(2).Info("Reading the tenant failed", "err", err.Error())
+	} else if cat == nil {
+		if rec.operation == opDeprovisioning {
+			return statusSucceeded
+		}
+		return statusFailed
+	} else if rec.operation == opProvisioning {
+		switch cat.Status.State {
+		case v1alpha1.CAPTenantStateReady:
+			return statusSucceeded
+		case v1alpha1.CAPTenantStateProvisioningError:
+			return statusFailed
+		}
+	}
+	if !time.Now().Before(rec.deadline) {
+		klog.FromContext(ctx).Info("Tenant operation timed out", "deadline", rec.deadline)
+		return statusFailed
+	}
+	return ""
+}
+
+// currentTenant returns the recorded tenant (nil when it no longer exists). A miss in the cache
+// is confirmed with the API server, since a tenant created moments ago may not be cached yet.
+func (s *Server) currentTenant(ctx context.Context, rec *record) (*v1alpha1.CAPTenant, error) {
+	cat, err := s.tenants.get(rec.tenantNamespace, rec.tenantName)
+	if apierrors.IsNotFound(err) {
+		cat, err = s.sme.SmeV1alpha1().CAPTenants(rec.tenantNamespace).Get(ctx, rec.tenantName, metav1.GetOptions{})
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rec.tenantUID != "" && string(cat.UID) != rec.tenantUID {
+		return nil, nil // a new tenant with the same name is another tenant
+	}
+	return cat, nil
+}
+
+// claim marks the record as being sent by this instance, with optimistic concurrency, so that
+// two instances never both send it. It returns the claimed record; or, when another instance
+// holds a fresh claim, when to look again; or neither when the record is gone.
+func (s *Server) claim(ctx context.Context, rec *record, status string) (*record, time.Time, error) {
+	for {
+		cur, err := s.getRecord(ctx, rec)
+		if apierrors.IsNotFound(err) {
+			return nil, time.Time{}, nil
+		}
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		if cur.state == stateSending && cur.holder != s.opts.Identity {
+			if until := cur.claimedAt.Add(s.staleClaim()); time.Now().Before(until) {
+				return nil, until, nil
+			}
+			klog.FromContext(ctx).Info("Taking over a stale claim", "holder", cur.holder)
+		}
+		if cur.state == stateSending && cur.status != "" {
+			status = cur.status // keep the outcome the previous holder decided
+		}
+		cur.state, cur.holder, cur.status, cur.claimedAt = stateSending, s.opts.Identity, status, time.Now()
+		claimed, err := s.updateRecord(ctx, cur)
+		if apierrors.IsConflict(err) {
+			continue
+		}
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		*rec = *claimed
+		return claimed, time.Time{}, nil
+	}
+}
+
+// sleepUntil waits until t; false when ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	timer := time.NewTimer(max(time.Until(t), 0))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
+// describe returns the message of a callback.
+func describe(operation, status string) string {
+	verb := "Provisioning"
+	if operation == opDeprovisioning {
+		verb = "Deprovisioning"
+	}
+	if status == statusSucceeded {
+		return verb + " successful"
+	}
+	return verb + " failed"
+}
