@@ -1,0 +1,108 @@
+package domainsync
+
+import (
+	"fmt"
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+)
+
+// RegisterHandlers routes to q the events that concern objects of kind: changes of the
+// children (Gateways, Certificates, DNSEntries, NetworkPolicies) to their owner, and changes
+// of CAPApplications to the domains they reference. get looks an owner up by namespace
+// (empty for a ClusterDomain) and name.
+func (r *Reconciler) RegisterHandlers(kind v1alpha1.DomainRefKind, q controller.Queue, get controller.OwnerGetter) error {
+	notify := func(child metav1.Object) {
+		if key, ok := ownerKey(child, kind, get); ok {
+			controller.EnqueueBatched(q, key)
+		}
+	}
+	for _, i := range r.dependentInformers {
+		if _, err := i.AddEventHandler(controller.DependentHandler(notify)); err != nil {
+			return fmt.Errorf("registering a dependent handler: %w", err)
+		}
+	}
+	if _, err := r.appInformer.AddEventHandler(appHandler(kind, q)); err != nil {
+		return fmt.Errorf("registering the CAPApplication handler: %w", err)
+	}
+	return nil
+}
+
+// ownerKey finds the owner of a child through its owner-identifier annotation, which every
+// child carries (Certificates and Secrets in other namespaces cannot have an owner
+// reference). When the child also has a controller reference, the owner's UID must match,
+// so that a child of a deleted owner is not attributed to a new one of the same name.
+func ownerKey(child metav1.Object, kind v1alpha1.DomainRefKind, get controller.OwnerGetter) (cache.ObjectName, bool) {
+	k, ns, name, ok := ParseOwnerID(child.GetAnnotations()[v1alpha1.AnnotationOwnerIdentifier])
+	if !ok || k != kind {
+		return cache.ObjectName{}, false
+	}
+	owner, err := get(ns, name)
+	if err != nil {
+		return cache.ObjectName{}, false
+	}
+	if ref := metav1.GetControllerOfNoCopy(child); ref != nil && ref.Kind == string(kind) && ref.UID != owner.GetUID() {
+		return cache.ObjectName{}, false
+	}
+	return cache.ObjectName{Namespace: ns, Name: name}, true
+}
+
+// appHandler enqueues the domains of kind an application references, before and after a
+// change of its references, its observed subdomains (which drive DNS entries) or its
+// deletion (which may unblock a domain's deletion).
+func appHandler(kind v1alpha1.DomainRefKind, q controller.Queue) cache.ResourceEventHandlerFuncs {
+	enqueue := func(ca *v1alpha1.CAPApplication) {
+		for _, ref := range ca.Spec.DomainRefs {
+			if ref.Kind != kind {
+				continue
+			}
+			key := cache.ObjectName{Name: ref.Name}
+			if kind == v1alpha1.DomainRefKindDomain {
+				key.Namespace = ca.Namespace
+			}
+			controller.EnqueueBatched(q, key)
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			if ca, ok := asApp(obj); ok {
+				enqueue(ca)
+			}
+		},
+		UpdateFunc: func(oldObj, newObj any) {
+			oldCA, ok1 := asApp(oldObj)
+			newCA, ok2 := asApp(newObj)
+			if !ok1 || !ok2 || !relevantAppChange(oldCA, newCA) {
+				return
+			}
+			enqueue(oldCA)
+			enqueue(newCA)
+		},
+		DeleteFunc: func(obj any) {
+			if ca, ok := asApp(obj); ok {
+				enqueue(ca)
+			}
+		},
+	}
+}
+
+// relevantAppChange reports whether an application update matters to its domains.
+func relevantAppChange(oldCA, newCA *v1alpha1.CAPApplication) bool {
+	return oldCA.ResourceVersion != newCA.ResourceVersion &&
+		(!slices.Equal(oldCA.Spec.DomainRefs, newCA.Spec.DomainRefs) ||
+			!slices.Equal(oldCA.Status.ObservedSubdomains, newCA.Status.ObservedSubdomains) ||
+			!oldCA.DeletionTimestamp.Equal(newCA.DeletionTimestamp))
+}
+
+// asApp unwraps a CAPApplication from an informer event object.
+func asApp(obj any) (*v1alpha1.CAPApplication, bool) {
+	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tombstone.Obj
+	}
+	ca, ok := obj.(*v1alpha1.CAPApplication)
+	return ca, ok
+}

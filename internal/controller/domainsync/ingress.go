@@ -1,0 +1,116 @@
+package domainsync
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+)
+
+// ingressInfo is what the sync needs to know about the ingress gateway.
+type ingressInfo struct {
+	// namespace of the ingress gateway pods.
+	namespace string
+	// dnsTarget is the host DNS entries point at, with "*" replaced by "x" (a wildcard is not
+	// a valid target).
+	dnsTarget string
+}
+
+// discoverIngress finds the ingress gateway pods of a domain and its DNS target. It reads
+// pods, Services and EndpointSlices directly: the operator does not watch them, and a domain
+// sync reads only the few objects of one gateway.
+func discoverIngress(ctx context.Context, kube kubernetes.Interface, spec *v1alpha1.DomainSpec, defaultTarget, dnsManager string) (ingressInfo, error) {
+	if len(spec.IngressSelector) == 0 {
+		return ingressInfo{}, &syncError{reason: ReasonMissingIngressGatewayInfo, permanent: true,
+			err: fmt.Errorf("ingressSelector is empty; it must select the Istio ingress gateway pods")}
+	}
+	selector := labels.SelectorFromSet(spec.IngressSelector)
+	pods, err := kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	if err != nil {
+		return ingressInfo{}, fmt.Errorf("listing ingress gateway pods: %w", err)
+	}
+	namespaces := sets.New[string]()
+	podNames := sets.New[string]()
+	for _, p := range pods.Items {
+		namespaces.Insert(p.Namespace)
+		podNames.Insert(p.Name)
+	}
+	// One Gateway selects pods of one namespace only: its credential Secret must live there.
+	if namespaces.Len() != 1 {
+		return ingressInfo{}, &syncError{reason: ReasonMissingIngressGatewayInfo, err: fmt.Errorf(
+			"ingress gateway pods matching %s must be in exactly one namespace, found %d %v",
+			selector, namespaces.Len(), sets.List(namespaces))}
+	}
+	info := ingressInfo{namespace: sets.List(namespaces)[0]}
+	target := spec.DNSTarget
+	if target == "" {
+		target = strings.ToLower(defaultTarget)
+	}
+	if target == "" {
+		if target, err = loadBalancerTarget(ctx, kube, info.namespace, podNames, dnsManager); err != nil {
+			return ingressInfo{}, err
+		}
+	}
+	info.dnsTarget = strings.ReplaceAll(target, "*", "x")
+	return info, nil
+}
+
+// loadBalancerTarget reads the DNS target from the annotation of the LoadBalancer Service
+// whose endpoints are the ingress gateway pods.
+func loadBalancerTarget(ctx context.Context, kube kubernetes.Interface, namespace string, pods sets.Set[string], dnsManager string) (string, error) {
+	annotation := v1alpha1.AnnotationExternalDNSHost
+	if dnsManager == DNSManagerGardener {
+		annotation = v1alpha1.AnnotationGardenerDNSNames
+	}
+	services, err := kube.CoreV1().Services(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", fmt.Errorf("listing services of the ingress gateway: %w", err)
+	}
+	sort.Slice(services.Items, func(i, j int) bool { return services.Items[i].Name < services.Items[j].Name })
+	for _, svc := range services.Items {
+		if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+			continue
+		}
+		value, _, _ := strings.Cut(svc.Annotations[annotation], ",")
+		if value = strings.TrimSpace(value); value == "" {
+			continue
+		}
+		selects, err := selectsPods(ctx, kube, &svc, pods)
+		if err != nil {
+			return "", err
+		}
+		if selects {
+			return strings.ToLower(value), nil
+		}
+	}
+	return "", &syncError{reason: ReasonMissingIngressGatewayInfo, err: fmt.Errorf(
+		"no DNS target: set spec.dnsTarget or DNS_TARGET, or annotate the ingress gateway's LoadBalancer Service in %s with %s",
+		namespace, annotation)}
+}
+
+// selectsPods reports whether one of the Service's EndpointSlices points at one of pods.
+func selectsPods(ctx context.Context, kube kubernetes.Interface, svc *corev1.Service, pods sets.Set[string]) (bool, error) {
+	slices, err := kube.DiscoveryV1().EndpointSlices(svc.Namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: svc.Name}).String(),
+	})
+	if err != nil {
+		return false, fmt.Errorf("listing endpoint slices of service %s/%s: %w", svc.Namespace, svc.Name, err)
+	}
+	for _, s := range slices.Items {
+		for _, ep := range s.Endpoints {
+			if ep.TargetRef != nil && ep.TargetRef.Kind == "Pod" && pods.Has(ep.TargetRef.Name) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
