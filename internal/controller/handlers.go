@@ -68,6 +68,12 @@ func RelevantUpdate(oldMeta, newMeta metav1.Object) bool {
 	if oldMeta.GetResourceVersion() == newMeta.GetResourceVersion() {
 		return false
 	}
+	return MetadataChanged(oldMeta, newMeta)
+}
+
+// MetadataChanged reports whether the generation, labels, annotations, owner references,
+// finalizers or deletion timestamp differ between two versions of an object.
+func MetadataChanged(oldMeta, newMeta metav1.Object) bool {
 	return oldMeta.GetGeneration() != newMeta.GetGeneration() ||
 		!reflect.DeepEqual(oldMeta.GetLabels(), newMeta.GetLabels()) ||
 		!reflect.DeepEqual(oldMeta.GetAnnotations(), newMeta.GetAnnotations()) ||
@@ -117,4 +123,15 @@ func ControllerOwner(obj metav1.Object, gk schema.GroupKind, get OwnerGetter) (c
 		return cache.ObjectName{}, false
 	}
 	return cache.ObjectName{Namespace: obj.GetNamespace(), Name: ref.Name}, true
+}
+
+// CreateDeleteHandler calls notify for created and deleted objects only, for kinds whose
+// existence matters but whose content is read elsewhere (binding Secrets).
+func CreateDeleteHandler(notify func(metav1.Object)) cache.ResourceEventHandlerFuncs {
+	call := func(obj any) {
+		if m, ok := MetaOf(obj); ok {
+			notify(m)
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{AddFunc: call, DeleteFunc: call}
 }

@@ -67,3 +67,37 @@ func AppAccount(providerSubaccountID, globalAccountID string) string {
 	}
 	return globalAccountID
 }
+
+// maxDNSLabel is the length limit of a DNS label (and so of Job, Service and label values).
+const maxDNSLabel = 63
+
+// DNSLabel lower-cases s and, when it is longer than a DNS label may be, shortens it to a
+// prefix plus a hash of the full value, so that distinct long names stay distinct.
+func DNSLabel(s string) string {
+	s = strings.ToLower(s)
+	if len(s) <= maxDNSLabel {
+		return s
+	}
+	hash := SHA1(s)[:10]
+	prefix := strings.TrimRight(s[:maxDNSLabel-len(hash)-1], "-.")
+	return prefix + "-" + hash
+}
+
+// LabelValue turns s into a valid label value: characters a label value may not hold become
+// '_', and an over-long value is shortened like DNSLabel. Semantic versions with build
+// metadata ("1.0.0+build") are the usual case.
+func LabelValue(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+		if !ok {
+			b[i] = '_'
+		}
+	}
+	s = string(b)
+	if len(s) > maxDNSLabel {
+		hash := SHA1(s)[:10]
+		s = s[:maxDNSLabel-len(hash)-1] + "-" + hash
+	}
+	return strings.Trim(s, "-_.")
+}

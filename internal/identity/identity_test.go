@@ -1,6 +1,9 @@
 package identity
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestHashes(t *testing.T) {
 	tests := map[string]struct {
@@ -31,5 +34,35 @@ func TestAppAccount(t *testing.T) {
 	}
 	if got := AppAccount("", "global"); got != "global" {
 		t.Errorf("global account fallback: got %q", got)
+	}
+}
+
+func TestDNSLabel(t *testing.T) {
+	long := "cav-cap-app-01-1-" + strings.Repeat("Very-Long-Workload-Name-", 4)
+	tests := map[string]struct {
+		in   string
+		want func(string) bool
+	}{
+		"lower-cased":      {in: "Cav-1-Content", want: func(s string) bool { return s == "cav-1-content" }},
+		"short unchanged":  {in: "cav-1-content", want: func(s string) bool { return s == "cav-1-content" }},
+		"long is 63 chars": {in: long, want: func(s string) bool { return len(s) <= 63 && strings.HasPrefix(s, "cav-cap-app-01-1-very") }},
+		"long is stable":   {in: long, want: func(s string) bool { return s == DNSLabel(long) && s != DNSLabel(long+"x") }},
+	}
+	for name, tc := range tests {
+		if got := DNSLabel(tc.in); !tc.want(got) {
+			t.Errorf("%s: DNSLabel(%q) = %q", name, tc.in, got)
+		}
+	}
+}
+
+func TestLabelValue(t *testing.T) {
+	tests := map[string]string{"1.0.0": "1.0.0", "1.0.0+build.5": "1.0.0_build.5", "2.0.1-rc.1": "2.0.1-rc.1"}
+	for in, want := range tests {
+		if got := LabelValue(in); got != want {
+			t.Errorf("LabelValue(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := LabelValue(strings.Repeat("a", 80)); len(got) > 63 {
+		t.Errorf("long label value not shortened: %d chars", len(got))
 	}
 }

@@ -1,0 +1,88 @@
+package app
+
+import (
+	"context"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+
+	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/capapplication"
+	"github.com/capstan-io/capstan/internal/controller/capapplicationversion"
+)
+
+// registration names a controller and how to build it.
+type registration struct {
+	name      string
+	construct func(c *controller.Context) (controller.Runnable, error)
+}
+
+// registry lists every controller the binary runs, in start order.
+var registry = []registration{
+	{"capapplication", func(c *controller.Context) (controller.Runnable, error) { return capapplication.NewController(c) }},
+	{"capapplicationversion", func(c *controller.Context) (controller.Runnable, error) {
+		return capapplicationversion.NewController(c)
+	}},
+}
+
+// runControllers builds the controller context, constructs every registered controller,
+// starts the informers and runs the controllers until ctx is cancelled. It returns after
+// every worker has stopped.
+func runControllers(ctx context.Context, cfg *rest.Config, opts *Options, metrics *controller.Metrics, health *health) error {
+	logger := klog.FromContext(ctx)
+	cctx, broadcaster, err := controller.NewContext(cfg, opts.Controller, metrics)
+	if err != nil {
+		return err
+	}
+	resolveManagers(&cctx.Options, cctx.APIs)
+	logger.Info("Starting controllers", "certManager", cctx.Options.CertManager, "dnsManager", cctx.Options.DNSManager, "apis", cctx.APIs)
+	runnables := make([]controller.Runnable, len(registry))
+	for i, r := range registry {
+		if runnables[i], err = r.construct(cctx); err != nil {
+			return err
+		}
+	}
+	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
+		return err
+	}
+	defer broadcaster.Shutdown()
+	cctx.Start(ctx)
+	defer cctx.Shutdown()
+	errs := make(chan error, len(registry))
+	var wg sync.WaitGroup
+	for i, r := range registry {
+		wg.Go(func() { errs <- runnables[i].Run(ctx, *opts.Workers[r.name]) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolveManagers fills in the certificate and DNS managers left empty from the APIs the
+// cluster serves: Gardener's when present, else cert-manager and no DNS entries.
+func resolveManagers(o *controller.Options, apis controller.APIs) {
+	if o.CertManager == "" {
+		o.CertManager = "cert-manager.io"
+		if apis.GardenerCertificates {
+			o.CertManager = "gardener"
+		}
+	}
+	if o.DNSManager == "" {
+		o.DNSManager = "kubernetes"
+		if apis.GardenerDNS {
+			o.DNSManager = "gardener"
+		}
+	}
+}
+
+// metaFor returns the object metadata of the Lease.
+func metaFor(name, namespace string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: namespace}
+}

@@ -1,0 +1,164 @@
+// Package capapplication reconciles CAPApplications: it waits for the binding Secrets and
+// domains, finds the latest Ready version, creates the provider tenant, moves tenants to the
+// latest version and blocks the application's deletion while tenants exist.
+package capapplication
+
+import (
+	"context"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+	smelisters "github.com/capstan-io/capstan/pkg/client/listers/sme.sap.com/v1alpha1"
+)
+
+// Kind is the kind this controller reconciles; it names its queue.
+const Kind = "CAPApplication"
+
+// secretsGVR is the resource of Secrets, watched as metadata only.
+var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+
+// Controller reconciles CAPApplications.
+type Controller struct {
+	c     *controller.Context
+	queue controller.Queue
+
+	cas         smelisters.CAPApplicationLister
+	caIndexer   cache.Indexer
+	cavIndexer  cache.Indexer
+	tenants     smelisters.CAPTenantLister
+	tenantIndex cache.Indexer
+	domains     smelisters.DomainLister
+	clusterDoms smelisters.ClusterDomainLister
+	secrets     cache.GenericLister
+
+	worker    *controller.Worker
+	exposures exposureReconciler
+}
+
+// NewController registers the informers the controller needs and its event handlers.
+func NewController(c *controller.Context) (*Controller, error) {
+	sme := c.SMEInformers.Sme().V1alpha1()
+	ctl := &Controller{
+		c:           c,
+		queue:       controller.NewQueue(Kind, nil),
+		cas:         sme.CAPApplications().Lister(),
+		caIndexer:   sme.CAPApplications().Informer().GetIndexer(),
+		cavIndexer:  sme.CAPApplicationVersions().Informer().GetIndexer(),
+		tenants:     sme.CAPTenants().Lister(),
+		tenantIndex: sme.CAPTenants().Informer().GetIndexer(),
+		domains:     sme.Domains().Lister(),
+		clusterDoms: sme.ClusterDomains().Lister(),
+		secrets:     c.SecretInformers.ForResource(secretsGVR).Lister(),
+	}
+	indexes := []struct {
+		informer cache.SharedIndexInformer
+		name     string
+	}{
+		{sme.CAPApplications().Informer(), controller.IndexByDomainRef},
+		{sme.CAPApplications().Informer(), controller.IndexBySecret},
+		{sme.CAPApplicationVersions().Informer(), controller.IndexByApplication},
+		{sme.CAPTenants().Informer(), controller.IndexByApplication},
+	}
+	for _, ix := range indexes {
+		if err := controller.EnsureIndex(ix.informer, ix.name); err != nil {
+			return nil, err
+		}
+	}
+	synced, err := ctl.addHandlers()
+	if err != nil {
+		return nil, err
+	}
+	ctl.worker = &controller.Worker{Kind: Kind, Queue: ctl.queue, Sync: ctl.sync, Synced: synced, Metrics: c.Metrics}
+	return ctl, nil
+}
+
+// Run implements controller.Runnable.
+func (ctl *Controller) Run(ctx context.Context, workers int) error {
+	return ctl.worker.Run(ctx, workers)
+}
+
+// addHandlers routes events to the queue and returns the informers that must sync.
+func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
+	sme := ctl.c.SMEInformers.Sme().V1alpha1()
+	registrations := []struct {
+		informer cache.SharedIndexInformer
+		handler  cache.ResourceEventHandler
+	}{
+		{sme.CAPApplications().Informer(), controller.PrimaryHandler(ctl.queue)},
+		{sme.CAPApplicationVersions().Informer(), ownedHandler(ctl.enqueueApp)},
+		{sme.CAPTenants().Informer(), ownedHandler(ctl.enqueueApp)},
+		{sme.Domains().Informer(), controller.DependentHandler(ctl.domainChanged)},
+		{sme.ClusterDomains().Informer(), controller.DependentHandler(ctl.domainChanged)},
+		{ctl.c.SecretInformers.ForResource(secretsGVR).Informer(), controller.CreateDeleteHandler(ctl.secretChanged)},
+	}
+	synced := make([]cache.InformerSynced, 0, len(registrations))
+	for _, r := range registrations {
+		if _, err := r.informer.AddEventHandler(r.handler); err != nil {
+			return nil, err
+		}
+		synced = append(synced, r.informer.HasSynced)
+	}
+	return synced, nil
+}
+
+// enqueueApp queues, batched, the application a version or tenant belongs to: many tenants
+// changing together cause one sync.
+func (ctl *Controller) enqueueApp(namespace, app string) {
+	controller.EnqueueBatched(ctl.queue, cache.ObjectName{Namespace: namespace, Name: app})
+}
+
+// domainChanged queues the applications referencing a changed domain.
+func (ctl *Controller) domainChanged(obj metav1.Object) {
+	ref := v1alpha1.DomainRef{Kind: v1alpha1.DomainRefKindDomain, Name: obj.GetName()}
+	if _, ok := obj.(*v1alpha1.ClusterDomain); ok {
+		ref.Kind = v1alpha1.DomainRefKindClusterDomain
+	}
+	cas, _ := controller.ByIndex[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexByDomainRef, controller.DomainRefKey(obj.GetNamespace(), ref))
+	for _, ca := range cas {
+		controller.EnqueueBatched(ctl.queue, cache.MetaObjectToName(ca))
+	}
+}
+
+// secretChanged queues the applications bound to a created or deleted Secret.
+func (ctl *Controller) secretChanged(obj metav1.Object) {
+	cas, _ := controller.ByIndex[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexBySecret, obj.GetNamespace()+"/"+obj.GetName())
+	for _, ca := range cas {
+		controller.EnqueueImmediately(ctl.queue, cache.MetaObjectToName(ca))
+	}
+}
+
+// ownedHandler calls notify with the application of every created, changed or deleted
+// version or tenant.
+func ownedHandler(notify func(namespace, app string)) cache.ResourceEventHandlerFuncs {
+	call := func(obj any) {
+		switch o := tombstoneObj(obj).(type) {
+		case *v1alpha1.CAPApplicationVersion:
+			notify(o.Namespace, o.Spec.CAPApplicationInstance)
+		case *v1alpha1.CAPTenant:
+			notify(o.Namespace, o.Spec.CAPApplicationInstance)
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: call,
+		UpdateFunc: func(oldObj, newObj any) {
+			o, ok1 := controller.MetaOf(oldObj)
+			n, ok2 := controller.MetaOf(newObj)
+			if ok1 && ok2 && o.GetResourceVersion() != n.GetResourceVersion() {
+				call(newObj)
+			}
+		},
+		DeleteFunc: call,
+	}
+}
+
+// tombstoneObj unwraps the object of a delete tombstone.
+func tombstoneObj(obj any) any {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		return t.Obj
+	}
+	return obj
+}

@@ -1,0 +1,201 @@
+// Package capapplicationversion reconciles CAPApplicationVersions: the Deployments,
+// Services, content Jobs, VCAP_SERVICES Secrets, PodDisruptionBudgets, autoscalers,
+// DestinationRules, ServiceMonitors and NetworkPolicies of one application version.
+package capapplicationversion
+
+import (
+	"context"
+
+	istiolisters "istio.io/client-go/pkg/listers/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	autoscalinglisters "k8s.io/client-go/listers/autoscaling/v2"
+	batchlisters "k8s.io/client-go/listers/batch/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
+	policylisters "k8s.io/client-go/listers/policy/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+	smelisters "github.com/capstan-io/capstan/pkg/client/listers/sme.sap.com/v1alpha1"
+)
+
+// Kind is the kind this controller reconciles; it names its queue.
+const Kind = "CAPApplicationVersion"
+
+// Controller reconciles CAPApplicationVersions.
+type Controller struct {
+	c     *controller.Context
+	queue controller.Queue
+
+	cavs        smelisters.CAPApplicationVersionLister
+	cavIndexer  cache.Indexer
+	cas         smelisters.CAPApplicationLister
+	caIndexer   cache.Indexer
+	tenants     cache.Indexer
+	domains     smelisters.DomainLister
+	clusterDoms smelisters.ClusterDomainLister
+	secrets     cache.GenericLister
+
+	deployments appslisters.DeploymentLister
+	services    corelisters.ServiceLister
+	jobs        batchlisters.JobLister
+	pdbs        policylisters.PodDisruptionBudgetLister
+	hpas        autoscalinglisters.HorizontalPodAutoscalerLister
+	netpols     networkinglisters.NetworkPolicyLister
+	destRules   istiolisters.DestinationRuleLister
+
+	worker  *controller.Worker
+	created createdSecrets
+}
+
+// NewController registers the informers the controller needs and its event handlers.
+func NewController(c *controller.Context) (*Controller, error) {
+	sme := c.SMEInformers.Sme().V1alpha1()
+	owned := c.OwnedInformers
+	ctl := &Controller{
+		c:           c,
+		queue:       controller.NewQueue(Kind, nil),
+		cavs:        sme.CAPApplicationVersions().Lister(),
+		cavIndexer:  sme.CAPApplicationVersions().Informer().GetIndexer(),
+		cas:         sme.CAPApplications().Lister(),
+		caIndexer:   sme.CAPApplications().Informer().GetIndexer(),
+		tenants:     sme.CAPTenants().Informer().GetIndexer(),
+		domains:     sme.Domains().Lister(),
+		clusterDoms: sme.ClusterDomains().Lister(),
+		secrets:     c.SecretInformers.ForResource(secretsGVR).Lister(),
+		deployments: owned.Apps().V1().Deployments().Lister(),
+		services:    owned.Core().V1().Services().Lister(),
+		jobs:        owned.Batch().V1().Jobs().Lister(),
+		pdbs:        owned.Policy().V1().PodDisruptionBudgets().Lister(),
+		hpas:        owned.Autoscaling().V2().HorizontalPodAutoscalers().Lister(),
+		netpols:     owned.Networking().V1().NetworkPolicies().Lister(),
+		destRules:   c.IstioInformers.Networking().V1().DestinationRules().Lister(),
+	}
+	if err := ctl.addIndexes(); err != nil {
+		return nil, err
+	}
+	synced, err := ctl.addHandlers()
+	if err != nil {
+		return nil, err
+	}
+	ctl.worker = &controller.Worker{Kind: Kind, Queue: ctl.queue, Sync: ctl.sync, Synced: synced, Metrics: c.Metrics}
+	return ctl, nil
+}
+
+// secretsGVR is the resource of Secrets, watched as metadata only.
+var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+
+// Run implements controller.Runnable.
+func (ctl *Controller) Run(ctx context.Context, workers int) error {
+	return ctl.worker.Run(ctx, workers)
+}
+
+// addIndexes adds the indexes the controller looks objects up by.
+func (ctl *Controller) addIndexes() error {
+	sme := ctl.c.SMEInformers.Sme().V1alpha1()
+	for informer, index := range map[cache.SharedIndexInformer]string{
+		sme.CAPApplicationVersions().Informer(): controller.IndexByApplication,
+		sme.CAPTenants().Informer():             controller.IndexByApplication,
+	} {
+		if err := controller.EnsureIndex(informer, index); err != nil {
+			return err
+		}
+	}
+	if err := controller.EnsureIndex(sme.CAPApplications().Informer(), controller.IndexByDomainRef); err != nil {
+		return err
+	}
+	return controller.EnsureIndex(sme.CAPApplications().Informer(), controller.IndexBySecret)
+}
+
+// addHandlers routes events to the queue and returns the informers that must sync.
+func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
+	sme := ctl.c.SMEInformers.Sme().V1alpha1()
+	owned := ctl.c.OwnedInformers
+	toOwner := controller.DependentHandler(ctl.enqueueOwner)
+	registrations := []struct {
+		informer cache.SharedIndexInformer
+		handler  cache.ResourceEventHandler
+	}{
+		{sme.CAPApplicationVersions().Informer(), controller.PrimaryHandler(ctl.queue)},
+		{sme.CAPApplications().Informer(), appHandler(ctl.enqueueApplicationVersions)},
+		{sme.CAPTenants().Informer(), controller.DependentHandler(ctl.tenantChanged)},
+		{sme.Domains().Informer(), controller.DependentHandler(ctl.domainChanged)},
+		{sme.ClusterDomains().Informer(), controller.DependentHandler(ctl.domainChanged)},
+		{ctl.c.SecretInformers.ForResource(secretsGVR).Informer(), controller.CreateDeleteHandler(ctl.secretChanged)},
+		{owned.Apps().V1().Deployments().Informer(), toOwner},
+		{owned.Core().V1().Services().Informer(), toOwner},
+		{owned.Batch().V1().Jobs().Informer(), toOwner},
+		{owned.Policy().V1().PodDisruptionBudgets().Informer(), toOwner},
+		{owned.Autoscaling().V2().HorizontalPodAutoscalers().Informer(), toOwner},
+		{owned.Networking().V1().NetworkPolicies().Informer(), toOwner},
+		{ctl.c.IstioInformers.Networking().V1().DestinationRules().Informer(), toOwner},
+	}
+	synced := make([]cache.InformerSynced, 0, len(registrations))
+	for _, r := range registrations {
+		if _, err := r.informer.AddEventHandler(r.handler); err != nil {
+			return nil, err
+		}
+		synced = append(synced, r.informer.HasSynced)
+	}
+	return synced, nil
+}
+
+// enqueueOwner queues the version controlling a changed child.
+func (ctl *Controller) enqueueOwner(obj metav1.Object) {
+	gk := v1alpha1.Kind(Kind)
+	key, ok := controller.ControllerOwner(obj, gk, func(ns, name string) (metav1.Object, error) {
+		return ctl.cavs.CAPApplicationVersions(ns).Get(name)
+	})
+	if ok {
+		controller.EnqueueImmediately(ctl.queue, key)
+	}
+}
+
+// enqueueApplicationVersions queues every version of an application.
+func (ctl *Controller) enqueueApplicationVersions(namespace, app string) {
+	cavs, _ := controller.ByIndex[*v1alpha1.CAPApplicationVersion](ctl.cavIndexer, controller.IndexByApplication, controller.ApplicationKey(namespace, app))
+	for _, cav := range cavs {
+		controller.EnqueueBatched(ctl.queue, cache.MetaObjectToName(cav))
+	}
+}
+
+// tenantChanged queues the versions being deleted of the tenant's application: they wait
+// until no tenant uses them.
+func (ctl *Controller) tenantChanged(obj metav1.Object) {
+	cat, ok := obj.(*v1alpha1.CAPTenant)
+	if !ok {
+		return
+	}
+	cavs, _ := controller.ByIndex[*v1alpha1.CAPApplicationVersion](ctl.cavIndexer, controller.IndexByApplication, controller.ApplicationKey(cat.Namespace, cat.Spec.CAPApplicationInstance))
+	for _, cav := range cavs {
+		if cav.DeletionTimestamp != nil {
+			controller.EnqueueBatched(ctl.queue, cache.MetaObjectToName(cav))
+		}
+	}
+}
+
+// domainChanged queues the versions with service exposures of the applications that
+// reference a domain: they wait for their domains to be Ready.
+func (ctl *Controller) domainChanged(obj metav1.Object) {
+	ref := v1alpha1.DomainRef{Kind: v1alpha1.DomainRefKindDomain, Name: obj.GetName()}
+	if _, ok := obj.(*v1alpha1.ClusterDomain); ok {
+		ref.Kind = v1alpha1.DomainRefKindClusterDomain
+	}
+	cas, _ := controller.ByIndex[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexByDomainRef, controller.DomainRefKey(obj.GetNamespace(), ref))
+	for _, ca := range cas {
+		ctl.enqueueApplicationVersions(ca.Namespace, ca.Name)
+	}
+}
+
+// secretChanged queues the versions of applications bound to a created or deleted Secret,
+// and the version owning a deleted VCAP_SERVICES Secret.
+func (ctl *Controller) secretChanged(obj metav1.Object) {
+	cas, _ := controller.ByIndex[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexBySecret, obj.GetNamespace()+"/"+obj.GetName())
+	for _, ca := range cas {
+		ctl.enqueueApplicationVersions(ca.Namespace, ca.Name)
+	}
+	ctl.enqueueOwner(obj)
+}

@@ -1,0 +1,63 @@
+package capapplicationversion
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/capstan-io/capstan/internal/workload"
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+)
+
+// appVersionEnv is the CAPOP_APP_VERSION variable of the version's pods.
+func (in input) appVersionEnv() []corev1.EnvVar {
+	return []corev1.EnvVar{{Name: workload.EnvAppVersion, Value: in.cav.Spec.Version}}
+}
+
+// newDeployment builds the Deployment of a deployment workload. destinations is the
+// Router's merged `destinations` value ("" for other types); vcapSecret the Secret holding
+// its VCAP_SERVICES.
+func newDeployment(in input, w *v1alpha1.WorkloadDetails, destinations, vcapSecret string) *appsv1.Deployment {
+	d := w.DeploymentDefinition
+	labels := in.workloadLabels(w, true)
+	var extraEnv []corev1.EnvVar
+	if destinations != "" {
+		extraEnv = []corev1.EnvVar{{Name: workload.EnvDestinations, Value: destinations}}
+	}
+	template := workload.PodTemplate(workload.PodInput{
+		ContainerName: w.Name, Common: &d.CommonDetails,
+		Env: in.appVersionEnv(), ExtraEnv: extraEnv, VCAPSecret: vcapSecret,
+		PullSecrets: in.cav.Spec.RegistrySecrets,
+		Labels:      labels, Annotations: w.Annotations,
+		Liveness: d.LivenessProbe, Readiness: d.ReadinessProbe, Startup: d.StartupProbe,
+		RestartPolicy:  corev1.RestartPolicyAlways,
+		TopologyLabels: labels,
+	})
+	removeUserEnv(&template.Spec.Containers[0], workload.EnvDestinations, destinations != "")
+	return &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: in.objectMeta(workload.Name(in.cav.Name, w.Name), labels, w.Annotations),
+		Spec: appsv1.DeploymentSpec{
+			Replicas: d.Replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: in.workloadLabels(w, false)},
+			Template: template,
+		},
+	}
+}
+
+// removeUserEnv drops a user-set variable of the given name when the operator sets a merged
+// value of its own after it (the Router's destinations).
+func removeUserEnv(c *corev1.Container, name string, replaced bool) {
+	if !replaced {
+		return
+	}
+	out := c.Env[:0]
+	last := len(c.Env) - 1
+	for i, e := range c.Env {
+		if e.Name == name && i != last {
+			continue
+		}
+		out = append(out, e)
+	}
+	c.Env = out
+}

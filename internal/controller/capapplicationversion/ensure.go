@@ -1,0 +1,145 @@
+package capapplicationversion
+
+import (
+	istiov1 "istio.io/client-go/pkg/apis/networking/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+
+	"github.com/capstan-io/capstan/internal/controller"
+)
+
+// The child descriptions below tell controller.EnsureChild how to read (from listers) and
+// write each kind the version owns, and which part of it the operator manages.
+
+func (ctl *Controller) deploymentChild() controller.Child[*appsv1.Deployment] {
+	return controller.Child[*appsv1.Deployment]{
+		Get: func(ns, n string) (*appsv1.Deployment, error) { return ctl.deployments.Deployments(ns).Get(n) },
+		Create: func(ctx ctxT, o *appsv1.Deployment, opts createOpts) (*appsv1.Deployment, error) {
+			return ctl.c.Clients.Kube.AppsV1().Deployments(o.Namespace).Create(ctx, o, opts)
+		},
+		Update: func(ctx ctxT, o *appsv1.Deployment, opts updateOpts) (*appsv1.Deployment, error) {
+			return ctl.c.Clients.Kube.AppsV1().Deployments(o.Namespace).Update(ctx, o, opts)
+		},
+		Spec: func(o *appsv1.Deployment) any { return o.Spec },
+		SetSpec: func(desired, actual *appsv1.Deployment) {
+			replicas := actual.Spec.Replicas
+			actual.Spec = desired.Spec
+			if desired.Spec.Replicas == nil {
+				// An autoscaler (or a person) owns the replica count when the workload sets none.
+				actual.Spec.Replicas = replicas
+			}
+		},
+		DeepCopy: (*appsv1.Deployment).DeepCopy,
+	}
+}
+
+func (ctl *Controller) serviceChild() controller.Child[*corev1.Service] {
+	return controller.Child[*corev1.Service]{
+		Get: func(ns, n string) (*corev1.Service, error) { return ctl.services.Services(ns).Get(n) },
+		Create: func(ctx ctxT, o *corev1.Service, opts createOpts) (*corev1.Service, error) {
+			return ctl.c.Clients.Kube.CoreV1().Services(o.Namespace).Create(ctx, o, opts)
+		},
+		Update: func(ctx ctxT, o *corev1.Service, opts updateOpts) (*corev1.Service, error) {
+			return ctl.c.Clients.Kube.CoreV1().Services(o.Namespace).Update(ctx, o, opts)
+		},
+		Spec: func(o *corev1.Service) any { return serviceOwned{o.Spec.Ports, o.Spec.Selector} },
+		SetSpec: func(desired, actual *corev1.Service) {
+			actual.Spec.Ports, actual.Spec.Selector = desired.Spec.Ports, desired.Spec.Selector
+		},
+		DeepCopy: (*corev1.Service).DeepCopy,
+	}
+}
+
+// serviceOwned is the part of a Service spec the operator manages; the cluster IPs and the
+// other allocated fields belong to the API server.
+type serviceOwned struct {
+	Ports    []corev1.ServicePort `json:"ports"`
+	Selector map[string]string    `json:"selector"`
+}
+
+func (ctl *Controller) jobChild() controller.Child[*batchv1.Job] {
+	return controller.Child[*batchv1.Job]{
+		Get: func(ns, n string) (*batchv1.Job, error) { return ctl.jobs.Jobs(ns).Get(n) },
+		Create: func(ctx ctxT, o *batchv1.Job, opts createOpts) (*batchv1.Job, error) {
+			return ctl.c.Clients.Kube.BatchV1().Jobs(o.Namespace).Create(ctx, o, opts)
+		},
+		Update: func(ctx ctxT, o *batchv1.Job, opts updateOpts) (*batchv1.Job, error) {
+			return ctl.c.Clients.Kube.BatchV1().Jobs(o.Namespace).Update(ctx, o, opts)
+		},
+		// A Job's pod template is immutable and the Job runs once: only its metadata is kept
+		// in shape.
+		Spec:     func(*batchv1.Job) any { return nil },
+		SetSpec:  func(_, _ *batchv1.Job) {},
+		DeepCopy: (*batchv1.Job).DeepCopy,
+	}
+}
+
+func (ctl *Controller) pdbChild() controller.Child[*policyv1.PodDisruptionBudget] {
+	return controller.Child[*policyv1.PodDisruptionBudget]{
+		Get: func(ns, n string) (*policyv1.PodDisruptionBudget, error) {
+			return ctl.pdbs.PodDisruptionBudgets(ns).Get(n)
+		},
+		Create: func(ctx ctxT, o *policyv1.PodDisruptionBudget, opts createOpts) (*policyv1.PodDisruptionBudget, error) {
+			return ctl.c.Clients.Kube.PolicyV1().PodDisruptionBudgets(o.Namespace).Create(ctx, o, opts)
+		},
+		Update: func(ctx ctxT, o *policyv1.PodDisruptionBudget, opts updateOpts) (*policyv1.PodDisruptionBudget, error) {
+			return ctl.c.Clients.Kube.PolicyV1().PodDisruptionBudgets(o.Namespace).Update(ctx, o, opts)
+		},
+		Spec:     func(o *policyv1.PodDisruptionBudget) any { return o.Spec },
+		SetSpec:  func(desired, actual *policyv1.PodDisruptionBudget) { actual.Spec = desired.Spec },
+		DeepCopy: (*policyv1.PodDisruptionBudget).DeepCopy,
+	}
+}
+
+func (ctl *Controller) hpaChild() controller.Child[*autoscalingv2.HorizontalPodAutoscaler] {
+	return controller.Child[*autoscalingv2.HorizontalPodAutoscaler]{
+		Get: func(ns, n string) (*autoscalingv2.HorizontalPodAutoscaler, error) {
+			return ctl.hpas.HorizontalPodAutoscalers(ns).Get(n)
+		},
+		Create: func(ctx ctxT, o *autoscalingv2.HorizontalPodAutoscaler, opts createOpts) (*autoscalingv2.HorizontalPodAutoscaler, error) {
+			return ctl.c.Clients.Kube.AutoscalingV2().HorizontalPodAutoscalers(o.Namespace).Create(ctx, o, opts)
+		},
+		Update: func(ctx ctxT, o *autoscalingv2.HorizontalPodAutoscaler, opts updateOpts) (*autoscalingv2.HorizontalPodAutoscaler, error) {
+			return ctl.c.Clients.Kube.AutoscalingV2().HorizontalPodAutoscalers(o.Namespace).Update(ctx, o, opts)
+		},
+		Spec:     func(o *autoscalingv2.HorizontalPodAutoscaler) any { return o.Spec },
+		SetSpec:  func(desired, actual *autoscalingv2.HorizontalPodAutoscaler) { actual.Spec = desired.Spec },
+		DeepCopy: (*autoscalingv2.HorizontalPodAutoscaler).DeepCopy,
+	}
+}
+
+func (ctl *Controller) networkPolicyChild() controller.Child[*networkingv1.NetworkPolicy] {
+	return controller.Child[*networkingv1.NetworkPolicy]{
+		Get: func(ns, n string) (*networkingv1.NetworkPolicy, error) { return ctl.netpols.NetworkPolicies(ns).Get(n) },
+		Create: func(ctx ctxT, o *networkingv1.NetworkPolicy, opts createOpts) (*networkingv1.NetworkPolicy, error) {
+			return ctl.c.Clients.Kube.NetworkingV1().NetworkPolicies(o.Namespace).Create(ctx, o, opts)
+		},
+		Update: func(ctx ctxT, o *networkingv1.NetworkPolicy, opts updateOpts) (*networkingv1.NetworkPolicy, error) {
+			return ctl.c.Clients.Kube.NetworkingV1().NetworkPolicies(o.Namespace).Update(ctx, o, opts)
+		},
+		Spec:     func(o *networkingv1.NetworkPolicy) any { return o.Spec },
+		SetSpec:  func(desired, actual *networkingv1.NetworkPolicy) { actual.Spec = desired.Spec },
+		DeepCopy: (*networkingv1.NetworkPolicy).DeepCopy,
+	}
+}
+
+func (ctl *Controller) destinationRuleChild() controller.Child[*istiov1.DestinationRule] {
+	return controller.Child[*istiov1.DestinationRule]{
+		Get: func(ns, n string) (*istiov1.DestinationRule, error) { return ctl.destRules.DestinationRules(ns).Get(n) },
+		Create: func(ctx ctxT, o *istiov1.DestinationRule, opts createOpts) (*istiov1.DestinationRule, error) {
+			return ctl.c.Clients.Istio.NetworkingV1().DestinationRules(o.Namespace).Create(ctx, o, opts)
+		},
+		Update: func(ctx ctxT, o *istiov1.DestinationRule, opts updateOpts) (*istiov1.DestinationRule, error) {
+			return ctl.c.Clients.Istio.NetworkingV1().DestinationRules(o.Namespace).Update(ctx, o, opts)
+		},
+		Spec: func(o *istiov1.DestinationRule) any { return &o.Spec },
+		SetSpec: func(desired, actual *istiov1.DestinationRule) {
+			desired.Spec.DeepCopyInto(&actual.Spec)
+		},
+		DeepCopy: (*istiov1.DestinationRule).DeepCopy,
+	}
+}

@@ -1,0 +1,270 @@
+package capapplicationversion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/workload"
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+)
+
+// deploymentOrder is the order deployment workloads are created in: services the others
+// call first, the router, the CAP server, then the rest.
+var deploymentOrder = []v1alpha1.DeploymentType{
+	v1alpha1.DeploymentService, v1alpha1.DeploymentRouter, v1alpha1.DeploymentCAP, v1alpha1.DeploymentAdditional,
+}
+
+// reconcile creates or corrects every child of the version and reports the outcome.
+func (ctl *Controller) reconcile(ctx context.Context, in input) outcome {
+	if missing := ctl.missingSecrets(in.ca); len(missing) > 0 {
+		return waiting(ReasonWaitingForSecrets, "waiting for the binding secrets %v of CAPApplication %s", missing, in.ca.Name)
+	}
+	for i := range in.cav.Spec.Workloads {
+		if err := workload.CheckReservedEnv(&in.cav.Spec.Workloads[i]); err != nil {
+			return failed(ReasonInvalidEnv, err)
+		}
+	}
+	jobs := ctl.reconcileContentJobs(ctx, in)
+	if jobs.done != nil {
+		return *jobs.done
+	}
+	if o := ctl.reconcileDeployments(ctx, in); o != nil {
+		return *o
+	}
+	if o := ctl.reconcileNetworkPolicies(ctx, in); o != nil {
+		return *o
+	}
+	if o := ctl.deploymentStatus(in); o != nil {
+		return *o
+	}
+	if jobs.pending != "" {
+		return waiting(ReasonWaitingForWorkloads, "waiting for content job %s", jobs.pending)
+	}
+	if o := ctl.exposureDomainsReady(in); o != nil {
+		return *o
+	}
+	return ready(jobs.finished)
+}
+
+// deploymentWorkloads returns the deployment workloads in creation order.
+func deploymentWorkloads(cav *v1alpha1.CAPApplicationVersion) []*v1alpha1.WorkloadDetails {
+	var out []*v1alpha1.WorkloadDetails
+	for _, typ := range deploymentOrder {
+		for i := range cav.Spec.Workloads {
+			w := &cav.Spec.Workloads[i]
+			if w.DeploymentDefinition != nil && w.DeploymentDefinition.Type == typ {
+				out = append(out, w)
+			}
+		}
+	}
+	return out
+}
+
+// reconcileDeployments ensures each deployment workload's VCAP Secret, Deployment, Service,
+// ServiceMonitor, PodDisruptionBudget, autoscaler and DestinationRule.
+func (ctl *Controller) reconcileDeployments(ctx context.Context, in input) *outcome {
+	for _, w := range deploymentWorkloads(in.cav) {
+		name := workload.Name(in.cav.Name, w.Name)
+		vcap, err := ctl.ensureVCAPSecret(ctx, in, name, w.ConsumedBTPServices)
+		if err != nil {
+			return ptrTo(transient(fmt.Errorf("VCAP_SERVICES secret of workload %s: %w", w.Name, err)))
+		}
+		destinations := ""
+		if w.DeploymentDefinition.Type == v1alpha1.DeploymentRouter {
+			if destinations, err = routerDestinations(in, w); err != nil {
+				return ptrTo(failed(ReasonDeploymentError, err))
+			}
+		}
+		if _, err := controller.EnsureChild(ctx, ctl.deploymentChild(), newDeployment(in, w, destinations, vcap)); err != nil {
+			return ptrTo(classify(ReasonDeploymentError, fmt.Errorf("deployment %s: %w", name, err)))
+		}
+		if o := ctl.reconcileWorkloadExtras(ctx, in, w); o != nil {
+			return o
+		}
+	}
+	return nil
+}
+
+// reconcileWorkloadExtras ensures the optional objects of one deployment workload.
+func (ctl *Controller) reconcileWorkloadExtras(ctx context.Context, in input, w *v1alpha1.WorkloadDetails) *outcome {
+	if svc := newService(in, w); svc != nil {
+		if _, err := controller.EnsureChild(ctx, ctl.serviceChild(), svc); err != nil {
+			return ptrTo(classify(ReasonServiceError, fmt.Errorf("service %s: %w", svc.Name, err)))
+		}
+	}
+	if err := ctl.ensureServiceMonitor(ctx, in, w); err != nil {
+		return ptrTo(classify(ReasonServiceError, err))
+	}
+	if pdb := newPodDisruptionBudget(in, w); pdb != nil {
+		if _, err := controller.EnsureChild(ctx, ctl.pdbChild(), pdb); err != nil {
+			return ptrTo(classify(ReasonDeploymentError, fmt.Errorf("pod disruption budget %s: %w", pdb.Name, err)))
+		}
+	}
+	if hpa := newHorizontalPodAutoscaler(in, w); hpa != nil {
+		if _, err := controller.EnsureChild(ctx, ctl.hpaChild(), hpa); err != nil {
+			return ptrTo(classify(ReasonDeploymentError, fmt.Errorf("autoscaler %s: %w", hpa.Name, err)))
+		}
+	}
+	if dr := newDestinationRule(in, w); dr != nil {
+		if _, err := controller.EnsureChild(ctx, ctl.destinationRuleChild(), dr); err != nil {
+			return ptrTo(classify(ReasonDeploymentError, fmt.Errorf("destination rule %s: %w", dr.Name, err)))
+		}
+	}
+	return nil
+}
+
+// reconcileNetworkPolicies ensures the version's NetworkPolicies.
+func (ctl *Controller) reconcileNetworkPolicies(ctx context.Context, in input) *outcome {
+	for _, np := range newNetworkPolicies(in) {
+		if _, err := controller.EnsureChild(ctx, ctl.networkPolicyChild(), np); err != nil {
+			return ptrTo(classify(ReasonNetworkPolicyError, fmt.Errorf("network policy %s: %w", np.Name, err)))
+		}
+	}
+	return nil
+}
+
+// contentResult is the state of the content Jobs.
+type contentResult struct {
+	finished []string
+	pending  string
+	done     *outcome
+}
+
+// reconcileContentJobs runs the content Jobs one at a time, in order, and records the
+// finished ones.
+func (ctl *Controller) reconcileContentJobs(ctx context.Context, in input) contentResult {
+	res := contentResult{finished: slices.Clone(in.cav.Status.FinishedJobs)}
+	workloads, names := contentJobs(in.cav)
+	for i, w := range workloads {
+		name := names[i]
+		job, err := ctl.jobs.Jobs(in.cav.Namespace).Get(name)
+		if apierrors.IsNotFound(err) && recorded(res.finished, in.cav.Name, name) {
+			continue // finished earlier and since removed (ttlSecondsAfterFinished)
+		}
+		if apierrors.IsNotFound(err) {
+			res.pending = name
+			if err := ctl.createContentJob(ctx, in, w, name); err != nil {
+				res.done = ptrTo(classify(ReasonContentJobError, err))
+			}
+			return res
+		}
+		if err != nil {
+			res.done = ptrTo(transient(err))
+			return res
+		}
+		complete, failedMsg := jobFinished(job)
+		if !complete && failedMsg == "" {
+			res.pending = name
+			return res
+		}
+		if !slices.Contains(res.finished, name) {
+			res.finished = append(res.finished, name)
+		}
+		if failedMsg != "" {
+			o := failed(ReasonWorkloadStatusError, fmt.Errorf("content job %s failed: %s", name, failedMsg))
+			o.finishedJobs = res.finished
+			res.done = &o
+			return res
+		}
+	}
+	return res
+}
+
+// recorded reports whether a content Job is in finishedJobs, also under the legacy name
+// `<cav>-content`.
+func recorded(finished []string, cavName, name string) bool {
+	return slices.Contains(finished, name) || slices.Contains(finished, cavName+"-content")
+}
+
+// createContentJob creates a content Job and its VCAP_SERVICES Secret.
+func (ctl *Controller) createContentJob(ctx context.Context, in input, w *v1alpha1.WorkloadDetails, name string) error {
+	vcap, err := ctl.ensureVCAPSecret(ctx, in, name, w.ConsumedBTPServices)
+	if err != nil {
+		return fmt.Errorf("VCAP_SERVICES secret of content job %s: %w", name, err)
+	}
+	if _, err := controller.EnsureChild(ctx, ctl.jobChild(), newContentJob(in, w, name, vcap)); err != nil {
+		return fmt.Errorf("content job %s: %w", name, err)
+	}
+	return nil
+}
+
+// jobFinished reports whether a Job completed, or why it failed.
+func jobFinished(job *batchv1.Job) (complete bool, failedMessage string) {
+	for _, c := range job.Status.Conditions {
+		if c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case batchv1.JobComplete:
+			return true, ""
+		case batchv1.JobFailed:
+			return false, fmt.Sprintf("%s: %s", c.Reason, c.Message)
+		}
+	}
+	return false, ""
+}
+
+// deploymentStatus reports the first deployment that is not yet available or failed.
+func (ctl *Controller) deploymentStatus(in input) *outcome {
+	for _, w := range deploymentWorkloads(in.cav) {
+		name := workload.Name(in.cav.Name, w.Name)
+		d, err := ctl.deployments.Deployments(in.cav.Namespace).Get(name)
+		if err != nil {
+			return ptrTo(waiting(ReasonWaitingForWorkloads, "waiting for deployment %s", name))
+		}
+		if msg := replicaFailure(d); msg != "" {
+			return ptrTo(failed(ReasonWorkloadStatusError, fmt.Errorf("deployment %s: %s", name, msg)))
+		}
+		if !available(d) {
+			return ptrTo(waiting(ReasonWaitingForWorkloads, "waiting for deployment %s to become available", name))
+		}
+	}
+	return nil
+}
+
+// available reports whether a Deployment observed its latest spec and is Available.
+func available(d *appsv1.Deployment) bool {
+	if d.Status.ObservedGeneration < d.Generation {
+		return false
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentAvailable {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// replicaFailure returns the message of a true ReplicaFailure condition.
+func replicaFailure(d *appsv1.Deployment) string {
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
+			return c.Message
+		}
+	}
+	return ""
+}
+
+// classify turns an error into an outcome: requeue requests and API errors are transient;
+// anything else is an Error state with the given reason.
+func classify(reason string, err error) outcome {
+	if _, ok := controller.IsRequeue(err); ok {
+		return transient(err)
+	}
+	var status apierrors.APIStatus
+	if errors.As(err, &status) && !apierrors.IsInvalid(err) && !apierrors.IsForbidden(err) {
+		return transient(err)
+	}
+	return failed(reason, err)
+}
+
+// ptrTo returns a pointer to o.
+func ptrTo(o outcome) *outcome { return &o }
