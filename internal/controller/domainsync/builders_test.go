@@ -55,16 +55,20 @@ func TestBuilders(t *testing.T) {
 	tests := map[string]struct {
 		build func() any
 	}{
-		"gateway-domain-simple":                      {func() any { return newGateway(cmLayout(testDomain())) }},
-		"gateway-domain-optional-mutual":             {func() any { return newGateway(cmLayout(optional)) }},
-		"gateway-clusterdomain-mutual":               {func() any { return newGateway(cmLayout(testClusterDomain())) }},
-		"certificate-cert-manager-default-issuer":    {func() any { return newCertManagerCertificate(cmLayout(testDomain())) }},
-		"certificate-cert-manager-explicit-issuer":   {func() any { return newCertManagerCertificate(cmLayout(explicitIssuer)) }},
-		"certificate-gardener-clusterdomain":         {func() any { return newGardenerCertificate(gardenerLayout(testClusterDomain())) }},
-		"cacert-secret-clusterdomain":                {func() any { return newCACertSecret(cmLayout(testClusterDomain())) }},
-		"networkpolicy-clusterdomain-app-namespace":  {func() any { return newNetworkPolicy(cmLayout(testClusterDomain()), "app-ns") }},
-		"dnsentry-domain-wildcard":                   {func() any { return newDNSEntry(cmLayout(testDomain()), DNSRecord{Name: "*.my.cluster.shoot.url.k8s.example.com", Target: "ingress.example.com"}) }},
-		"dnsentry-domain-subdomain-with-app-uid":     {func() any { return newDNSEntry(cmLayout(testDomain()), DNSRecord{Name: "api.my.cluster.shoot.url.k8s.example.com", Target: "ingress.example.com", AppUID: "uid-app"}) }},
+		"gateway-domain-simple":                     {func() any { return newGateway(cmLayout(testDomain())) }},
+		"gateway-domain-optional-mutual":            {func() any { return newGateway(cmLayout(optional)) }},
+		"gateway-clusterdomain-mutual":              {func() any { return newGateway(cmLayout(testClusterDomain())) }},
+		"certificate-cert-manager-default-issuer":   {func() any { return newCertManagerCertificate(cmLayout(testDomain())) }},
+		"certificate-cert-manager-explicit-issuer":  {func() any { return newCertManagerCertificate(cmLayout(explicitIssuer)) }},
+		"certificate-gardener-clusterdomain":        {func() any { return newGardenerCertificate(gardenerLayout(testClusterDomain())) }},
+		"cacert-secret-clusterdomain":               {func() any { return newCACertSecret(cmLayout(testClusterDomain())) }},
+		"networkpolicy-clusterdomain-app-namespace": {func() any { return newNetworkPolicy(cmLayout(testClusterDomain()), "app-ns") }},
+		"dnsentry-domain-wildcard": {func() any {
+			return newDNSEntry(cmLayout(testDomain()), DNSRecord{Name: "*.my.cluster.shoot.url.k8s.example.com", Target: "ingress.example.com"})
+		}},
+		"dnsentry-domain-subdomain-with-app-uid": {func() any {
+			return newDNSEntry(cmLayout(testDomain()), DNSRecord{Name: "api.my.cluster.shoot.url.k8s.example.com", Target: "ingress.example.com", AppUID: "uid-app"})
+		}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) { checkGolden(t, tc.build()) })

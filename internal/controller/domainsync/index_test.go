@@ -39,8 +39,8 @@ func TestReferencingApps(t *testing.T) {
 		wantNames []string
 	}{
 		"a domain is referenced from its namespace only": {kind: v1alpha1.DomainRefKindDomain, ns: "a", name: "primary", wantNames: []string{"a/early"}},
-		"a cluster domain from anywhere, oldest first":  {kind: v1alpha1.DomainRefKindClusterDomain, name: "shared", wantNames: []string{"a/early", "b/late"}},
-		"unreferenced":                                  {kind: v1alpha1.DomainRefKindDomain, ns: "b", name: "primary"},
+		"a cluster domain from anywhere, oldest first":   {kind: v1alpha1.DomainRefKindClusterDomain, name: "shared", wantNames: []string{"a/early", "b/late"}},
+		"unreferenced": {kind: v1alpha1.DomainRefKindDomain, ns: "b", name: "primary"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

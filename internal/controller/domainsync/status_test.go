@@ -80,7 +80,7 @@ func TestJudge(t *testing.T) {
 		wantRequeue time.Duration
 		wantErr     bool
 	}{
-		"success": {wantState: v1alpha1.DomainStateReady, wantReason: ReasonReady},
+		"success":   {wantState: v1alpha1.DomainStateReady, wantReason: ReasonReady},
 		"transient": {err: transient, wantState: v1alpha1.DomainStateError, wantReason: ReasonProcessingError, wantErr: true},
 		"a bad template is absorbed": {err: &syncError{reason: ReasonInvalidDNSTemplate, permanent: true, err: transient},
 			wantState: v1alpha1.DomainStateError, wantReason: ReasonInvalidDNSTemplate},
