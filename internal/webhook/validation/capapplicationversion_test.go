@@ -90,6 +90,9 @@ func TestCAVPorts(t *testing.T) {
 			`spec.workloads[0].deploymentDefinition.ports[1].name: Duplicate value: "a"`, "spec.workloads[0].deploymentDefinition.ports[1].port: Duplicate value: 4004"),
 		"cap without destination": createCAV(version(withPorts(0, v1alpha1.Ports{Name: "a", Port: 4004})),
 			"spec.workloads[0].deploymentDefinition.ports: Required value: a CAP workload with ports needs at least one port with routerDestinationName"),
+		// The services-only example has a CAP workload with ports and no Router.
+		"services-only cap without destination": {existing: []runtime.Object{app(withoutProvider)}, op: admissionv1.Create,
+			obj: version(workloads(deployment("cap", v1alpha1.DeploymentCAP, v1alpha1.Ports{Name: "a", Port: 4004})))},
 		"router with destination": createCAV(version(withPorts(1, v1alpha1.Ports{Name: "r", Port: 5000, RouterDestinationName: "self"})),
 			"spec.workloads[1].deploymentDefinition.ports[0].routerDestinationName: Forbidden"),
 	}

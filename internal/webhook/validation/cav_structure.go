@@ -48,6 +48,26 @@ func validateWorkloadCounts(cav *v1alpha1.CAPApplicationVersion, servicesOnly bo
 				fmt.Sprintf("a multi-tenant application needs exactly one deployment workload of type %s, found %d", t, n)))
 		}
 	}
+	return append(errs, validateRouterDestinations(cav)...)
+}
+
+// validateRouterDestinations checks that a CAP workload with explicit ports tells the Router
+// where to send requests (at least one routerDestinationName; without ports the implicit
+// srv-api destination is used). It applies to multi-tenant versions only: a services-only
+// version has no Router, as the published services-only example shows.
+func validateRouterDestinations(cav *v1alpha1.CAPApplicationVersion) field.ErrorList {
+	workloads := field.NewPath("spec", "workloads")
+	var errs field.ErrorList
+	for i, wl := range cav.Spec.Workloads {
+		d := wl.DeploymentDefinition
+		if d == nil || d.Type != v1alpha1.DeploymentCAP || len(d.Ports) == 0 {
+			continue
+		}
+		if !slices.ContainsFunc(d.Ports, func(p v1alpha1.Ports) bool { return p.RouterDestinationName != "" }) {
+			errs = append(errs, field.Required(workloads.Index(i).Child("deploymentDefinition", "ports"),
+				"a CAP workload with ports needs at least one port with routerDestinationName"))
+		}
+	}
 	return errs
 }
 

@@ -110,12 +110,10 @@ func validateDeployment(cavName, wlName string, d *v1alpha1.DeploymentDetails, w
 	return errs
 }
 
-// validatePorts checks port uniqueness and the router destinations: a CAP workload with ports
-// must give the Router at least one destination, and a Router cannot be a destination itself.
+// validatePorts checks port uniqueness, and that a Router is not a router destination itself.
 func validatePorts(d *v1alpha1.DeploymentDetails, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	names, numbers := map[string]bool{}, map[int32]bool{}
-	destinations := 0
 	for k, p := range d.Ports {
 		if names[p.Name] {
 			errs = append(errs, field.Duplicate(path.Index(k).Child("name"), p.Name))
@@ -124,15 +122,9 @@ func validatePorts(d *v1alpha1.DeploymentDetails, path *field.Path) field.ErrorL
 			errs = append(errs, field.Duplicate(path.Index(k).Child("port"), p.Port))
 		}
 		names[p.Name], numbers[p.Port] = true, true
-		if p.RouterDestinationName != "" {
-			destinations++
-			if d.Type == v1alpha1.DeploymentRouter {
-				errs = append(errs, field.Forbidden(path.Index(k).Child("routerDestinationName"), "a Router workload cannot be a router destination"))
-			}
+		if p.RouterDestinationName != "" && d.Type == v1alpha1.DeploymentRouter {
+			errs = append(errs, field.Forbidden(path.Index(k).Child("routerDestinationName"), "a Router workload cannot be a router destination"))
 		}
-	}
-	if d.Type == v1alpha1.DeploymentCAP && len(d.Ports) > 0 && destinations == 0 {
-		errs = append(errs, field.Required(path, "a CAP workload with ports needs at least one port with routerDestinationName"))
 	}
 	return errs
 }
