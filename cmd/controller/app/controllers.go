@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,6 +12,8 @@ import (
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/controller/capapplication"
 	"github.com/capstan-io/capstan/internal/controller/capapplicationversion"
+	"github.com/capstan-io/capstan/internal/controller/clusterdomain"
+	"github.com/capstan-io/capstan/internal/controller/domain"
 )
 
 // registration names a controller and how to build it.
@@ -25,6 +28,17 @@ var registry = []registration{
 	{"capapplicationversion", func(c *controller.Context) (controller.Runnable, error) {
 		return capapplicationversion.NewController(c)
 	}},
+	{"domain", func(c *controller.Context) (controller.Runnable, error) { return domain.NewController(c) }},
+	{"clusterdomain", func(c *controller.Context) (controller.Runnable, error) { return clusterdomain.NewController(c) }},
+}
+
+// controllerNames lists the registered controllers.
+func controllerNames() []string {
+	names := make([]string, len(registry))
+	for i, r := range registry {
+		names[i] = r.name
+	}
+	return names
 }
 
 // runControllers builds the controller context, constructs every registered controller,
@@ -38,11 +52,20 @@ func runControllers(ctx context.Context, cfg *rest.Config, opts *Options, metric
 	}
 	resolveManagers(&cctx.Options, cctx.APIs)
 	logger.Info("Starting controllers", "certManager", cctx.Options.CertManager, "dnsManager", cctx.Options.DNSManager, "apis", cctx.APIs)
-	runnables := make([]controller.Runnable, len(registry))
-	for i, r := range registry {
-		if runnables[i], err = r.construct(cctx); err != nil {
-			return err
+	type running struct {
+		name string
+		r    controller.Runnable
+	}
+	var runnables []running
+	for _, r := range registry {
+		if !opts.enabled(r.name) {
+			continue
 		}
+		built, err := r.construct(cctx)
+		if err != nil {
+			return fmt.Errorf("%s controller: %w", r.name, err)
+		}
+		runnables = append(runnables, running{r.name, built})
 	}
 	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
 		return err
@@ -50,10 +73,10 @@ func runControllers(ctx context.Context, cfg *rest.Config, opts *Options, metric
 	defer broadcaster.Shutdown()
 	cctx.Start(ctx)
 	defer cctx.Shutdown()
-	errs := make(chan error, len(registry))
+	errs := make(chan error, len(runnables))
 	var wg sync.WaitGroup
-	for i, r := range registry {
-		wg.Go(func() { errs <- runnables[i].Run(ctx, *opts.Workers[r.name]) })
+	for _, r := range runnables {
+		wg.Go(func() { errs <- r.r.Run(ctx, *opts.Workers[r.name]) })
 	}
 	wg.Wait()
 	close(errs)

@@ -5,6 +5,7 @@ package app
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ type Options struct {
 	Workers           map[string]*int
 	Controller        controller.Options
 	Logging           *logsapi.LoggingConfiguration
+	Controllers       []string
 	ShutdownGraceTime time.Duration
 }
 
@@ -60,6 +62,7 @@ func NewOptions() *Options {
 		DetailedMetrics:   envBool("DETAILED_OPERATIONAL_METRICS"),
 		Workers:           map[string]*int{},
 		Logging:           logsapi.NewLoggingConfiguration(),
+		Controllers:       []string{"*"},
 		ShutdownGraceTime: 30 * time.Second,
 		Controller: controller.Options{
 			OperatorNamespace:       kube.OperatorNamespace(),
@@ -102,7 +105,18 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	for name := range workerEnv {
 		fs.IntVar(o.Workers[name], name+"-workers", *o.Workers[name], fmt.Sprintf("Workers of the %s controller (env %s).", name, workerEnv[name]))
 	}
+	fs.StringSliceVar(&o.Controllers, "controllers", o.Controllers, "Controllers to run: '*' for all, or a list of names ("+strings.Join(controllerNames(), ", ")+").")
 	logsapi.AddFlags(o.Logging, fs)
+}
+
+// enabled reports whether the named controller should run.
+func (o *Options) enabled(name string) bool {
+	for _, c := range o.Controllers {
+		if c == "*" || c == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Validate checks the options and applies the logging configuration.
@@ -110,6 +124,12 @@ func (o *Options) Validate() error {
 	for name, n := range o.Workers {
 		if *n < 1 {
 			return fmt.Errorf("--%s-workers must be at least 1", name)
+		}
+	}
+	known := controllerNames()
+	for _, c := range o.Controllers {
+		if c != "*" && !slices.Contains(known, c) {
+			return fmt.Errorf("--controllers: unknown controller %q (known: %s)", c, strings.Join(known, ", "))
 		}
 	}
 	switch o.Controller.CertManager {

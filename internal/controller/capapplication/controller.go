@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/serviceexposure"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 	smelisters "github.com/capstan-io/capstan/pkg/client/listers/sme.sap.com/v1alpha1"
 )
@@ -36,7 +37,7 @@ type Controller struct {
 	secrets     cache.GenericLister
 
 	worker    *controller.Worker
-	exposures exposureReconciler
+	exposures *serviceexposure.Reconciler
 }
 
 // NewController registers the informers the controller needs and its event handlers.
@@ -53,6 +54,7 @@ func NewController(c *controller.Context) (*Controller, error) {
 		domains:     sme.Domains().Lister(),
 		clusterDoms: sme.ClusterDomains().Lister(),
 		secrets:     c.SecretInformers.ForResource(secretsGVR).Lister(),
+		exposures:   serviceexposure.NewReconciler(c),
 	}
 	indexes := []struct {
 		informer cache.SharedIndexInformer
@@ -94,6 +96,7 @@ func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
 		{sme.Domains().Informer(), controller.DependentHandler(ctl.domainChanged)},
 		{sme.ClusterDomains().Informer(), controller.DependentHandler(ctl.domainChanged)},
 		{ctl.c.SecretInformers.ForResource(secretsGVR).Informer(), controller.CreateDeleteHandler(ctl.secretChanged)},
+		{ctl.c.IstioInformers.Networking().V1().VirtualServices().Informer(), controller.DependentHandler(ctl.enqueueOwner)},
 	}
 	synced := make([]cache.InformerSynced, 0, len(registrations))
 	for _, r := range registrations {
@@ -109,6 +112,17 @@ func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
 // changing together cause one sync.
 func (ctl *Controller) enqueueApp(namespace, app string) {
 	controller.EnqueueBatched(ctl.queue, cache.ObjectName{Namespace: namespace, Name: app})
+}
+
+// enqueueOwner queues the application controlling a changed service-exposure
+// VirtualService, so a deleted or edited one is put back.
+func (ctl *Controller) enqueueOwner(obj metav1.Object) {
+	key, ok := controller.ControllerOwner(obj, v1alpha1.Kind(Kind), func(ns, name string) (metav1.Object, error) {
+		return ctl.cas.CAPApplications(ns).Get(name)
+	})
+	if ok {
+		controller.EnqueueBatched(ctl.queue, key)
+	}
 }
 
 // domainChanged queues the applications referencing a changed domain.

@@ -2,7 +2,7 @@ package capapplication
 
 import (
 	"encoding/json"
-	"fmt"
+	"errors"
 	"sort"
 
 	"golang.org/x/mod/semver"
@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/identity"
+	"github.com/capstan-io/capstan/internal/controller/domainref"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -25,47 +25,23 @@ func (ctl *Controller) missingSecrets(ca *v1alpha1.CAPApplication) []string {
 	return missing
 }
 
-// domainStatus returns the state and domain of a referenced domain, or found=false.
-func (ctl *Controller) domainStatus(ca *v1alpha1.CAPApplication, ref v1alpha1.DomainRef) (state v1alpha1.DomainState, domain string, found bool) {
-	if ref.Kind == v1alpha1.DomainRefKindClusterDomain {
-		d, err := ctl.clusterDoms.Get(ref.Name)
-		if err != nil {
-			return "", "", false
-		}
-		return d.Status.State, d.Spec.Domain, true
+// checkDomains resolves the referenced domains and waits for each to exist and be Ready.
+// When they are, it returns them and the outcome records them in domainSpecHash.
+func (ctl *Controller) checkDomains(ca *v1alpha1.CAPApplication) ([]domainref.DomainInfo, outcome, bool) {
+	domains, err := domainref.Resolve(ca, ctl.domains, ctl.clusterDoms, ctl.c.Options.OperatorNamespace)
+	var refErr *domainref.RefError
+	switch {
+	case errors.As(err, &refErr) && refErr.Problem == domainref.ProblemNotFound:
+		ctl.eventOnChange(ca, corev1.EventTypeWarning, ReasonProcessingDomainRefs, "MissingDomainReferences", refErr.Error())
+		return nil, notReady(v1alpha1.CAPApplicationStateProcessing, ReasonProcessingDomainRefs, refErr.Error()), false
+	case errors.As(err, &refErr) && refErr.Problem == domainref.ProblemFailed:
+		return nil, notReady(v1alpha1.CAPApplicationStateError, ReasonDomainRefError, refErr.Error()), false
+	case err != nil:
+		return nil, notReady(v1alpha1.CAPApplicationStateProcessing, ReasonProcessingDomainRefs, "waiting for domain references to be ready: "+err.Error()), false
 	}
-	d, err := ctl.domains.Domains(ca.Namespace).Get(ref.Name)
-	if err != nil {
-		return "", "", false
-	}
-	return d.Status.State, d.Spec.Domain, true
-}
-
-// checkDomains waits for every referenced domain to exist and be Ready. When they are, the
-// outcome records the referenced domains in domainSpecHash and ok is true.
-func (ctl *Controller) checkDomains(ca *v1alpha1.CAPApplication) (outcome, bool) {
-	domains := map[string]string{}
-	for _, ref := range ca.Spec.DomainRefs {
-		state, domain, found := ctl.domainStatus(ca, ref)
-		switch {
-		case !found:
-			msg := fmt.Sprintf("%s %s not found", ref.Kind, ref.Name)
-			ctl.eventOnChange(ca, corev1.EventTypeWarning, ReasonProcessingDomainRefs, "MissingDomainReferences", msg)
-			return notReady(v1alpha1.CAPApplicationStateProcessing, ReasonProcessingDomainRefs, msg), false
-		case state == v1alpha1.DomainStateError:
-			return notReady(v1alpha1.CAPApplicationStateError, ReasonDomainRefError, fmt.Sprintf("%s %s is in state Error", ref.Kind, ref.Name)), false
-		case state != v1alpha1.DomainStateReady:
-			return notReady(v1alpha1.CAPApplicationStateProcessing, ReasonProcessingDomainRefs, fmt.Sprintf("waiting for %s %s to be Ready", ref.Kind, ref.Name)), false
-		}
-		ns := ca.Namespace
-		if ref.Kind == v1alpha1.DomainRefKindClusterDomain {
-			ns = ""
-		}
-		domains[identity.DomainOwnerID(ns, ref.Name)] = domain
-	}
-	data, _ := json.Marshal(domains) // a map of strings always marshals
+	data, _ := json.Marshal(domainref.SpecMap(domains)) // a map of strings always marshals
 	hash := string(data)
-	return outcome{domainSpecHash: &hash}, true
+	return domains, outcome{domainSpecHash: &hash}, true
 }
 
 // versions returns the application's versions that are not being deleted.

@@ -30,6 +30,7 @@ const (
 	ReasonTenantUpgrade            = "NewCAVTriggeredTenantUpgrade"
 	ReasonDeleteTriggered          = "DeleteTriggered"
 	ReasonTenantsExist             = "TenantsExist"
+	ReasonServiceExposureError     = "ServiceExposureError"
 )
 
 // outcome is the result of one reconciliation, from which the status is computed.

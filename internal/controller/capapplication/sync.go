@@ -12,6 +12,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/serviceexposure"
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -71,7 +72,7 @@ func (ctl *Controller) evaluate(ctx context.Context, ca *v1alpha1.CAPApplication
 		ctl.eventOnChange(ca, corev1.EventTypeWarning, ReasonProcessingSecrets, "MissingSecrets", fmt.Sprintf("waiting for the binding secrets %v", missing))
 		return notReady("", ReasonProcessingSecrets, fmt.Sprintf("waiting for the binding secrets %v", missing)), nil
 	}
-	o, ok := ctl.checkDomains(ca)
+	domains, o, ok := ctl.checkDomains(ca)
 	if !ok {
 		return o, nil
 	}
@@ -96,8 +97,13 @@ func (ctl *Controller) evaluate(ctx context.Context, ca *v1alpha1.CAPApplication
 			return o, err
 		}
 	}
-	if err := ctl.reconcileExposures(ctx, ca, latest); err != nil {
-		return o, err
+	if err := ctl.exposures.Reconcile(ctx, ca, latest, domains); err != nil {
+		if !serviceexposure.IsSpecError(err) {
+			return o, err
+		}
+		o.state = v1alpha1.CAPApplicationStateError
+		o.conditions = append(o.conditions, cond(v1alpha1.ConditionTypeReady, false, ReasonServiceExposureError, err.Error()))
+		return o, nil
 	}
 	return ctl.consistent(ctx, ca, latest, newest, servicesOnly, o)
 }

@@ -9,6 +9,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/domainref"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -49,21 +50,8 @@ func (ctl *Controller) exposureDomainsReady(in input) *outcome {
 	if len(in.cav.Spec.ServiceExposures) == 0 {
 		return nil
 	}
-	for _, ref := range in.ca.Spec.DomainRefs {
-		state := v1alpha1.DomainState("")
-		switch ref.Kind {
-		case v1alpha1.DomainRefKindClusterDomain:
-			if d, err := ctl.clusterDoms.Get(ref.Name); err == nil {
-				state = d.Status.State
-			}
-		default:
-			if d, err := ctl.domains.Domains(in.ca.Namespace).Get(ref.Name); err == nil {
-				state = d.Status.State
-			}
-		}
-		if state != v1alpha1.DomainStateReady {
-			return ptrTo(waiting(ReasonWaitingForDNSEntries, "waiting for %s %s to be Ready", ref.Kind, ref.Name))
-		}
+	if _, err := domainref.Resolve(in.ca, ctl.domains, ctl.clusterDoms, ctl.c.Options.OperatorNamespace); err != nil {
+		return ptrTo(waiting(ReasonWaitingForDNSEntries, "waiting for the application's domains: %v", err))
 	}
 	return nil
 }

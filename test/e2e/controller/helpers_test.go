@@ -1,0 +1,97 @@
+package controller
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/capstan-io/capstan/internal/testenv"
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+	"github.com/capstan-io/capstan/pkg/client/clientset/versioned"
+	"github.com/capstan-io/capstan/test/framework"
+)
+
+// timeout bounds every wait of these tests.
+const timeout = 90 * time.Second
+
+// sme returns the sme.sap.com client of the environment.
+func sme(env *testenv.Env) versioned.Interface { return versioned.NewForConfigOrDie(env.Config) }
+
+// startController runs the controller binary for the test, without leader election unless
+// args ask for it. The domain controllers are left out: these tests mark domains Ready
+// themselves (the networking tests cover the domain controllers).
+func startController(t *testing.T, env *testenv.Env, ns string, args ...string) *framework.Process {
+	t.Helper()
+	base := []string{"--metrics-bind-address=127.0.0.1:0", "--leader-elect=false", "--operator-namespace=" + ns,
+		"--controllers=capapplication,capapplicationversion"}
+	return framework.Start(t, env, "controller", append(base, args...), "POD_NAMESPACE="+ns)
+}
+
+// markDomainReady sets a Domain's status to Ready, standing in for the domain controller.
+func markDomainReady(t *testing.T, env *testenv.Env, ns, name string) {
+	t.Helper()
+	client := sme(env).SmeV1alpha1().Domains(ns)
+	d, err := client.Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Status.State = v1alpha1.DomainStateReady
+	d.Status.GatewayName = name + "-gw"
+	meta.SetStatusCondition(&d.Status.Conditions, metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Ready"})
+	if _, err := client.UpdateStatus(context.Background(), d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// markClusterDomainReady sets a ClusterDomain's status to Ready.
+func markClusterDomainReady(t *testing.T, env *testenv.Env, name string) {
+	t.Helper()
+	client := sme(env).SmeV1alpha1().ClusterDomains()
+	d, err := client.Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Status.State = v1alpha1.DomainStateReady
+	d.Status.GatewayName = name + "-gw"
+	meta.SetStatusCondition(&d.Status.Conditions, metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Ready"})
+	if _, err := client.UpdateStatus(context.Background(), d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitCAV waits until a version reaches the state.
+func waitCAV(t *testing.T, env *testenv.Env, ns, name string, state v1alpha1.CAPApplicationVersionState) *v1alpha1.CAPApplicationVersion {
+	t.Helper()
+	var cav *v1alpha1.CAPApplicationVersion
+	testenv.Eventually(t, timeout, func() (bool, error) {
+		var err error
+		cav, err = sme(env).SmeV1alpha1().CAPApplicationVersions(ns).Get(context.Background(), name, metav1.GetOptions{})
+		return err == nil && cav.Status.State == state, err
+	})
+	return cav
+}
+
+// waitCA waits until an application reaches the state.
+func waitCA(t *testing.T, env *testenv.Env, ns, name string, state v1alpha1.CAPApplicationState) *v1alpha1.CAPApplication {
+	t.Helper()
+	var ca *v1alpha1.CAPApplication
+	testenv.Eventually(t, timeout, func() (bool, error) {
+		var err error
+		ca, err = sme(env).SmeV1alpha1().CAPApplications(ns).Get(context.Background(), name, metav1.GetOptions{})
+		return err == nil && ca.Status.State == state, err
+	})
+	return ca
+}
+
+// vsGVR is the resource of Istio VirtualServices.
+var vsGVR = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"}
+
+// unstructuredStrings reads a string list from an unstructured object.
+func unstructuredStrings(obj map[string]any, fields ...string) ([]string, bool, error) {
+	return unstructured.NestedStringSlice(obj, fields...)
+}
