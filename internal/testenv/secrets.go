@@ -1,0 +1,179 @@
+package testenv
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// secrets are the credentials an environment generates at start.
+type secrets struct {
+	caCertPEM  []byte            // CA that signed the API server's serving certificate
+	adminToken string            // bearer token of the system:masters admin
+	userTokens map[string]string // bearer token by user name
+	userGroups map[string][]string
+	caFile     string
+	certFile   string
+	keyFile    string
+	saPubFile  string
+	saKeyFile  string
+	tokensFile string
+}
+
+// writeSecrets generates a CA and serving certificate for 127.0.0.1, a
+// service-account RSA key pair and a static token file (admin + users) in dir.
+func writeSecrets(dir string, users []User) (*secrets, error) {
+	s := &secrets{
+		caFile:     filepath.Join(dir, "ca.crt"),
+		certFile:   filepath.Join(dir, "apiserver.crt"),
+		keyFile:    filepath.Join(dir, "apiserver.key"),
+		saPubFile:  filepath.Join(dir, "sa.pub"),
+		saKeyFile:  filepath.Join(dir, "sa.key"),
+		tokensFile: filepath.Join(dir, "tokens.csv"),
+	}
+	if err := s.writeServingCert(); err != nil {
+		return nil, fmt.Errorf("serving certificate: %w", err)
+	}
+	if err := s.writeServiceAccountKeys(); err != nil {
+		return nil, fmt.Errorf("service-account keys: %w", err)
+	}
+	if err := s.writeTokens(users); err != nil {
+		return nil, fmt.Errorf("token file: %w", err)
+	}
+	return s, nil
+}
+
+// writeServingCert creates a throw-away CA and a serving certificate for
+// 127.0.0.1 and localhost signed by it.
+func (s *secrets) writeServingCert() error {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "capstan-testenv-ca"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(7 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "kube-apiserver"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(7 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:     []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	s.caCertPEM = pemEncode("CERTIFICATE", caDER)
+	return writeFiles(map[string][]byte{
+		s.caFile:   s.caCertPEM,
+		s.certFile: pemEncode("CERTIFICATE", der),
+		s.keyFile:  pemEncode("EC PRIVATE KEY", keyDER),
+	})
+}
+
+// writeServiceAccountKeys creates the RSA key pair used to sign and verify
+// service-account tokens.
+func (s *secrets) writeServiceAccountKeys() error {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return err
+	}
+	return writeFiles(map[string][]byte{
+		s.saKeyFile: pemEncode("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key)),
+		s.saPubFile: pemEncode("PUBLIC KEY", pub),
+	})
+}
+
+// writeTokens writes the static token file: the admin (system:masters) and
+// one random token per user.
+func (s *secrets) writeTokens(users []User) error {
+	s.adminToken = randomToken()
+	s.userTokens = map[string]string{}
+	s.userGroups = map[string][]string{}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s,admin,admin,system:masters\n", s.adminToken)
+	for _, u := range users {
+		if u.Name == "" || strings.ContainsAny(u.Name, ",\"\n") {
+			return fmt.Errorf("invalid user name %q", u.Name)
+		}
+		if _, dup := s.userTokens[u.Name]; dup {
+			return fmt.Errorf("user %q defined twice", u.Name)
+		}
+		token := randomToken()
+		s.userTokens[u.Name] = token
+		s.userGroups[u.Name] = u.Groups
+		fmt.Fprintf(&b, "%s,%s,%s", token, u.Name, u.Name)
+		if len(u.Groups) > 0 {
+			fmt.Fprintf(&b, ",\"%s\"", strings.Join(u.Groups, ","))
+		}
+		b.WriteString("\n")
+	}
+	return os.WriteFile(s.tokensFile, []byte(b.String()), 0o600)
+}
+
+// randomToken returns 32 random hex characters.
+func randomToken() string {
+	buf := make([]byte, 16)
+	if _, err := rand.Read(buf); err != nil {
+		panic(err) // crypto/rand.Read does not fail on supported platforms
+	}
+	return hex.EncodeToString(buf)
+}
+
+// pemEncode PEM-encodes der as a block of the given type.
+func pemEncode(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+}
+
+// writeFiles writes each file with mode 0600.
+func writeFiles(files map[string][]byte) error {
+	for path, data := range files {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
