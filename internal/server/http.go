@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
+	"strings"
 
 	"k8s.io/klog/v2"
 )
@@ -128,6 +129,9 @@ type statusError struct {
 func (e *statusError) Error() string {
 	if e.err == nil {
 		return e.message
+	}
+	if strings.HasPrefix(e.err.Error(), e.message) {
+		return e.err.Error() // the cause already says it
 	}
 	return e.message + ": " + e.err.Error()
 }

@@ -65,12 +65,9 @@ type subscription struct {
 	raw []byte
 }
 
-// errBadRequest marks decoding and validation failures (HTTP 400).
-var errBadRequest = errors.New("bad request")
-
 // badRequest formats a 400 error.
 func badRequest(format string, args ...any) error {
-	return fail(http.StatusBadRequest, fmt.Sprintf(format, args...), errBadRequest)
+	return fail(http.StatusBadRequest, fmt.Sprintf(format, args...), nil)
 }
 
 // readBody reads the (size-limited) body; an oversized body is a 413.
