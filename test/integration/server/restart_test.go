@@ -76,3 +76,28 @@ func TestTwoInstancesSendOnce(t *testing.T) {
 		t.Fatalf("%d callbacks, want exactly 1", n)
 	}
 }
+
+// TestCallbackRetried makes the callback receiver fail: the server retries until it succeeds,
+// and deletes the record only then.
+func TestCallbackRetried(t *testing.T) {
+	f := newFixture(t)
+	srv := f.startServer("server-a")
+	f.receiver.SetStatus(http.StatusServiceUnavailable)
+	path := callbackPrefix + "retry/result"
+	resp := do(t, srv, http.MethodPut, "/provision/tenants/t-1", f.saasPayload("t-1", "g-1", "sub-1"),
+		map[string]string{"Authorization": f.token(), "STATUS_CALLBACK": path})
+	if resp.code != http.StatusAccepted {
+		t.Fatalf("PUT = %d %s", resp.code, resp.body)
+	}
+	f.setState(f.tenant("t-1"), v1alpha1.CAPTenantStateReady)
+	testenv.Eventually(t, waitTimeout, func() (bool, error) { return len(f.receiver.ForPath(path)) >= 1, nil })
+	if len(f.records()) != 1 {
+		t.Fatal("the record was deleted although the callback failed")
+	}
+	f.receiver.SetStatus(http.StatusOK)
+	testenv.Eventually(t, waitTimeout, func() (bool, error) { return len(f.records()) == 0, nil })
+	got := f.receiver.ForPath(path)
+	if len(got) < 2 || got[len(got)-1].Body["status"] != "SUCCEEDED" {
+		t.Fatalf("callbacks = %+v, want failed attempts followed by a SUCCEEDED one", got)
+	}
+}
