@@ -5,7 +5,7 @@
 #   etcd                      from the tool module hack/tools/etcd
 #   kube-apiserver,
 #   kube-controller-manager,
-#   kube-scheduler            from the tool module hack/tools/kube
+#   kube-scheduler, kubectl   from the tool module hack/tools/kube
 #   kwok, helm                with `go install <pkg>@<version>`
 #
 # Idempotent: every binary has a stamp file recording what it was built from;
@@ -23,7 +23,7 @@ KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
 # Bump RECIPE to force a rebuild of everything when the build commands change.
 RECIPE=1
-ALL_TOOLS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok helm)
+ALL_TOOLS=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm)
 
 ROOT=$(capstan::repo_root)
 TOOLS=$(capstan::tools_dir)
@@ -41,7 +41,7 @@ export GOWORK=off GOFLAGS=
 stamp_of() {
 	case "$1" in
 	etcd) echo "etcd $(capstan::module_version "$ETCD_MOD_DIR" go.etcd.io/etcd/server/v3) recipe=$RECIPE" ;;
-	kube-*) echo "$1 $(capstan::module_version "$KUBE_MOD_DIR" k8s.io/kubernetes) recipe=$RECIPE" ;;
+	kube-* | kubectl) echo "$1 $(capstan::module_version "$KUBE_MOD_DIR" k8s.io/kubernetes) recipe=$RECIPE" ;;
 	kwok) echo "kwok $KWOK_VERSION recipe=$RECIPE" ;;
 	helm) echo "helm $HELM_VERSION recipe=$RECIPE" ;;
 	*) capstan::die "unknown tool '$1' (known: ${ALL_TOOLS[*]})" ;;
@@ -63,7 +63,7 @@ build() {
 	case "$name" in
 	etcd)
 		(cd "$ETCD_MOD_DIR" && go build -o "$out" go.etcd.io/etcd/server/v3) ;;
-	kube-*)
+	kube-* | kubectl)
 		local v
 		v=$(capstan::module_version "$KUBE_MOD_DIR" k8s.io/kubernetes)
 		(cd "$KUBE_MOD_DIR" && go build -ldflags "$(kube_ldflags "$v")" -o "$out" "k8s.io/kubernetes/cmd/$name") ;;

@@ -91,7 +91,7 @@ func Start(opts Options) (*Env, error) {
 
 // requiredTools lists the binaries an environment needs.
 func requiredTools(e2e bool) []string {
-	tools := []string{"etcd", "kube-apiserver"}
+	tools := []string{"etcd", "kube-apiserver", "kubectl"}
 	if e2e {
 		tools = append(tools, "kube-controller-manager", "kube-scheduler", "kwok")
 	}

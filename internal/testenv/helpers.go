@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -54,10 +55,14 @@ func (e *Env) NewNamespace(t testing.TB) string {
 	return created.Name
 }
 
-// Kubectl runs kubectl (/usr/bin/kubectl, else the one on PATH) against
+// Kubectl runs kubectl (the one hack/install-tools.sh built, else /usr/bin/kubectl, else the
+// one on PATH) against
 // the environment with the admin kubeconfig and returns its combined output.
 func (e *Env) Kubectl(args ...string) (string, error) {
-	bin := "/usr/bin/kubectl"
+	bin := filepath.Join(e.BinDir, "kubectl")
+	if !isExecutable(bin) {
+		bin = "/usr/bin/kubectl"
+	}
 	if !isExecutable(bin) {
 		var err error
 		if bin, err = exec.LookPath("kubectl"); err != nil {
