@@ -4,6 +4,9 @@ import (
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
 // SetIfMissing sets key in *m unless it is present: identity labels and annotations are
@@ -40,4 +43,16 @@ func RemoveFinalizer(obj metav1.Object, finalizer string) bool {
 // HasFinalizer reports whether obj carries the finalizer.
 func HasFinalizer(obj metav1.Object, finalizer string) bool {
 	return slices.Contains(obj.GetFinalizers(), finalizer)
+}
+
+// MissingBindingSecrets returns the binding Secrets of an application that do not exist,
+// looked up in a metadata lister of Secrets.
+func MissingBindingSecrets(secrets cache.GenericLister, ca *v1alpha1.CAPApplication) []string {
+	var missing []string
+	for _, s := range ca.Spec.BTP.Services {
+		if _, err := secrets.ByNamespace(ca.Namespace).Get(s.Secret); err != nil {
+			missing = append(missing, s.Secret)
+		}
+	}
+	return missing
 }

@@ -14,17 +14,6 @@ import (
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
-// missingSecrets returns the binding Secrets of the application that do not exist.
-func (ctl *Controller) missingSecrets(ca *v1alpha1.CAPApplication) []string {
-	var missing []string
-	for _, s := range ca.Spec.BTP.Services {
-		if _, err := ctl.secrets.ByNamespace(ca.Namespace).Get(s.Secret); err != nil {
-			missing = append(missing, s.Secret)
-		}
-	}
-	return missing
-}
-
 // checkDomains resolves the referenced domains and waits for each to exist and be Ready.
 // When they are, it returns them and the outcome records them in domainSpecHash.
 func (ctl *Controller) checkDomains(ca *v1alpha1.CAPApplication) ([]domainref.DomainInfo, outcome, bool) {

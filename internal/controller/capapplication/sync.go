@@ -68,7 +68,7 @@ func (ctl *Controller) prepare(ctx context.Context, ca *v1alpha1.CAPApplication,
 // evaluate checks the application's dependencies in order and drives its tenants; it
 // returns the outcome for the status, or an error for a retry with backoff.
 func (ctl *Controller) evaluate(ctx context.Context, ca *v1alpha1.CAPApplication) (outcome, error) {
-	if missing := ctl.missingSecrets(ca); len(missing) > 0 {
+	if missing := controller.MissingBindingSecrets(ctl.secrets, ca); len(missing) > 0 {
 		ctl.eventOnChange(ca, corev1.EventTypeWarning, ReasonProcessingSecrets, "MissingSecrets", fmt.Sprintf("waiting for the binding secrets %v", missing))
 		return notReady("", ReasonProcessingSecrets, fmt.Sprintf("waiting for the binding secrets %v", missing)), nil
 	}

@@ -24,7 +24,7 @@ var deploymentOrder = []v1alpha1.DeploymentType{
 
 // reconcile creates or corrects every child of the version and reports the outcome.
 func (ctl *Controller) reconcile(ctx context.Context, in input) outcome {
-	if missing := ctl.missingSecrets(in.ca); len(missing) > 0 {
+	if missing := controller.MissingBindingSecrets(ctl.secrets, in.ca); len(missing) > 0 {
 		return waiting(ReasonWaitingForSecrets, "waiting for the binding secrets %v of CAPApplication %s", missing, in.ca.Name)
 	}
 	for i := range in.cav.Spec.Workloads {

@@ -19,17 +19,6 @@ import (
 // cache, by secret-owner-hash, so that a quick second sync does not create a duplicate.
 type createdSecrets struct{ m sync.Map }
 
-// missingSecrets returns the binding Secrets of the application that do not exist.
-func (ctl *Controller) missingSecrets(ca *v1alpha1.CAPApplication) []string {
-	var missing []string
-	for _, s := range ca.Spec.BTP.Services {
-		if _, err := ctl.secrets.ByNamespace(ca.Namespace).Get(s.Secret); err != nil {
-			missing = append(missing, s.Secret)
-		}
-	}
-	return missing
-}
-
 // ensureVCAPSecret returns the name of the VCAP_SERVICES Secret of one workload object
 // (prefix is the Deployment or Job name), creating it from the binding Secrets when there is
 // none. An existing Secret is reused: credential changes are rolled out separately.
