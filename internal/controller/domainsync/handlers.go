@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/capstan-io/capstan/internal/controller"
@@ -29,7 +30,52 @@ func (r *Reconciler) RegisterHandlers(kind v1alpha1.DomainRefKind, q controller.
 	if _, err := r.appInformer.AddEventHandler(appHandler(kind, q)); err != nil {
 		return fmt.Errorf("registering the CAPApplication handler: %w", err)
 	}
+	// A change of any Domain or ClusterDomain may create or resolve a duplicate host of an
+	// object of this kind, which then checks again at once instead of after its recheck.
+	sameHost := r.sameHostHandler(kind, q)
+	for _, i := range r.domainInformers {
+		if _, err := i.AddEventHandler(sameHost); err != nil {
+			return fmt.Errorf("registering the duplicate-host handler: %w", err)
+		}
+	}
 	return nil
+}
+
+// sameHostHandler enqueues the objects of kind that share a host-hash label with a changed
+// Domain or ClusterDomain (before or after the change), except that object itself.
+func (r *Reconciler) sameHostHandler(kind v1alpha1.DomainRefKind, q controller.Queue) cache.ResourceEventHandlerFuncs {
+	enqueue := func(obj any) {
+		changed, ok := controller.MetaOf(obj)
+		if !ok || changed.GetLabels()[v1alpha1.LabelDomainHostHash] == "" {
+			return
+		}
+		selector := labels.SelectorFromSet(labels.Set{v1alpha1.LabelDomainHostHash: changed.GetLabels()[v1alpha1.LabelDomainHostHash]})
+		var keys []cache.ObjectName
+		if kind == v1alpha1.DomainRefKindDomain {
+			domains, _ := r.domains.List(selector)
+			for _, d := range domains {
+				keys = append(keys, cache.ObjectName{Namespace: d.Namespace, Name: d.Name})
+			}
+		} else {
+			clusterDomains, _ := r.clusterDomains.List(selector)
+			for _, d := range clusterDomains {
+				keys = append(keys, cache.ObjectName{Name: d.Name})
+			}
+		}
+		for _, key := range keys {
+			if key.Namespace != changed.GetNamespace() || key.Name != changed.GetName() {
+				controller.EnqueueBatched(q, key)
+			}
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: enqueue,
+		UpdateFunc: func(oldObj, newObj any) {
+			enqueue(oldObj)
+			enqueue(newObj)
+		},
+		DeleteFunc: enqueue,
+	}
 }
 
 // ownerKey finds the owner of a child through its owner-identifier annotation, which every

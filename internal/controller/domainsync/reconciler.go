@@ -52,6 +52,7 @@ type Reconciler struct {
 
 	// informers are the ones whose events the kind controllers route to their queues.
 	appInformer        cache.SharedIndexInformer
+	domainInformers    []cache.SharedIndexInformer
 	dependentInformers []cache.SharedIndexInformer
 	// Synced are the informers that must have synced before the first sync.
 	Synced []cache.InformerSynced
@@ -68,6 +69,7 @@ func New(c *controller.Context) (*Reconciler, error) {
 	}
 	r.domains, r.clusterDomains = domains.Lister(), clusterDomains.Lister()
 	r.apps, r.appInformer = apps.Informer().GetIndexer(), apps.Informer()
+	r.domainInformers = []cache.SharedIndexInformer{domains.Informer(), clusterDomains.Informer()}
 	gateways := c.IstioInformers.Networking().V1().Gateways()
 	netpols := c.OwnedInformers.Networking().V1().NetworkPolicies()
 	secrets := c.SecretInformers.ForResource(corev1.SchemeGroupVersion.WithResource("secrets"))
