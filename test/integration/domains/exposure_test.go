@@ -76,7 +76,7 @@ func TestServicesOnlyExample(t *testing.T) {
 	gateways := []string{ns + "/" + dst.GatewayName, opNs + "/" + cdst.GatewayName}
 	want := map[string]string{
 		"service": fmt.Sprintf("hosts=[service.my.cluster.shoot.url.k8s.example.com service.my.example.com] gateways=%v routes=[/ -> cav-ca-app-01-1-cap-backend-service-svc.%s.svc.cluster.local:4004]", gateways, ns),
-		"api": fmt.Sprintf("hosts=[api.my.cluster.shoot.url.k8s.example.com api.my.example.com] gateways=%v routes=[/api/v2 -> cav-ca-app-01-1-api-svc.%[2]s.svc.cluster.local:8000 /api -> cav-ca-app-01-1-api-svc.%[2]s.svc.cluster.local:8001]", gateways, ns),
+		"api":     fmt.Sprintf("hosts=[api.my.cluster.shoot.url.k8s.example.com api.my.example.com] gateways=%v routes=[/api/v2 -> cav-ca-app-01-1-api-svc.%[2]s.svc.cluster.local:8000 /api -> cav-ca-app-01-1-api-svc.%[2]s.svc.cluster.local:8001]", gateways, ns),
 	}
 	vss := checkVirtualServices(t, cctx, ca, want)
 

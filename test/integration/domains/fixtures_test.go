@@ -46,7 +46,9 @@ var ingressOnce sync.Once
 // reconciler only lists it.
 func ensureIngressGateway(t *testing.T) {
 	t.Helper()
-	ingressOnce.Do(func() { createIngressGateway(t, ingressNamespace, "istio-ingressgateway", exampleSelector, ingressTarget) })
+	ingressOnce.Do(func() {
+		createIngressGateway(t, ingressNamespace, "istio-ingressgateway", exampleSelector, ingressTarget)
+	})
 }
 
 // createIngressGateway creates an ingress gateway pod, Service and EndpointSlice.
