@@ -101,3 +101,14 @@ func ByIndex[T any](indexer cache.Indexer, index, value string) ([]T, error) {
 	}
 	return out, nil
 }
+
+// Indexers returns the named index functions, for indexers built outside informers (tests).
+func Indexers(names ...string) cache.Indexers {
+	out := cache.Indexers{}
+	for _, n := range names {
+		if fn, ok := indexFuncs[n]; ok {
+			out[n] = fn
+		}
+	}
+	return out
+}

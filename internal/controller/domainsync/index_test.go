@@ -8,13 +8,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
 // TestReferencingApps checks the index keys and that apps come back oldest first.
 func TestReferencingApps(t *testing.T) {
-	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{DomainRefIndex: IndexByDomainRefs})
+	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, controller.Indexers(controller.IndexByDomainRef))
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	app := func(ns, name string, created time.Time, refs ...v1alpha1.DomainRef) *v1alpha1.CAPApplication {
 		return &v1alpha1.CAPApplication{

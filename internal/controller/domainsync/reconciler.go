@@ -41,7 +41,7 @@ type Reconciler struct {
 
 	domains        smelisters.DomainLister
 	clusterDomains smelisters.ClusterDomainLister
-	// apps is the CAPApplication indexer with DomainRefIndex.
+	// apps is the CAPApplication indexer with controller.IndexByDomainRef.
 	apps          cache.Indexer
 	gateways      istiolisters.GatewayLister
 	networkPols   networkinglisters.NetworkPolicyLister
@@ -64,7 +64,7 @@ func New(c *controller.Context) (*Reconciler, error) {
 	sme := c.SMEInformers.Sme().V1alpha1()
 	r := &Reconciler{clients: c.Clients, opts: c.Options, recorder: c.Recorder}
 	domains, clusterDomains, apps := sme.Domains(), sme.ClusterDomains(), sme.CAPApplications()
-	if err := EnsureDomainRefIndex(apps.Informer()); err != nil {
+	if err := controller.EnsureIndex(apps.Informer(), controller.IndexByDomainRef); err != nil {
 		return nil, err
 	}
 	r.domains, r.clusterDomains = domains.Lister(), clusterDomains.Lister()
