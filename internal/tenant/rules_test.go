@@ -206,9 +206,9 @@ func TestPushHistory(t *testing.T) {
 		want    []string
 	}{
 		"first version has no history": {nil, "", 10, nil},
-		"appends the old version":       {[]string{"a"}, "b", 10, []string{"a", "b"}},
-		"drops the oldest beyond max":   {[]string{"a", "b", "c", "d"}, "e", 4, []string{"b", "c", "d", "e"}},
-		"never below three":             {[]string{"a", "b", "c"}, "d", 1, []string{"b", "c", "d"}},
+		"appends the old version":      {[]string{"a"}, "b", 10, []string{"a", "b"}},
+		"drops the oldest beyond max":  {[]string{"a", "b", "c", "d"}, "e", 4, []string{"b", "c", "d", "e"}},
+		"never below three":            {[]string{"a", "b", "c"}, "d", 1, []string{"b", "c", "d"}},
 	}
 	for name, tc := range cases {
 		if got := PushHistory(tc.history, tc.old, tc.max); !reflect.DeepEqual(got, tc.want) {
