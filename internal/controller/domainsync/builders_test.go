@@ -5,6 +5,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/capstan-io/capstan/internal/golden"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -71,7 +72,7 @@ func TestBuilders(t *testing.T) {
 		}},
 	}
 	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) { checkGolden(t, tc.build()) })
+		t.Run(name, func(t *testing.T) { golden.Check(t, tc.build()) })
 	}
 }
 

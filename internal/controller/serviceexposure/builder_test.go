@@ -1,9 +1,6 @@
 package serviceexposure
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,37 +8,9 @@ import (
 
 	"github.com/capstan-io/capstan/examples"
 	"github.com/capstan-io/capstan/internal/controller/domainref"
+	"github.com/capstan-io/capstan/internal/golden"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
-
-// update rewrites the golden files: go test ./internal/controller/serviceexposure -update
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
-
-// checkGolden compares obj, as YAML, with testdata/<test name>.yaml.
-func checkGolden(t *testing.T, obj any) {
-	t.Helper()
-	got, err := yaml.Marshal(obj)
-	if err != nil {
-		t.Fatalf("marshal: %v", err)
-	}
-	path := filepath.Join("testdata", strings.ReplaceAll(t.Name(), "/", string(filepath.Separator))+".yaml")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run with -update to create it): %v", err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s differs (run with -update to accept):\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
-}
 
 // servicesOnly loads the published services-only application and version.
 func servicesOnly(t *testing.T) (*v1alpha1.CAPApplication, *v1alpha1.CAPApplicationVersion) {
@@ -88,7 +57,7 @@ func TestBuildVirtualServices(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, vss)
+			golden.Check(t, vss)
 		})
 	}
 }
