@@ -125,6 +125,9 @@ type Server struct {
 	// active holds the keys of records with a running worker.
 	active   sync.Map
 	serveErr chan error
+
+	shutdownOnce sync.Once
+	shutdownErr  error
 }
 
 // New creates a server; Start makes it listen.
@@ -188,8 +191,8 @@ func (s *Server) listen() error {
 		_ = s.apiLn.Close()
 		return fmt.Errorf("listening on %s: %w", s.opts.MetricsAddr, err)
 	}
-	s.api = newHTTPServer(s.apiHandler())
-	s.metricsServer = newHTTPServer(s.metricsHandler())
+	s.api = newHTTPServer(s.apiHandler(), s.opts.RequestTimeout)
+	s.metricsServer = newHTTPServer(s.metricsHandler(), s.opts.RequestTimeout)
 	go func() {
 		var err error
 		if s.tlsEnabled() {
@@ -204,15 +207,14 @@ func (s *Server) listen() error {
 }
 
 // newHTTPServer applies the server timeouts: slow clients cannot hold connections forever.
-func newHTTPServer(h http.Handler) *http.Server {
+func newHTTPServer(h http.Handler, requestTimeout time.Duration) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      DefaultRequestTimeout + 15*time.Second,
+		WriteTimeout:      requestTimeout + 15*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    256 << 10,
-		ErrorLog:          nil,
 	}
 }
 
@@ -245,6 +247,12 @@ func (s *Server) Run(ctx context.Context) error {
 // workers. A worker that is sending a callback finishes it; the others leave their records for
 // the next instance.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
+}
+
+// shutdown does the work of Shutdown, once.
+func (s *Server) shutdown(ctx context.Context) error {
 	s.ready.Store(false)
 	var errs []error
 	if s.api != nil {
