@@ -12,6 +12,8 @@ import (
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/controller/capapplication"
 	"github.com/capstan-io/capstan/internal/controller/capapplicationversion"
+	"github.com/capstan-io/capstan/internal/controller/captenant"
+	"github.com/capstan-io/capstan/internal/controller/captenantoperation"
 	"github.com/capstan-io/capstan/internal/controller/clusterdomain"
 	"github.com/capstan-io/capstan/internal/controller/domain"
 )
@@ -27,6 +29,10 @@ var registry = []registration{
 	{"capapplication", func(c *controller.Context) (controller.Runnable, error) { return capapplication.NewController(c) }},
 	{"capapplicationversion", func(c *controller.Context) (controller.Runnable, error) {
 		return capapplicationversion.NewController(c)
+	}},
+	{"captenant", func(c *controller.Context) (controller.Runnable, error) { return captenant.NewController(c) }},
+	{"captenantoperation", func(c *controller.Context) (controller.Runnable, error) {
+		return captenantoperation.NewController(c)
 	}},
 	{"domain", func(c *controller.Context) (controller.Runnable, error) { return domain.NewController(c) }},
 	{"clusterdomain", func(c *controller.Context) (controller.Runnable, error) { return clusterdomain.NewController(c) }},

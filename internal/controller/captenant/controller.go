@@ -1,0 +1,202 @@
+// Package captenant reconciles CAPTenants: it decides, with the rules of package tenant,
+// which CAPTenantOperation a tenant needs (provisioning, upgrade, deprovisioning, automatic
+// retries), creates it, takes over its result into the tenant's status and version history,
+// keeps the newest operations as history, and maintains the tenant's VirtualService.
+package captenant
+
+import (
+	"context"
+	"fmt"
+
+	istiolisters "istio.io/client-go/pkg/listers/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/tenant"
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+	smelisters "github.com/capstan-io/capstan/pkg/client/listers/sme.sap.com/v1alpha1"
+)
+
+// Kind is the kind this controller reconciles; it names its queue.
+const Kind = "CAPTenant"
+
+// indexByTenant indexes CAPTenantOperations by their owner-identifier-hash label, which is
+// the owner hash of their tenant.
+const indexByTenant = "captenant.byTenant"
+
+// Controller reconciles CAPTenants.
+type Controller struct {
+	c     *controller.Context
+	queue controller.Queue
+
+	cats        smelisters.CAPTenantLister
+	catIndexer  cache.Indexer
+	ops         smelisters.CAPTenantOperationLister
+	opIndexer   cache.Indexer
+	cavs        smelisters.CAPApplicationVersionLister
+	cavIndexer  cache.Indexer
+	cas         smelisters.CAPApplicationLister
+	caIndexer   cache.Indexer
+	domains     smelisters.DomainLister
+	clusterDoms smelisters.ClusterDomainLister
+	outputs     smelisters.CAPTenantOutputLister
+	vss         istiolisters.VirtualServiceLister
+
+	worker *controller.Worker
+}
+
+// NewController registers the informers the controller needs and its event handlers.
+func NewController(c *controller.Context) (*Controller, error) {
+	sme := c.SMEInformers.Sme().V1alpha1()
+	ctl := &Controller{
+		c:           c,
+		queue:       controller.NewQueue(Kind, tenant.QueueRateLimiter()),
+		cats:        sme.CAPTenants().Lister(),
+		catIndexer:  sme.CAPTenants().Informer().GetIndexer(),
+		ops:         sme.CAPTenantOperations().Lister(),
+		opIndexer:   sme.CAPTenantOperations().Informer().GetIndexer(),
+		cavs:        sme.CAPApplicationVersions().Lister(),
+		cavIndexer:  sme.CAPApplicationVersions().Informer().GetIndexer(),
+		cas:         sme.CAPApplications().Lister(),
+		caIndexer:   sme.CAPApplications().Informer().GetIndexer(),
+		domains:     sme.Domains().Lister(),
+		clusterDoms: sme.ClusterDomains().Lister(),
+		outputs:     sme.CAPTenantOutputs().Lister(),
+		vss:         c.IstioInformers.Networking().V1().VirtualServices().Lister(),
+	}
+	if err := ctl.addIndexes(); err != nil {
+		return nil, err
+	}
+	synced, err := ctl.addHandlers()
+	if err != nil {
+		return nil, err
+	}
+	ctl.worker = &controller.Worker{Kind: Kind, Queue: ctl.queue, Sync: ctl.sync, Synced: synced, Metrics: c.Metrics}
+	return ctl, nil
+}
+
+// Run implements controller.Runnable.
+func (ctl *Controller) Run(ctx context.Context, workers int) error {
+	return ctl.worker.Run(ctx, workers)
+}
+
+// addIndexes adds the indexes the controller looks objects up by.
+func (ctl *Controller) addIndexes() error {
+	sme := ctl.c.SMEInformers.Sme().V1alpha1()
+	for _, ix := range []struct {
+		informer cache.SharedIndexInformer
+		name     string
+	}{
+		{sme.CAPTenants().Informer(), controller.IndexByApplication},
+		{sme.CAPApplicationVersions().Informer(), controller.IndexByApplication},
+		{sme.CAPApplications().Informer(), controller.IndexByDomainRef},
+	} {
+		if err := controller.EnsureIndex(ix.informer, ix.name); err != nil {
+			return err
+		}
+	}
+	informer := sme.CAPTenantOperations().Informer()
+	if _, ok := informer.GetIndexer().GetIndexers()[indexByTenant]; ok {
+		return nil
+	}
+	return informer.AddIndexers(cache.Indexers{indexByTenant: byTenant})
+}
+
+// byTenant indexes an operation by its tenant's owner hash.
+func byTenant(obj any) ([]string, error) {
+	op, ok := obj.(*v1alpha1.CAPTenantOperation)
+	if !ok {
+		return nil, fmt.Errorf("%s: unexpected type %T", indexByTenant, obj)
+	}
+	if h := op.Labels[v1alpha1.LabelOwnerIdentifierHash]; h != "" {
+		return []string{h}, nil
+	}
+	return nil, nil
+}
+
+// addHandlers routes events to the queue and returns the informers that must sync.
+func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
+	sme := ctl.c.SMEInformers.Sme().V1alpha1()
+	registrations := []struct {
+		informer cache.SharedIndexInformer
+		handler  cache.ResourceEventHandler
+	}{
+		{sme.CAPTenants().Informer(), controller.PrimaryHandler(ctl.queue)},
+		{sme.CAPTenantOperations().Informer(), controller.DependentHandler(ctl.operationChanged)},
+		{sme.CAPApplicationVersions().Informer(), controller.DependentHandler(ctl.versionChanged)},
+		{sme.CAPApplications().Informer(), controller.DependentHandler(ctl.applicationChanged)},
+		{sme.Domains().Informer(), controller.DependentHandler(ctl.domainChanged)},
+		{sme.ClusterDomains().Informer(), controller.DependentHandler(ctl.domainChanged)},
+		{ctl.c.IstioInformers.Networking().V1().VirtualServices().Informer(), controller.DependentHandler(ctl.virtualServiceChanged)},
+		// Listed for its cache only: outputs are deleted before each new operation.
+		{sme.CAPTenantOutputs().Informer(), nil},
+	}
+	synced := make([]cache.InformerSynced, 0, len(registrations))
+	for _, r := range registrations {
+		if r.handler != nil {
+			if _, err := r.informer.AddEventHandler(r.handler); err != nil {
+				return nil, err
+			}
+		}
+		synced = append(synced, r.informer.HasSynced)
+	}
+	return synced, nil
+}
+
+// ownerTenant returns the tenant controlling obj.
+func (ctl *Controller) ownerTenant(obj metav1.Object) (cache.ObjectName, bool) {
+	return controller.ControllerOwner(obj, v1alpha1.Kind(Kind), func(ns, name string) (metav1.Object, error) {
+		return ctl.cats.CAPTenants(ns).Get(name)
+	})
+}
+
+// operationChanged queues the tenant of an operation whose status changed, at once: a
+// finished operation is what a tenant waits for.
+func (ctl *Controller) operationChanged(obj metav1.Object) {
+	if key, ok := ctl.ownerTenant(obj); ok {
+		controller.EnqueueImmediately(ctl.queue, key)
+	}
+}
+
+// virtualServiceChanged queues the tenant of a changed or deleted VirtualService, so drift
+// is put back.
+func (ctl *Controller) virtualServiceChanged(obj metav1.Object) {
+	if key, ok := ctl.ownerTenant(obj); ok {
+		controller.EnqueueBatched(ctl.queue, key)
+	}
+}
+
+// versionChanged queues the tenants of a version's application: a version becoming Ready
+// is what tenants waiting for it need.
+func (ctl *Controller) versionChanged(obj metav1.Object) {
+	if cav, ok := obj.(*v1alpha1.CAPApplicationVersion); ok {
+		ctl.enqueueTenants(cav.Namespace, cav.Spec.CAPApplicationInstance)
+	}
+}
+
+// applicationChanged queues the tenants of a changed application (domains, header and
+// version-affinity annotations).
+func (ctl *Controller) applicationChanged(obj metav1.Object) {
+	ctl.enqueueTenants(obj.GetNamespace(), obj.GetName())
+}
+
+// domainChanged queues the tenants of the applications referencing a changed domain.
+func (ctl *Controller) domainChanged(obj metav1.Object) {
+	ref := v1alpha1.DomainRef{Kind: v1alpha1.DomainRefKindDomain, Name: obj.GetName()}
+	if _, ok := obj.(*v1alpha1.ClusterDomain); ok {
+		ref.Kind = v1alpha1.DomainRefKindClusterDomain
+	}
+	cas, _ := controller.ByIndex[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexByDomainRef, controller.DomainRefKey(obj.GetNamespace(), ref))
+	for _, ca := range cas {
+		ctl.enqueueTenants(ca.Namespace, ca.Name)
+	}
+}
+
+// enqueueTenants queues, batched, every tenant of an application.
+func (ctl *Controller) enqueueTenants(namespace, app string) {
+	cats, _ := controller.ByIndex[*v1alpha1.CAPTenant](ctl.catIndexer, controller.IndexByApplication, controller.ApplicationKey(namespace, app))
+	for _, cat := range cats {
+		controller.EnqueueBatched(ctl.queue, cache.MetaObjectToName(cat))
+	}
+}

@@ -1,0 +1,187 @@
+package captenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/domainref"
+	"github.com/capstan-io/capstan/internal/identity"
+	"github.com/capstan-io/capstan/internal/tenant"
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+)
+
+// sync reconciles one CAPTenant.
+func (ctl *Controller) sync(ctx context.Context, key cache.ObjectName) error {
+	cached, err := ctl.cats.CAPTenants(key.Namespace).Get(key.Name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("captenant", klog.KObj(cached)))
+	ca, err := ctl.cas.CAPApplications(cached.Namespace).Get(cached.Spec.CAPApplicationInstance)
+	if apierrors.IsNotFound(err) {
+		return ctl.missingApplication(ctx, cached)
+	}
+	if err != nil {
+		return err
+	}
+	cat, err := ctl.prepare(ctx, cached, ca)
+	if err != nil {
+		return err
+	}
+	if cat.DeletionTimestamp != nil && !controller.HasFinalizer(cat, v1alpha1.FinalizerCAPTenant) {
+		return nil
+	}
+	_, retry := cat.Annotations[v1alpha1.AnnotationRetryOperation]
+	if retry {
+		if cat, err = ctl.consumeRetry(ctx, cat); err != nil {
+			return err
+		}
+	}
+	ops, _ := controller.ByIndex[*v1alpha1.CAPTenantOperation](ctl.opIndexer, indexByTenant, identity.OwnerHash(cat.Namespace, cat.Name))
+	cavs, _ := controller.ByIndex[*v1alpha1.CAPApplicationVersion](ctl.cavIndexer, controller.IndexByApplication, controller.ApplicationKey(ca.Namespace, ca.Name))
+	domains, domainErr := domainref.Resolve(ca, ctl.domains, ctl.clusterDoms, ctl.c.Options.OperatorNamespace)
+	o := ctl.c.Options
+	d := tenant.Decide(tenant.Input{
+		Tenant: cat, Operations: ops, Versions: cavs,
+		DomainsReady: domainErr == nil, RetryRequested: retry,
+		Retry:             tenant.RetryPolicy{InitialDelay: o.RetryInitialDelay, MaxDelay: o.RetryMaxDelay, MaxAttempts: o.RetryMaxAttempts},
+		MaxVersionHistory: o.MaxTenantVersionHistory,
+		Now:               ctl.c.Clock.Now(),
+	})
+	klog.FromContext(ctx).V(4).Info("Decided", "action", d.Action, "why", d.Why)
+	return ctl.apply(ctx, cat, ca, ops, d, domains, domainErr)
+}
+
+// apply carries a decision out: it starts an operation or removes the finalizer, writes the
+// status, records the event of a finished operation, prunes the operation history and keeps
+// the VirtualService in sync.
+func (ctl *Controller) apply(ctx context.Context, cat *v1alpha1.CAPTenant, ca *v1alpha1.CAPApplication, ops []*v1alpha1.CAPTenantOperation,
+	d tenant.Decision, domains []domainref.DomainInfo, domainErr error) error {
+	switch d.Action {
+	case tenant.ActionRemoveFinalizer:
+		return ctl.removeFinalizer(ctx, cat)
+	case tenant.ActionStart:
+		op, err := ctl.startOperation(ctx, cat, ops, d)
+		var stepsErr *tenant.StepsError
+		switch {
+		case errors.As(err, &stepsErr):
+			// The version cannot run the operation; its next change requeues the tenant.
+			row := tenant.RowFor(d.Operation, tenant.PhaseFailed)
+			row.Reason = tenant.ReasonInvalidSteps
+			d.State, d.Condition = row.State, ptrTo(row.Condition(err.Error()))
+			d.Event = &tenant.Event{Type: corev1.EventTypeWarning, Reason: tenant.ReasonInvalidSteps, Action: string(d.Operation), Message: err.Error()}
+		case err != nil:
+			return err
+		default:
+			row := tenant.RowFor(d.Operation, tenant.PhaseProcessing)
+			d.State, d.Condition = row.State, ptrTo(row.Condition(tenant.ProcessingMessage(op)))
+		}
+	}
+	wrote, err := ctl.writeStatus(ctx, cat, d)
+	if err != nil {
+		return err
+	}
+	if wrote && d.Event != nil {
+		ctl.c.Recorder.Eventf(cat, nil, d.Event.Type, d.Event.Reason, d.Event.Action, "%s", d.Event.Message)
+	}
+	if err := ctl.prune(ctx, ops); err != nil {
+		return err
+	}
+	if cat.DeletionTimestamp == nil && d.Current != "" && domainErr == nil {
+		if err := ctl.ensureVirtualService(ctx, cat, ca, domains, d); err != nil {
+			return err
+		}
+	}
+	if d.Action == tenant.ActionRetryLater {
+		return controller.RequeueAfter(d.After, d.Why)
+	}
+	return nil
+}
+
+// ptrTo returns a pointer to v.
+func ptrTo[T any](v T) *T { return &v }
+
+// missingApplication handles a tenant whose application does not exist: a deleted tenant
+// goes (there is nothing to deprovision with); otherwise the status says so and the
+// application's creation requeues the tenant.
+func (ctl *Controller) missingApplication(ctx context.Context, cat *v1alpha1.CAPTenant) error {
+	if cat.DeletionTimestamp != nil {
+		return ctl.removeFinalizer(ctx, cat)
+	}
+	msg := fmt.Sprintf("CAPApplication %s/%s not found", cat.Namespace, cat.Spec.CAPApplicationInstance)
+	d := tenant.Decision{Current: cat.Status.CurrentCAPApplicationVersionInstance, Previous: cat.Status.PreviousCAPApplicationVersions}
+	d.Condition = &metav1.Condition{Type: v1alpha1.ConditionTypeReady, Status: metav1.ConditionFalse, Reason: tenant.ReasonInvalidReference, Message: msg}
+	wrote, err := ctl.writeStatus(ctx, cat, d)
+	if wrote {
+		ctl.c.Recorder.Eventf(cat, nil, corev1.EventTypeWarning, tenant.ReasonInvalidReference, "Prepare", "%s", msg)
+	}
+	return err
+}
+
+// prepare makes sure the tenant is owned by its application and carries the identity labels,
+// annotations and the finalizer (never overwriting them). Tenants the application controller
+// creates already have them.
+func (ctl *Controller) prepare(ctx context.Context, cat *v1alpha1.CAPTenant, ca *v1alpha1.CAPApplication) (*v1alpha1.CAPTenant, error) {
+	want := cat.DeepCopy()
+	account := identity.AppAccount(ca.Spec.ProviderSubaccountId, ca.Spec.GlobalAccountId)
+	controller.SetIfMissing(&want.Labels, v1alpha1.LabelAppIdentifierHash, identity.AppHash(account, ca.Spec.BTPAppName))
+	controller.SetIfMissing(&want.Labels, v1alpha1.LabelOwnerIdentifierHash, identity.OwnerHash(ca.Namespace, ca.Name))
+	controller.SetIfMissing(&want.Labels, v1alpha1.LabelOwnerGeneration, fmt.Sprint(ca.Generation))
+	controller.SetIfMissing(&want.Labels, v1alpha1.LabelBTPTenantIdentifier, cat.Spec.TenantId)
+	controller.SetIfMissing(&want.Annotations, v1alpha1.AnnotationAppIdentifier, identity.AppID(account, ca.Spec.BTPAppName))
+	controller.SetIfMissing(&want.Annotations, v1alpha1.AnnotationOwnerIdentifier, identity.OwnerID(ca.Namespace, ca.Name))
+	if metav1.GetControllerOfNoCopy(want) == nil {
+		want.OwnerReferences = append(want.OwnerReferences, *metav1.NewControllerRef(ca, v1alpha1.SchemeGroupVersion.WithKind("CAPApplication")))
+	}
+	if cat.DeletionTimestamp == nil {
+		controller.AddFinalizer(want, v1alpha1.FinalizerCAPTenant)
+	}
+	if !controller.MetadataChanged(cat, want) {
+		return cat, nil
+	}
+	updated, err := ctl.c.Clients.SME.SmeV1alpha1().CAPTenants(cat.Namespace).Update(ctx, want, metav1.UpdateOptions{FieldManager: controller.FieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("preparing: %w", err)
+	}
+	return updated, nil
+}
+
+// consumeRetry removes the retry-operation annotation before the retry it asks for starts,
+// so the request is honoured once.
+func (ctl *Controller) consumeRetry(ctx context.Context, cat *v1alpha1.CAPTenant) (*v1alpha1.CAPTenant, error) {
+	want := cat.DeepCopy()
+	delete(want.Annotations, v1alpha1.AnnotationRetryOperation)
+	updated, err := ctl.c.Clients.SME.SmeV1alpha1().CAPTenants(cat.Namespace).Update(ctx, want, metav1.UpdateOptions{FieldManager: controller.FieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("consuming the %s annotation: %w", v1alpha1.AnnotationRetryOperation, err)
+	}
+	return updated, nil
+}
+
+// removeFinalizer lets a deleted tenant go.
+func (ctl *Controller) removeFinalizer(ctx context.Context, cat *v1alpha1.CAPTenant) error {
+	updated := cat.DeepCopy()
+	if !controller.RemoveFinalizer(updated, v1alpha1.FinalizerCAPTenant) {
+		return nil
+	}
+	_, err := ctl.c.Clients.SME.SmeV1alpha1().CAPTenants(cat.Namespace).Update(ctx, updated, metav1.UpdateOptions{FieldManager: controller.FieldManager})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// retryDelayFloor keeps a requeue for a cache that is behind from spinning.
+const retryDelayFloor = time.Second

@@ -1,0 +1,140 @@
+// Package captenantoperation reconciles CAPTenantOperations: it runs an operation's steps one
+// at a time, each as a Job with a deterministic name (so a step never gets two Jobs, even
+// across restarts), gives each Job its VCAP_SERVICES Secret and the operator's environment,
+// and records the progress in the operation's status.
+package captenantoperation
+
+import (
+	"context"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	batchlisters "k8s.io/client-go/listers/batch/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/tenant"
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+	smelisters "github.com/capstan-io/capstan/pkg/client/listers/sme.sap.com/v1alpha1"
+)
+
+// Kind is the kind this controller reconciles; it names its queue.
+const Kind = "CAPTenantOperation"
+
+// indexByVersion indexes operations by "<ns>/<capApplicationVersionInstance>", so a version
+// becoming Ready reaches the operations waiting for it.
+const indexByVersion = "captenantoperation.byVersion"
+
+// secretsGVR is the resource of Secrets, watched as metadata only.
+var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+
+// Controller reconciles CAPTenantOperations.
+type Controller struct {
+	c     *controller.Context
+	queue controller.Queue
+
+	ops       smelisters.CAPTenantOperationLister
+	opIndexer cache.Indexer
+	tenants   smelisters.CAPTenantLister
+	cavs      smelisters.CAPApplicationVersionLister
+	cas       smelisters.CAPApplicationLister
+	jobs      batchlisters.JobLister
+	secrets   cache.GenericLister
+
+	worker *controller.Worker
+	vcap   vcapCache
+}
+
+// NewController registers the informers the controller needs and its event handlers.
+func NewController(c *controller.Context) (*Controller, error) {
+	sme := c.SMEInformers.Sme().V1alpha1()
+	ctl := &Controller{
+		c:         c,
+		queue:     controller.NewQueue(Kind, tenant.QueueRateLimiter()),
+		ops:       sme.CAPTenantOperations().Lister(),
+		opIndexer: sme.CAPTenantOperations().Informer().GetIndexer(),
+		tenants:   sme.CAPTenants().Lister(),
+		cavs:      sme.CAPApplicationVersions().Lister(),
+		cas:       sme.CAPApplications().Lister(),
+		jobs:      c.OwnedInformers.Batch().V1().Jobs().Lister(),
+		secrets:   c.SecretInformers.ForResource(secretsGVR).Lister(),
+		vcap:      vcapCache{entries: map[string]*vcapEntry{}},
+	}
+	informer := sme.CAPTenantOperations().Informer()
+	if _, ok := informer.GetIndexer().GetIndexers()[indexByVersion]; !ok {
+		if err := informer.AddIndexers(cache.Indexers{indexByVersion: byVersion}); err != nil {
+			return nil, err
+		}
+	}
+	synced, err := ctl.addHandlers()
+	if err != nil {
+		return nil, err
+	}
+	ctl.worker = &controller.Worker{Kind: Kind, Queue: ctl.queue, Sync: ctl.sync, Synced: synced, Metrics: c.Metrics}
+	return ctl, nil
+}
+
+// byVersion indexes an operation by its version.
+func byVersion(obj any) ([]string, error) {
+	op, ok := obj.(*v1alpha1.CAPTenantOperation)
+	if !ok {
+		return nil, fmt.Errorf("%s: unexpected type %T", indexByVersion, obj)
+	}
+	return []string{op.Namespace + "/" + op.Spec.CAPApplicationVersionInstance}, nil
+}
+
+// Run implements controller.Runnable.
+func (ctl *Controller) Run(ctx context.Context, workers int) error {
+	return ctl.worker.Run(ctx, workers)
+}
+
+// addHandlers routes events to the queue and returns the informers that must sync.
+func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
+	sme := ctl.c.SMEInformers.Sme().V1alpha1()
+	registrations := []struct {
+		informer cache.SharedIndexInformer
+		handler  cache.ResourceEventHandler
+	}{
+		{sme.CAPTenantOperations().Informer(), controller.PrimaryHandler(ctl.queue)},
+		{ctl.c.OwnedInformers.Batch().V1().Jobs().Informer(), controller.DependentHandler(ctl.enqueueOwner)},
+		{sme.CAPApplicationVersions().Informer(), controller.DependentHandler(ctl.versionChanged)},
+		// Listed for their caches only: tenants, applications and Secret metadata are read,
+		// their changes do not affect a running step.
+		{sme.CAPTenants().Informer(), nil},
+		{sme.CAPApplications().Informer(), nil},
+		{ctl.c.SecretInformers.ForResource(secretsGVR).Informer(), nil},
+	}
+	synced := make([]cache.InformerSynced, 0, len(registrations))
+	for _, r := range registrations {
+		if r.handler != nil {
+			if _, err := r.informer.AddEventHandler(r.handler); err != nil {
+				return nil, err
+			}
+		}
+		synced = append(synced, r.informer.HasSynced)
+	}
+	return synced, nil
+}
+
+// enqueueOwner queues the operation controlling a changed Job: a Job's progress is the only
+// thing a running operation waits for.
+func (ctl *Controller) enqueueOwner(obj metav1.Object) {
+	key, ok := controller.ControllerOwner(obj, v1alpha1.Kind(Kind), func(ns, name string) (metav1.Object, error) {
+		return ctl.ops.CAPTenantOperations(ns).Get(name)
+	})
+	if ok {
+		controller.EnqueueImmediately(ctl.queue, key)
+	}
+}
+
+// versionChanged queues the unfinished operations of a changed version: they may be waiting
+// for it to become Ready.
+func (ctl *Controller) versionChanged(obj metav1.Object) {
+	ops, _ := controller.ByIndex[*v1alpha1.CAPTenantOperation](ctl.opIndexer, indexByVersion, obj.GetNamespace()+"/"+obj.GetName())
+	for _, op := range ops {
+		if !tenant.Finished(op) {
+			controller.EnqueueBatched(ctl.queue, cache.MetaObjectToName(op))
+		}
+	}
+}

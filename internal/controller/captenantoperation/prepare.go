@@ -1,0 +1,94 @@
+package captenantoperation
+
+import (
+	"context"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/identity"
+
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+)
+
+// prepare makes sure an operation is owned by its tenant and carries the labels, annotations
+// and finalizer the operator relies on. Operations the tenant controller creates already
+// have them; this is for operations created by hand. It reports false (with the status set)
+// when the tenant cannot be found.
+func (ctl *Controller) prepare(ctx context.Context, op *v1alpha1.CAPTenantOperation) (*v1alpha1.CAPTenantOperation, bool, error) {
+	complete := metav1.GetControllerOfNoCopy(op) != nil && op.Labels[v1alpha1.LabelOwnerIdentifierHash] != ""
+	if complete && (controller.HasFinalizer(op, v1alpha1.FinalizerCAPTenantOperation) || op.DeletionTimestamp != nil) {
+		return op, true, nil
+	}
+	cat := ctl.tenantOf(op)
+	if cat == nil {
+		msg := fmt.Sprintf("no CAPTenant with tenant id %s found in namespace %s", op.Spec.TenantId, op.Namespace)
+		return nil, false, ctl.stepError(ctx, op, reasonInvalidReference, msg)
+	}
+	want := op.DeepCopy()
+	controller.SetIfMissing(&want.Labels, v1alpha1.LabelOwnerIdentifierHash, identity.OwnerHash(cat.Namespace, cat.Name))
+	controller.SetIfMissing(&want.Annotations, v1alpha1.AnnotationOwnerIdentifier, identity.OwnerID(cat.Namespace, cat.Name))
+	controller.SetIfMissing(&want.Labels, v1alpha1.LabelTenantOperationType, string(op.Spec.Operation))
+	controller.SetIfMissing(&want.Labels, v1alpha1.LabelBTPTenantIdentifier, op.Spec.TenantId)
+	for _, key := range []string{v1alpha1.LabelAppIdentifierHash, v1alpha1.LabelTenantType, v1alpha1.LabelSubscriptionGUID} {
+		if v := cat.Labels[key]; v != "" {
+			controller.SetIfMissing(&want.Labels, key, v)
+		}
+	}
+	if s := cat.Annotations[v1alpha1.AnnotationSubscriptionContextSecret]; s != "" && op.Spec.Operation == v1alpha1.CAPTenantOperationTypeProvisioning {
+		controller.SetIfMissing(&want.Annotations, v1alpha1.AnnotationSubscriptionContextSecret, s)
+	}
+	if metav1.GetControllerOfNoCopy(want) == nil {
+		want.OwnerReferences = append(want.OwnerReferences, *metav1.NewControllerRef(cat, v1alpha1.SchemeGroupVersion.WithKind("CAPTenant")))
+	}
+	if op.DeletionTimestamp == nil {
+		controller.AddFinalizer(want, v1alpha1.FinalizerCAPTenantOperation)
+	}
+	if !controller.MetadataChanged(op, want) {
+		return op, true, nil
+	}
+	updated, err := ctl.c.Clients.SME.SmeV1alpha1().CAPTenantOperations(op.Namespace).Update(ctx, want, metav1.UpdateOptions{FieldManager: controller.FieldManager})
+	if err != nil {
+		return nil, false, fmt.Errorf("preparing: %w", err)
+	}
+	return updated, true, nil
+}
+
+// tenantOf returns the tenant of an operation: its controller when set, else the tenant of
+// the namespace with the operation's tenant id (and, when the operation names one, its
+// application), so two applications with the same tenant id do not collide.
+func (ctl *Controller) tenantOf(op *v1alpha1.CAPTenantOperation) *v1alpha1.CAPTenant {
+	if ref := metav1.GetControllerOfNoCopy(op); ref != nil && ref.Kind == "CAPTenant" {
+		if t, err := ctl.tenants.CAPTenants(op.Namespace).Get(ref.Name); err == nil && t.UID == ref.UID {
+			return t
+		}
+		return nil
+	}
+	selector := labels.Set{v1alpha1.LabelBTPTenantIdentifier: op.Spec.TenantId}
+	if app := op.Labels[v1alpha1.LabelAppIdentifierHash]; app != "" {
+		selector[v1alpha1.LabelAppIdentifierHash] = app
+	}
+	cats, err := ctl.tenants.CAPTenants(op.Namespace).List(labels.SelectorFromSet(selector))
+	if err != nil || len(cats) == 0 {
+		return nil
+	}
+	var chosen *v1alpha1.CAPTenant
+	for _, t := range cats {
+		if chosen == nil || t.Name < chosen.Name {
+			chosen = t
+		}
+	}
+	return chosen
+}
+
+// removeFinalizer lets a finished operation go once it is deleted.
+func (ctl *Controller) removeFinalizer(ctx context.Context, op *v1alpha1.CAPTenantOperation) error {
+	updated := op.DeepCopy()
+	if !controller.RemoveFinalizer(updated, v1alpha1.FinalizerCAPTenantOperation) {
+		return nil
+	}
+	_, err := ctl.c.Clients.SME.SmeV1alpha1().CAPTenantOperations(op.Namespace).Update(ctx, updated, metav1.UpdateOptions{FieldManager: controller.FieldManager})
+	return err
+}
