@@ -19,25 +19,34 @@ import (
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
-// Example decodes the first object of a published manifest into out (a typed object) and
+// Example decodes the last object of a published manifest into out (a typed object) and
 // places it in namespace ns (cluster-scoped objects ignore ns).
 func Example(t testing.TB, path, ns string, out runtime.Object) {
 	t.Helper()
+	if err := DecodeExample(path, ns, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// DecodeExample is Example for programs: it returns an error instead of failing a test.
+// Numeric env values are turned into strings, as the mutating webhook does.
+func DecodeExample(path, ns string, out runtime.Object) error {
 	docs := examples.Documents(examples.MustRead(path))
 	if len(docs) == 0 {
-		t.Fatalf("%s holds no object", path)
+		return fmt.Errorf("%s holds no object", path)
 	}
 	u := &unstructured.Unstructured{}
 	if err := yaml.Unmarshal(docs[len(docs)-1], &u.Object); err != nil {
-		t.Fatalf("%s: %v", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	numericEnvToString(u.Object)
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, out); err != nil {
-		t.Fatalf("%s: %v", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	if m, ok := out.(metav1.Object); ok && ns != "" {
 		m.SetNamespace(ns)
 	}
+	return nil
 }
 
 // numericEnvToString turns numeric env values into strings, as the mutating webhook does for

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/capstan-io/capstan/internal/testenv"
+	"github.com/capstan-io/capstan/pkg/client/clientset/versioned"
+)
+
+// bench holds the environment, clients and the controller process.
+type bench struct {
+	env        *testenv.Env
+	cfg        config
+	kube       kubernetes.Interface
+	sme        versioned.Interface
+	ns         string
+	metricsURL string
+	controller *exec.Cmd
+	logPath    string
+}
+
+// newBench builds and starts the controller against the environment.
+func newBench(ctx context.Context, env *testenv.Env, cfg config) (*bench, error) {
+	rc := rest.CopyConfig(env.Config)
+	rc.QPS, rc.Burst = 2000, 4000
+	b := &bench{env: env, cfg: cfg, ns: "bench", kube: kubernetes.NewForConfigOrDie(rc), sme: versioned.NewForConfigOrDie(rc)}
+	bin := filepath.Join(env.Dir, "controller")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/controller")
+	build.Dir = env.RepoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building the controller: %v\n%s", err, out)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	b.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+	b.logPath = filepath.Join(env.Dir, "controller.log")
+	logFile, err := os.Create(b.logPath)
+	if err != nil {
+		return nil, err
+	}
+	b.controller = exec.Command(bin, "--kubeconfig="+env.KubeconfigPath, "--leader-elect=false",
+		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port), "--operator-namespace="+b.ns,
+		"--controllers=capapplication,capapplicationversion,captenant,captenantoperation",
+		fmt.Sprintf("--client-qps=%d", cfg.controllerQPS), fmt.Sprintf("--client-burst=%d", 2*cfg.controllerQPS),
+		"--captenant-workers=20", "--captenantoperation-workers=20")
+	b.controller.Stdout, b.controller.Stderr = logFile, logFile
+	b.controller.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := b.controller.Start(); err != nil {
+		return nil, err
+	}
+	fmt.Printf("bench: controller log %s\n", b.logPath)
+	return b, nil
+}
+
+// stop ends the controller.
+func (b *bench) stop() {
+	_ = b.controller.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = b.controller.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = b.controller.Process.Kill()
+	}
+}
+
+// scrape reads the controller's metrics: API writes by verb and resident memory.
+func (b *bench) scrape() (writes map[string]float64, rss float64, err error) {
+	resp, err := http.Get(b.metricsURL) //nolint:gosec // loopback URL built above
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	writes = map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		fields := strings.Fields(line)
+		if len(fields) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(fields[1], 64)
+		switch {
+		case strings.HasPrefix(line, "cap_op_rest_client_requests_total{"):
+			method := labelValue(fields[0], "method")
+			if method != "GET" && method != "LIST" && method != "WATCH" {
+				writes[method] += v
+			}
+		case strings.HasPrefix(line, "process_resident_memory_bytes "):
+			rss = v
+		}
+	}
+	return writes, rss, sc.Err()
+}
+
+// labelValue extracts a label's value from a metric sample name.
+func labelValue(sample, label string) string {
+	i := strings.Index(sample, label+`="`)
+	if i < 0 {
+		return ""
+	}
+	rest := sample[i+len(label)+2:]
+	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// total sums a map of counts.
+func total(m map[string]float64) float64 {
+	var sum float64
+	for _, v := range m {
+		sum += v
+	}
+	return sum
+}
+
+// freePort returns a free loopback port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

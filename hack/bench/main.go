@@ -1,0 +1,79 @@
+// Command bench measures the operator against the local control plane (etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler, kwok): N tenants subscribed at once until all are
+// Ready, a new version rolled out to all of them, all of them unsubscribed, the API writes
+// the controller made per tenant, the writes it makes while idle, and its memory with many
+// unrelated large Secrets in the cluster.
+//
+//	go run ./hack/bench -tenants 1000
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/capstan-io/capstan/internal/testenv"
+)
+
+// config holds the command-line settings.
+type config struct {
+	tenants       int
+	secrets       int
+	secretSize    int
+	idle          time.Duration
+	timeout       time.Duration
+	controllerQPS int
+}
+
+func main() {
+	var cfg config
+	flag.IntVar(&cfg.tenants, "tenants", 1000, "tenants subscribed at once")
+	flag.IntVar(&cfg.secrets, "unrelated-secrets", 5000, "unrelated Secrets created before measuring memory (0 skips the memory run)")
+	flag.IntVar(&cfg.secretSize, "unrelated-secret-kib", 100, "size of each unrelated Secret in KiB")
+	flag.DurationVar(&cfg.idle, "idle", 15*time.Second, "how long to watch for writes while idle")
+	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "upper bound of each phase")
+	flag.IntVar(&cfg.controllerQPS, "controller-qps", 400, "client QPS of the controller (burst is twice that)")
+	flag.Parse()
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the environment and the controller and runs every phase.
+func run(cfg config) error {
+	env, err := testenv.Start(testenv.Options{E2E: true, StartTimeout: 5 * time.Minute})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = env.Stop() }()
+	ctx := context.Background()
+	b, err := newBench(ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	defer b.stop()
+	rep := &report{Tenants: cfg.tenants}
+	phases := []struct {
+		name string
+		fn   func(context.Context, *report) error
+	}{
+		{"setup", b.setup},
+		{"subscribe", b.subscribe},
+		{"idle", b.idle},
+		{"upgrade", b.upgrade},
+		{"unsubscribe", b.unsubscribe},
+		{"memory", b.memory},
+	}
+	for _, p := range phases {
+		fmt.Printf("bench: %s ...\n", p.name)
+		if err := p.fn(ctx, rep); err != nil {
+			rep.print()
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+	}
+	rep.print()
+	return nil
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+	"github.com/capstan-io/capstan/test/framework"
+)
+
+// parallelism is the number of concurrent requests the bench itself sends.
+const parallelism = 32
+
+// setup creates the namespace, ready domains, the walk-through application without a
+// provider, its binding Secrets and the first version, and waits for the version to be Ready.
+func (b *bench) setup(ctx context.Context, _ *report) error {
+	if _, err := b.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: b.ns}}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	if err := b.readyDomains(ctx); err != nil {
+		return err
+	}
+	ca := &v1alpha1.CAPApplication{}
+	if err := framework.DecodeExample("multitenant/capapplication.yaml", b.ns, ca); err != nil {
+		return err
+	}
+	ca.Spec.Provider = nil
+	ca.Spec.DomainRefs = ca.Spec.DomainRefs[:1]
+	for _, svc := range ca.Spec.BTP.Services {
+		creds, _ := json.Marshal(map[string]string{"url": "https://" + svc.Name + ".example.com", "xsappname": svc.Name})
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: svc.Secret, Namespace: b.ns}, StringData: map[string]string{"credentials": string(creds)}}
+		if _, err := b.kube.CoreV1().Secrets(b.ns).Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	if _, err := b.sme.SmeV1alpha1().CAPApplications(b.ns).Create(ctx, ca, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	return b.createVersion(ctx, "multitenant/cav-v1.yaml")
+}
+
+// readyDomains creates the walk-through Domain with a Ready status: the domain controllers
+// are not part of this measurement.
+func (b *bench) readyDomains(ctx context.Context) error {
+	dom := &v1alpha1.Domain{}
+	if err := framework.DecodeExample("multitenant/domain.yaml", b.ns, dom); err != nil {
+		return err
+	}
+	created, err := b.sme.SmeV1alpha1().Domains(b.ns).Create(ctx, dom, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	created.Status.State, created.Status.GatewayName = v1alpha1.DomainStateReady, "gateway"
+	meta.SetStatusCondition(&created.Status.Conditions, metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Ready"})
+	_, err = b.sme.SmeV1alpha1().Domains(b.ns).UpdateStatus(ctx, created, metav1.UpdateOptions{})
+	return err
+}
+
+// createVersion creates a version from an example and waits until it is Ready.
+func (b *bench) createVersion(ctx context.Context, path string) error {
+	cav := &v1alpha1.CAPApplicationVersion{}
+	if err := framework.DecodeExample(path, b.ns, cav); err != nil {
+		return err
+	}
+	cav.Spec.CAPApplicationInstance = "cap-app-01"
+	if _, err := b.sme.SmeV1alpha1().CAPApplicationVersions(b.ns).Create(ctx, cav, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	return b.poll(ctx, "version "+cav.Name+" Ready", func() (bool, string, error) {
+		got, err := b.sme.SmeV1alpha1().CAPApplicationVersions(b.ns).Get(ctx, cav.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		return got.Status.State == v1alpha1.CAPApplicationVersionStateReady, string(got.Status.State), nil
+	})
+}
+
+// subscribe creates the tenants at once, as the subscription server would (a
+// subscription-context Secret and a CAPTenant without version each), and waits until all
+// are Ready.
+func (b *bench) subscribe(ctx context.Context, r *report) error {
+	before, _, err := b.scrape()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	err = b.forEachTenant(func(i int) error { return b.createTenant(ctx, i) })
+	if err != nil {
+		return err
+	}
+	if err := b.waitTenants(ctx, "Ready", func(t *v1alpha1.CAPTenant) bool {
+		return t.Status.State == v1alpha1.CAPTenantStateReady
+	}); err != nil {
+		return err
+	}
+	r.Subscribe = time.Since(start)
+	// Let the last status writes and events land before counting.
+	time.Sleep(3 * time.Second)
+	after, _, err := b.scrape()
+	if err != nil {
+		return err
+	}
+	r.WritesByVerb = map[string]float64{}
+	for verb, v := range after {
+		r.WritesByVerb[verb] = (v - before[verb]) / float64(b.cfg.tenants)
+	}
+	r.WritesPerTenant = total(r.WritesByVerb)
+	return nil
+}
+
+// createTenant creates tenant i and its subscription-context Secret.
+func (b *bench) createTenant(ctx context.Context, i int) error {
+	id := fmt.Sprintf("tenant-%05d", i)
+	payload, _ := json.Marshal(map[string]string{"subscribedTenantId": id, "subscribedSubdomain": id})
+	secret, err := b.kube.CoreV1().Secrets(b.ns).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "cap-app-01-consumer-", Namespace: b.ns, Labels: map[string]string{v1alpha1.LabelBTPTenantIdentifier: id}},
+		StringData: map[string]string{v1alpha1.SubscriptionContextKey: string(payload)},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	_, err = b.sme.SmeV1alpha1().CAPTenants(b.ns).Create(ctx, &v1alpha1.CAPTenant{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: id, Namespace: b.ns,
+			Labels:      map[string]string{v1alpha1.LabelBTPTenantIdentifier: id, v1alpha1.LabelTenantType: v1alpha1.TenantTypeConsumer},
+			Annotations: map[string]string{v1alpha1.AnnotationSubscriptionContextSecret: secret.Name},
+		},
+		Spec: v1alpha1.CAPTenantSpec{CAPApplicationInstance: "cap-app-01",
+			BTPTenantIdentification: v1alpha1.BTPTenantIdentification{SubDomain: id, TenantId: id}},
+	}, metav1.CreateOptions{})
+	return err
+}
+
+// idle counts the controller's writes while nothing changes.
+func (b *bench) idle(_ context.Context, r *report) error {
+	before, _, err := b.scrape()
+	if err != nil {
+		return err
+	}
+	time.Sleep(b.cfg.idle)
+	after, _, err := b.scrape()
+	if err != nil {
+		return err
+	}
+	r.IdleWrites = total(after) - total(before)
+	return nil
+}
+
+// upgrade creates the second version and waits until every tenant runs it.
+func (b *bench) upgrade(ctx context.Context, r *report) error {
+	start := time.Now()
+	if err := b.createVersion(ctx, "multitenant/cav-v2-upgrade.yaml"); err != nil {
+		return err
+	}
+	if err := b.waitTenants(ctx, "Ready on v2", func(t *v1alpha1.CAPTenant) bool {
+		return t.Status.State == v1alpha1.CAPTenantStateReady && t.Status.CurrentCAPApplicationVersionInstance == "cav-cap-app-01-2"
+	}); err != nil {
+		return err
+	}
+	r.Upgrade = time.Since(start)
+	return nil
+}
+
+// unsubscribe deletes every tenant and waits until all are gone (deprovisioned).
+func (b *bench) unsubscribe(ctx context.Context, r *report) error {
+	start := time.Now()
+	err := b.forEachTenant(func(i int) error {
+		return b.sme.SmeV1alpha1().CAPTenants(b.ns).Delete(ctx, fmt.Sprintf("tenant-%05d", i), metav1.DeleteOptions{})
+	})
+	if err != nil {
+		return err
+	}
+	if err := b.poll(ctx, "all tenants gone", func() (bool, string, error) {
+		list, err := b.sme.SmeV1alpha1().CAPTenants(b.ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		return len(list.Items) == 0, fmt.Sprintf("%d left", len(list.Items)), nil
+	}); err != nil {
+		return err
+	}
+	r.Unsubscribe = time.Since(start)
+	return nil
+}
+
+// memory creates unrelated large Secrets in another namespace and reads the controller's
+// resident memory once it has seen them.
+func (b *bench) memory(ctx context.Context, r *report) error {
+	if b.cfg.secrets == 0 {
+		return nil
+	}
+	_, before, err := b.scrape()
+	if err != nil {
+		return err
+	}
+	r.MemoryBeforeSecrets = before
+	if _, err := b.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "unrelated"}}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	blob := strings.Repeat("x", b.cfg.secretSize*1024)
+	err = runParallel(b.cfg.secrets, func(i int) error {
+		_, err := b.kube.CoreV1().Secrets("unrelated").Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("blob-%05d", i)}, StringData: map[string]string{"data": blob},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// Give the controller's watch time to deliver every Secret, then take the peak of a few
+	// samples.
+	for range 5 {
+		time.Sleep(2 * time.Second)
+		_, rss, err := b.scrape()
+		if err != nil {
+			return err
+		}
+		r.MemoryBytes = max(r.MemoryBytes, rss)
+	}
+	r.UnrelatedSecrets = b.cfg.secrets
+	return nil
+}

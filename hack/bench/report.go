@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+	"time"
+)
+
+// report collects the measurements.
+type report struct {
+	Tenants             int
+	Subscribe           time.Duration
+	WritesPerTenant     float64
+	WritesByVerb        map[string]float64
+	IdleWrites          float64
+	Upgrade             time.Duration
+	Unsubscribe         time.Duration
+	MemoryBytes         float64
+	MemoryBeforeSecrets float64
+	UnrelatedSecrets    int
+}
+
+// print writes the report as a small table.
+func (r *report) print() {
+	fmt.Println()
+	fmt.Printf("tenants                         %d\n", r.Tenants)
+	fmt.Printf("subscribe (all Ready)           %s\n", r.Subscribe.Round(100*time.Millisecond))
+	fmt.Printf("controller writes per tenant    %.1f %v\n", r.WritesPerTenant, r.WritesByVerb)
+	fmt.Printf("controller writes while idle    %.0f\n", r.IdleWrites)
+	fmt.Printf("upgrade (all Ready on v2)       %s\n", r.Upgrade.Round(100*time.Millisecond))
+	fmt.Printf("unsubscribe (all gone)          %s\n", r.Unsubscribe.Round(100*time.Millisecond))
+	if r.UnrelatedSecrets > 0 {
+		fmt.Printf("controller memory (RSS)         %.1f MiB before, %.1f MiB with %d unrelated Secrets\n",
+			r.MemoryBeforeSecrets/(1<<20), r.MemoryBytes/(1<<20), r.UnrelatedSecrets)
+	}
+}
