@@ -1,0 +1,195 @@
+package tenants
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/capstan-io/capstan/internal/identity"
+	"github.com/capstan-io/capstan/internal/testenv"
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+	"github.com/capstan-io/capstan/pkg/client/clientset/versioned"
+	"github.com/capstan-io/capstan/test/framework"
+)
+
+// timeout bounds every wait of these tests.
+const timeout = 120 * time.Second
+
+// providerTenant is the name of the walk-through's provider tenant.
+const providerTenant = "cap-app-01-provider"
+
+// sme returns the sme.sap.com client of the environment.
+func sme(env *testenv.Env) versioned.Interface { return versioned.NewForConfigOrDie(env.Config) }
+
+// startController runs the controller binary with the application and tenant controllers.
+// The domain controllers are left out: the tests mark domains Ready themselves.
+func startController(t *testing.T, env *testenv.Env, ns string, args ...string) *framework.Process {
+	t.Helper()
+	base := []string{"--metrics-bind-address=127.0.0.1:0", "--leader-elect=false", "--operator-namespace=" + ns,
+		"--controllers=capapplication,capapplicationversion,captenant,captenantoperation",
+		"--retry-initial-delay=1s", "--retry-max-delay=4s"}
+	return framework.Start(t, env, "controller", append(base, args...), "POD_NAMESPACE="+ns)
+}
+
+// markReady sets a Domain's (ns set) or ClusterDomain's status to Ready with a gateway,
+// standing in for the domain controllers.
+func markReady(t *testing.T, env *testenv.Env, ns, name string) {
+	t.Helper()
+	ctx := context.Background()
+	status := v1alpha1.DomainStatus{State: v1alpha1.DomainStateReady, GatewayName: name + "-gw"}
+	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Ready"})
+	var err error
+	if ns != "" {
+		var d *v1alpha1.Domain
+		if d, err = sme(env).SmeV1alpha1().Domains(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
+			d.Status = status
+			_, err = sme(env).SmeV1alpha1().Domains(ns).UpdateStatus(ctx, d, metav1.UpdateOptions{})
+		}
+	} else {
+		var d *v1alpha1.ClusterDomain
+		if d, err = sme(env).SmeV1alpha1().ClusterDomains().Get(ctx, name, metav1.GetOptions{}); err == nil {
+			d.Status = status
+			_, err = sme(env).SmeV1alpha1().ClusterDomains().UpdateStatus(ctx, d, metav1.UpdateOptions{})
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// createApp creates the walk-through's Domain, a test-unique ClusterDomain, the
+// CAPApplication and its binding Secrets, and marks the domains Ready.
+func createApp(t *testing.T, env *testenv.Env, ns string) *v1alpha1.CAPApplication {
+	t.Helper()
+	ctx := context.Background()
+	client := sme(env).SmeV1alpha1()
+	dom := &v1alpha1.Domain{}
+	framework.Example(t, "multitenant/domain.yaml", ns, dom)
+	if _, err := client.Domains(ns).Create(ctx, dom, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cdom := &v1alpha1.ClusterDomain{}
+	framework.Example(t, "multitenant/clusterdomain.yaml", "", cdom)
+	cdom.Name = ns + "-external"
+	if _, err := client.ClusterDomains().Create(ctx, cdom, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.ClusterDomains().Delete(context.Background(), cdom.Name, metav1.DeleteOptions{}) })
+	markReady(t, env, ns, dom.Name)
+	markReady(t, env, "", cdom.Name)
+	ca := &v1alpha1.CAPApplication{}
+	framework.Example(t, "multitenant/capapplication.yaml", ns, ca)
+	ca.Spec.DomainRefs[1].Name = cdom.Name
+	framework.BindingSecrets(t, env, ca)
+	created, err := client.CAPApplications(ns).Create(ctx, ca, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return created
+}
+
+// upgradeCAV returns examples/multitenant/cav-v2-upgrade.yaml with its application reference
+// corrected to cap-app-01.
+func upgradeCAV(t *testing.T, ns string) *v1alpha1.CAPApplicationVersion {
+	cav := &v1alpha1.CAPApplicationVersion{}
+	framework.Example(t, "multitenant/cav-v2-upgrade.yaml", ns, cav)
+	cav.Spec.CAPApplicationInstance = "cap-app-01"
+	return cav
+}
+
+// createCAV creates a version.
+func createCAV(t *testing.T, env *testenv.Env, cav *v1alpha1.CAPApplicationVersion) {
+	t.Helper()
+	if _, err := sme(env).SmeV1alpha1().CAPApplicationVersions(cav.Namespace).Create(context.Background(), cav, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// workloadByName returns a workload of a version for changes.
+func workloadByName(cav *v1alpha1.CAPApplicationVersion, name string) *v1alpha1.WorkloadDetails {
+	for i := range cav.Spec.Workloads {
+		if cav.Spec.Workloads[i].Name == name {
+			return &cav.Spec.Workloads[i]
+		}
+	}
+	return nil
+}
+
+// failing makes a job workload's pods fail at once and its Job give up after one pod.
+func failing(w *v1alpha1.WorkloadDetails) {
+	w.Labels = map[string]string{testenv.FailPodLabel: "true"}
+	w.JobDefinition.BackoffLimit = ptr.To[int32](0)
+}
+
+// waitTenant waits until a tenant satisfies cond and returns it.
+func waitTenant(t *testing.T, env *testenv.Env, ns, name string, cond func(*v1alpha1.CAPTenant) bool) *v1alpha1.CAPTenant {
+	t.Helper()
+	var cat *v1alpha1.CAPTenant
+	testenv.Eventually(t, timeout, func() (bool, error) {
+		var err error
+		cat, err = sme(env).SmeV1alpha1().CAPTenants(ns).Get(context.Background(), name, metav1.GetOptions{})
+		return err == nil && cond(cat), err
+	})
+	return cat
+}
+
+// readyOn is a waitTenant condition: Ready on the given version.
+func readyOn(cav string) func(*v1alpha1.CAPTenant) bool {
+	return func(c *v1alpha1.CAPTenant) bool {
+		return c.Status.State == v1alpha1.CAPTenantStateReady && c.Status.CurrentCAPApplicationVersionInstance == cav
+	}
+}
+
+// operations returns a tenant's operations, oldest first.
+func operations(t *testing.T, env *testenv.Env, ns, tenant string) []v1alpha1.CAPTenantOperation {
+	t.Helper()
+	list, err := sme(env).SmeV1alpha1().CAPTenantOperations(ns).List(context.Background(), metav1.ListOptions{
+		LabelSelector: v1alpha1.LabelOwnerIdentifierHash + "=" + identity.OwnerHash(ns, tenant),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := list.Items
+	sort.Slice(ops, func(i, j int) bool {
+		return atoi(ops[i].Annotations["sme.sap.com/operation-sequence"]) < atoi(ops[j].Annotations["sme.sap.com/operation-sequence"])
+	})
+	return ops
+}
+
+// jobsOf returns the Jobs of an operation ordered by step.
+func jobsOf(t *testing.T, env *testenv.Env, op *v1alpha1.CAPTenantOperation) []batchv1.Job {
+	t.Helper()
+	list, err := env.Clientset().BatchV1().Jobs(op.Namespace).List(context.Background(), metav1.ListOptions{
+		LabelSelector: v1alpha1.LabelOwnerIdentifierHash + "=" + identity.OwnerHash(op.Namespace, op.Name),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := list.Items
+	slices.SortFunc(jobs, func(a, b batchv1.Job) int {
+		return atoi(a.Labels[v1alpha1.LabelTenantOperationStep]) - atoi(b.Labels[v1alpha1.LabelTenantOperationStep])
+	})
+	return jobs
+}
+
+// atoi parses a number, 0 when it is none.
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// readyMessage returns the message of an object's Ready condition.
+func readyMessage(conds []metav1.Condition) string {
+	if c := meta.FindStatusCondition(conds, v1alpha1.ConditionTypeReady); c != nil {
+		return c.Message
+	}
+	return ""
+}
