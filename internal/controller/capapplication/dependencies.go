@@ -66,14 +66,20 @@ func CompareVersions(a, b string) int {
 	return semver.Compare("v"+a, "v"+b)
 }
 
-// isServicesOnly reports whether an application runs services only: its version has no job
-// other than Content ones and it declares no provider.
+// isServicesOnly reports whether an application runs services only: it declares no provider
+// and its version has no job other than Content ones and no CAP or Router deployment. The
+// last condition goes beyond the previous implementation's rule: a multi-tenant version may
+// omit its TenantOperation workload (the CAP workload stands in for it), and must not be
+// mistaken for a services-only one.
 func isServicesOnly(ca *v1alpha1.CAPApplication, cav *v1alpha1.CAPApplicationVersion) bool {
 	if ca.Spec.Provider != nil {
 		return false
 	}
 	for _, w := range cav.Spec.Workloads {
 		if w.JobDefinition != nil && w.JobDefinition.Type != v1alpha1.JobContent {
+			return false
+		}
+		if d := w.DeploymentDefinition; d != nil && (d.Type == v1alpha1.DeploymentCAP || d.Type == v1alpha1.DeploymentRouter) {
 			return false
 		}
 	}

@@ -84,6 +84,10 @@ func TestServicesOnly(t *testing.T) {
 		"tenant operation":          {workloads: []v1alpha1.WorkloadDetails{job(v1alpha1.JobTenantOperation)}},
 		"custom tenant operation":   {workloads: []v1alpha1.WorkloadDetails{job(v1alpha1.JobCustomTenantOperation)}},
 		"provider makes it tenants": {provider: &v1alpha1.BTPTenantIdentification{TenantId: "p"}},
+		"CAP without tenant operation workload": {workloads: []v1alpha1.WorkloadDetails{
+			{Name: "srv", DeploymentDefinition: &v1alpha1.DeploymentDetails{Type: v1alpha1.DeploymentCAP}}, job(v1alpha1.JobContent)}},
+		"service deployments only": {workloads: []v1alpha1.WorkloadDetails{
+			{Name: "api", DeploymentDefinition: &v1alpha1.DeploymentDetails{Type: v1alpha1.DeploymentService}}}, want: true},
 	}
 	for name, tc := range tests {
 		ca := &v1alpha1.CAPApplication{Spec: v1alpha1.CAPApplicationSpec{Provider: tc.provider}}
