@@ -117,6 +117,8 @@ func (ctl *Controller) setTenantVersion(ctx context.Context, cached *v1alpha1.CA
 	if err != nil {
 		return fmt.Errorf("setting version %s on tenant %s: %w", version, cached.Name, err)
 	}
-	ctl.c.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "AutoVersionUpdate", "Upgrade", "version set to %s", version)
+	// No event per tenant: a rollout to hundreds of tenants would write as many events. The
+	// application's NewCAVTriggeredTenantUpgrade event counts them, and each tenant records
+	// its upgrade operation.
 	return nil
 }
