@@ -1,0 +1,320 @@
+package captenant
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
+	istioinformers "istio.io/client-go/pkg/informers/externalversions"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/informers"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
+	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/yaml"
+
+	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/domainref"
+	"github.com/capstan-io/capstan/internal/identity"
+	"github.com/capstan-io/capstan/internal/kube"
+	"github.com/capstan-io/capstan/internal/tenant"
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+	smefake "github.com/capstan-io/capstan/pkg/client/clientset/versioned/fake"
+	smeinformers "github.com/capstan-io/capstan/pkg/client/informers/externalversions"
+)
+
+// update rewrites the golden files: go test ./internal/controller/captenant -update
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// t0 is the reference time of the tests.
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// fixture holds a controller on fake clients whose caches are seeded by hand.
+type fixture struct {
+	ctl    *Controller
+	sme    *smefake.Clientset
+	istio  *istiofake.Clientset
+	events *events.FakeRecorder
+}
+
+// newFixture builds the controller; objects go into the fake clients and the caches.
+func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
+	t.Helper()
+	var smeObjs, istioObjs []runtime.Object
+	for _, o := range objs {
+		if _, ok := o.(*v1alpha1.CAPTenant); ok || isSME(o) {
+			smeObjs = append(smeObjs, o)
+		} else {
+			istioObjs = append(istioObjs, o)
+		}
+	}
+	f := &fixture{sme: smefake.NewSimpleClientset(smeObjs...), istio: istiofake.NewSimpleClientset(istioObjs...), events: events.NewFakeRecorder(100)}
+	c := &controller.Context{
+		Clients:        &kube.Clients{SME: f.sme, Istio: f.istio, Kube: kubefake.NewClientset()},
+		SMEInformers:   smeinformers.NewSharedInformerFactory(f.sme, 0),
+		OwnedInformers: informers.NewSharedInformerFactory(kubefake.NewClientset(), 0),
+		IstioInformers: istioinformers.NewSharedInformerFactory(f.istio, 0),
+		Recorder:       f.events,
+		Clock:          clocktesting.NewFakeClock(t0),
+		Options: controller.Options{OperatorNamespace: "op", MaxTenantVersionHistory: 10, TenantOperationHistory: 2,
+			RetryInitialDelay: time.Second, RetryMaxDelay: time.Minute, RetryMaxAttempts: 3},
+	}
+	ctl, err := NewController(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ctl = ctl
+	for _, o := range objs {
+		informer, err := c.SMEInformers.ForResource(resourceOf(o))
+		var indexer cache.Indexer
+		if err == nil {
+			indexer = informer.Informer().GetIndexer()
+		} else {
+			indexer = c.IstioInformers.Networking().V1().VirtualServices().Informer().GetIndexer()
+		}
+		if err := indexer.Add(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+// isSME reports whether an object is of the sme.sap.com group.
+func isSME(o runtime.Object) bool {
+	switch o.(type) {
+	case *v1alpha1.CAPApplication, *v1alpha1.CAPApplicationVersion, *v1alpha1.CAPTenantOperation, *v1alpha1.Domain, *v1alpha1.ClusterDomain:
+		return true
+	}
+	return false
+}
+
+// resourceOf maps a test object to its resource.
+func resourceOf(o runtime.Object) schemaGVR {
+	names := map[string]string{
+		"*v1alpha1.CAPApplication": "capapplications", "*v1alpha1.CAPApplicationVersion": "capapplicationversions",
+		"*v1alpha1.CAPTenant": "captenants", "*v1alpha1.CAPTenantOperation": "captenantoperations", "*v1alpha1.Domain": "domains",
+	}
+	return v1alpha1.SchemeGroupVersion.WithResource(names[typeName(o)])
+}
+
+// writes returns the write calls, as "verb resource[/subresource]".
+func (f *fixture) writes() []string {
+	var out []string
+	for _, a := range append(f.sme.Actions(), f.istio.Actions()...) {
+		switch a.GetVerb() {
+		case "get", "list", "watch":
+			continue
+		}
+		w := a.GetVerb() + " " + a.GetResource().Resource
+		if a.GetSubresource() != "" {
+			w += "/" + a.GetSubresource()
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// testCA is an application with one Ready Domain.
+func testCA() *v1alpha1.CAPApplication {
+	return &v1alpha1.CAPApplication{
+		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "ns", UID: "uid-app"},
+		Spec: v1alpha1.CAPApplicationSpec{BTPAppName: "btp-app", GlobalAccountId: "ga",
+			DomainRefs: []v1alpha1.DomainRef{{Kind: v1alpha1.DomainRefKindDomain, Name: "primary"}}},
+	}
+}
+
+// testDomain is the Ready Domain of the application.
+func testDomain() *v1alpha1.Domain {
+	return &v1alpha1.Domain{
+		ObjectMeta: metav1.ObjectMeta{Name: "primary", Namespace: "ns"},
+		Spec:       v1alpha1.DomainSpec{Domain: "example.com"},
+		Status: v1alpha1.DomainStatus{State: v1alpha1.DomainStateReady, GatewayName: "primary-gw",
+			GenericStatus: v1alpha1.GenericStatus{Conditions: []metav1.Condition{{Type: "Ready", Status: "True"}}}},
+	}
+}
+
+// testCAV is a Ready version with a router and a TenantOperation workload.
+func testCAV(version string) *v1alpha1.CAPApplicationVersion {
+	return &v1alpha1.CAPApplicationVersion{
+		ObjectMeta: metav1.ObjectMeta{Name: "cav-" + version, Namespace: "ns"},
+		Spec: v1alpha1.CAPApplicationVersionSpec{CAPApplicationInstance: "app", Version: version, Workloads: []v1alpha1.WorkloadDetails{
+			{Name: "router", DeploymentDefinition: &v1alpha1.DeploymentDetails{Type: v1alpha1.DeploymentRouter}},
+			{Name: "mtx", JobDefinition: &v1alpha1.JobDetails{Type: v1alpha1.JobTenantOperation}},
+		}},
+		Status: v1alpha1.CAPApplicationVersionStatus{State: v1alpha1.CAPApplicationVersionStateReady},
+	}
+}
+
+// testTenant is a prepared tenant of the application asking for version 1.
+func testTenant(state v1alpha1.CAPTenantState, current string) *v1alpha1.CAPTenant {
+	ca := testCA()
+	return &v1alpha1.CAPTenant{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "t", Namespace: "ns", UID: "uid-t",
+			Labels: map[string]string{
+				v1alpha1.LabelAppIdentifierHash: identity.AppHash("ga", "btp-app"), v1alpha1.LabelOwnerIdentifierHash: identity.OwnerHash("ns", "app"),
+				v1alpha1.LabelOwnerGeneration: "0", v1alpha1.LabelBTPTenantIdentifier: "tid", v1alpha1.LabelTenantType: "consumer",
+			},
+			Annotations:     map[string]string{v1alpha1.AnnotationAppIdentifier: identity.AppID("ga", "btp-app"), v1alpha1.AnnotationOwnerIdentifier: "ns.app"},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(ca, v1alpha1.SchemeGroupVersion.WithKind("CAPApplication"))},
+			Finalizers:      []string{v1alpha1.FinalizerCAPTenant},
+		},
+		Spec:   v1alpha1.CAPTenantSpec{CAPApplicationInstance: "app", Version: "1", BTPTenantIdentification: v1alpha1.BTPTenantIdentification{SubDomain: "sub", TenantId: "tid"}},
+		Status: v1alpha1.CAPTenantStatus{State: state, CurrentCAPApplicationVersionInstance: current},
+	}
+}
+
+// testOp is operation seq of the tenant, finished with reason ("" = running).
+func testOp(seq int, typ v1alpha1.CAPTenantOperationType, reason string) *v1alpha1.CAPTenantOperation {
+	op := &v1alpha1.CAPTenantOperation{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "t-op" + strconv.Itoa(seq), Namespace: "ns", CreationTimestamp: metav1.NewTime(t0.Add(-time.Minute)),
+			Labels:          map[string]string{v1alpha1.LabelOwnerIdentifierHash: identity.OwnerHash("ns", "t")},
+			Annotations:     map[string]string{tenant.AnnotationSequence: strconv.Itoa(seq)},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(testTenant("", ""), v1alpha1.SchemeGroupVersion.WithKind(Kind))},
+		},
+		Spec: v1alpha1.CAPTenantOperationSpec{Operation: typ, CAPApplicationVersionInstance: "cav-1"},
+	}
+	if reason != "" {
+		op.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: "True", Reason: reason, LastTransitionTime: metav1.NewTime(t0.Add(-time.Minute))}}
+	}
+	return op
+}
+
+// syncedVS is the tenant's VirtualService as the controller builds it for version 1.
+func syncedVS(t *testing.T) runtime.Object {
+	cat := testTenant(v1alpha1.CAPTenantStateReady, "cav-1")
+	routes, err := tenant.Routes(tenant.RouteInput{CA: testCA(), Current: mustRouter(t, testCAV("1"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newVirtualService(cat, []domainref.DomainInfo{{Domain: "example.com", Gateway: "ns/primary-gw"}}, routes)
+}
+
+// mustRouter returns the router target of a version.
+func mustRouter(t *testing.T, cav *v1alpha1.CAPApplicationVersion) tenant.RouterTarget {
+	r, err := tenant.Router(cav)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestSync(t *testing.T) {
+	cases := map[string]struct {
+		// tenant setup
+		tenant *v1alpha1.CAPTenant
+		ops    []runtime.Object
+		vs     bool
+		// expectations
+		writes  []string
+		state   v1alpha1.CAPTenantState
+		reason  string
+		events  int
+		current string
+	}{
+		"new tenant: one operation, one status write": {
+			tenant: testTenant("", ""),
+			writes: []string{"create captenantoperations", "update captenants/status"},
+			state:  v1alpha1.CAPTenantStateProvisioning, reason: "ProvisioningOperationCreated",
+		},
+		"running operation: no writes": {
+			tenant: testTenant(v1alpha1.CAPTenantStateProvisioning, ""),
+			ops:    []runtime.Object{testOp(1, "provisioning", "")},
+			writes: []string{"update captenants/status"}, // the stored status has no condition yet
+			state:  v1alpha1.CAPTenantStateProvisioning, reason: "ProvisioningOperationCreated",
+		},
+		"completed provisioning: Ready, VirtualService, one event": {
+			tenant: testTenant(v1alpha1.CAPTenantStateProvisioning, ""),
+			ops:    []runtime.Object{testOp(1, "provisioning", tenant.ReasonStepCompleted)},
+			writes: []string{"update captenants/status", "create virtualservices"},
+			state:  v1alpha1.CAPTenantStateReady, reason: "ProvisioningCompleted", events: 1, current: "cav-1",
+		},
+		"ready tenant in sync: no writes": {
+			tenant: readyTenant("t-op1"), vs: true,
+			ops:   []runtime.Object{testOp(1, "provisioning", tenant.ReasonStepCompleted)},
+			state: v1alpha1.CAPTenantStateReady, reason: "ProvisioningCompleted", current: "cav-1",
+		},
+		"history beyond two operations is pruned": {
+			tenant: readyTenant("t-op3"), vs: true,
+			ops: []runtime.Object{testOp(1, "provisioning", tenant.ReasonStepFailed), testOp(2, "provisioning", tenant.ReasonStepFailed),
+				testOp(3, "provisioning", tenant.ReasonStepCompleted)},
+			writes: []string{"delete captenantoperations"},
+			state:  v1alpha1.CAPTenantStateReady, reason: "ProvisioningCompleted", current: "cav-1",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			objs := append([]runtime.Object{testCA(), testDomain(), testCAV("1"), tc.tenant}, tc.ops...)
+			if tc.vs {
+				objs = append(objs, syncedVS(t))
+			}
+			f := newFixture(t, objs...)
+			err := f.ctl.sync(context.Background(), cache.ObjectName{Namespace: "ns", Name: "t"})
+			if err != nil {
+				t.Fatalf("sync: %v", err)
+			}
+			if got := f.writes(); len(got) != len(tc.writes) || (len(got) > 0 && !sameStrings(got, tc.writes)) {
+				t.Errorf("writes %v, want %v", got, tc.writes)
+			}
+			got, _ := f.sme.SmeV1alpha1().CAPTenants("ns").Get(context.Background(), "t", metav1.GetOptions{})
+			ready := meta.FindStatusCondition(got.Status.Conditions, "Ready")
+			if got.Status.State != tc.state || ready == nil || ready.Reason != tc.reason || got.Status.CurrentCAPApplicationVersionInstance != tc.current {
+				t.Errorf("status %+v, want %s/%s on %q", got.Status, tc.state, tc.reason, tc.current)
+			}
+			if n := len(f.events.Events); n != tc.events {
+				t.Errorf("%d events, want %d", n, tc.events)
+			}
+		})
+	}
+}
+
+// readyTenant is a tenant provisioned with version 1.
+func readyTenant(op string) *v1alpha1.CAPTenant {
+	cat := testTenant(v1alpha1.CAPTenantStateReady, "cav-1")
+	cat.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: "True", Reason: "ProvisioningCompleted",
+		Message: "CAPTenantOperation ns/" + op + " (provisioning) completed: running CAPApplicationVersion cav-1"}}
+	return cat
+}
+
+// sameStrings compares string lists.
+func sameStrings(a, b []string) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestNewVirtualService(t *testing.T) {
+	got, err := json.Marshal(syncedVS(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := yaml.JSONToYAML(got)
+	path := filepath.Join("testdata", "TestNewVirtualService", "single-route.yaml")
+	if *update {
+		_ = os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden file (run with -update to create it): %v", err)
+	}
+	if string(want) != string(data) {
+		t.Errorf("%s differs (run with -update to accept):\n--- want\n%s\n--- got\n%s", path, want, data)
+	}
+}
