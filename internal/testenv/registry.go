@@ -16,7 +16,20 @@ var (
 	live = map[*Env]struct{}{}
 	// signalsOnce installs the signal handler once per process.
 	signalsOnce sync.Once
+	// stopHooks run, guarded by liveMu, before a signal stops the environments.
+	stopHooks []func()
 )
+
+// OnStop registers f to run when SIGINT or SIGTERM stops every environment,
+// before they are stopped: a program can end the processes it started
+// against an environment while its API server still answers. Hooks run in
+// registration order and must be safe to call after the program stopped
+// those processes itself.
+func OnStop(f func()) {
+	liveMu.Lock()
+	defer liveMu.Unlock()
+	stopHooks = append(stopHooks, f)
+}
 
 // register records a starting environment and installs the signal handler.
 func register(e *Env) {
@@ -51,6 +64,12 @@ func handleSignals() {
 	go func() {
 		sig := <-ch
 		fmt.Fprintf(os.Stderr, "testenv: received %v, stopping test environments\n", sig)
+		liveMu.Lock()
+		hooks := append([]func(){}, stopHooks...)
+		liveMu.Unlock()
+		for _, f := range hooks {
+			f()
+		}
 		stopAll()
 		code := 1
 		if s, ok := sig.(syscall.Signal); ok {
