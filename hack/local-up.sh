@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Brings up a local Kubernetes environment on loopback: etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler and kwok with one fake node, with the operator's CRDs
-# and the third-party CRDs (Istio, cert-manager, Gardener, ServiceMonitor) installed.
+# and the third-party CRDs (Istio, cert-manager, Gardener, ServiceMonitor) installed. Then it
+# builds and runs the operator against it (controller, subscription server, admission webhooks;
+# logs in .cache/local/logs) and applies the multi-tenant sample application
+# (examples/multitenant), with local stand-ins for the Istio ingress gateway and cert-manager,
+# until it is Ready and Consistent (skip the sample with --no-sample).
 # It prints the kubeconfig to use and runs until interrupted (Ctrl-C), then removes everything.
+# Flags: --no-sample, --kubeconfig-out=PATH (default .cache/local/kubeconfig).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

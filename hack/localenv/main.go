@@ -1,50 +1,52 @@
-// Command localenv runs the project's local Kubernetes environment until it is interrupted:
-// etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok with one fake node, with
-// the operator's and the third-party CRDs installed. It writes the admin kubeconfig to
-// .cache/local/kubeconfig so that kubectl can be pointed at it.
+// Command localenv runs the project's local environment until it is interrupted: the
+// end-to-end test environment (etcd, kube-apiserver, kube-controller-manager, kube-scheduler
+// and kwok with one fake node, with the operator's and the third-party CRDs installed), the
+// operator's controller, subscription server and admission webhooks as child processes, and,
+// unless --no-sample, the published multi-tenant sample application (examples/multitenant)
+// with local stand-ins for the Istio ingress gateway and cert-manager. It writes the admin
+// kubeconfig to .cache/local/kubeconfig and the logs to .cache/local/logs. See package
+// hack/localenv/localenv.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/capstan-io/capstan/hack/localenv/localenv"
 	"github.com/capstan-io/capstan/internal/testenv"
 )
 
 func main() {
 	kubeconfig := flag.String("kubeconfig-out", "", "where to write the admin kubeconfig (default <repo>/.cache/local/kubeconfig)")
+	noSample := flag.Bool("no-sample", false, "run only the environment and the operator: no ingress gateway and cert-manager stand-ins, no sample application")
 	flag.Parse()
-	if err := run(*kubeconfig); err != nil {
+	if err := run(*kubeconfig, *noSample); err != nil {
 		fmt.Fprintln(os.Stderr, "localenv:", err)
 		os.Exit(1)
 	}
 }
 
-// run starts the environment, publishes its kubeconfig and blocks. The environment package
-// stops every process and removes its files on SIGINT or SIGTERM.
-func run(kubeconfigOut string) error {
-	env, err := testenv.Start(testenv.Options{E2E: true})
+// run starts the session, prints its summary and blocks. On SIGINT or SIGTERM the
+// environment package stops the session (child processes first), then the environment, and
+// exits.
+func run(kubeconfigOut string, noSample bool) error {
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		return err
 	}
-
+	dir := filepath.Join(root, ".cache", "local")
 	if kubeconfigOut == "" {
-		kubeconfigOut = filepath.Join(env.RepoRoot, ".cache", "local", "kubeconfig")
+		kubeconfigOut = filepath.Join(dir, "kubeconfig")
 	}
-	data, err := os.ReadFile(env.KubeconfigPath)
+	s, err := localenv.Run(context.Background(), localenv.Options{Dir: dir, KubeconfigOut: kubeconfigOut, NoSample: noSample})
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(kubeconfigOut), 0o755); err != nil {
-		return err
+	if err := s.PrintSummary(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "localenv: printing the summary:", err)
 	}
-	if err := os.WriteFile(kubeconfigOut, data, 0o600); err != nil {
-		return err
-	}
-
-	fmt.Printf("\nLocal environment ready (Kubernetes %s, fake node %s).\n", env.ServerVersion, env.NodeName)
-	fmt.Printf("  export KUBECONFIG=%s\n  kubectl get crds\n\nPress Ctrl-C to stop and remove it.\n", kubeconfigOut)
 	select {}
 }
