@@ -8,6 +8,7 @@ import (
 	gardenercertinformers "github.com/gardener/cert-management/pkg/client/cert/informers/externalversions"
 	gardenerdnsinformers "github.com/gardener/external-dns-management/pkg/client/dns/informers/externalversions"
 	istioinformers "istio.io/client-go/pkg/informers/externalversions"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
@@ -41,27 +42,36 @@ func NewContext(cfg *rest.Config, opts Options, metrics *Metrics) (*Context, eve
 	}
 	c := &Context{
 		Clients:         clients,
-		SMEInformers:    smeinformers.NewSharedInformerFactory(clients.SME, 0),
-		OwnedInformers:  informers.NewSharedInformerFactoryWithOptions(clients.Kube, 0, informers.WithTweakListOptions(ownedSelector)),
-		SecretInformers: metadatainformer.NewSharedInformerFactory(clients.Metadata, 0),
-		IstioInformers:  istioinformers.NewSharedInformerFactoryWithOptions(clients.Istio, 0, istioinformers.WithTweakListOptions(ownedSelector)),
+		SMEInformers:    smeinformers.NewSharedInformerFactoryWithOptions(clients.SME, 0, smeinformers.WithTransform(StripManagedFields)),
+		OwnedInformers:  informers.NewSharedInformerFactoryWithOptions(clients.Kube, 0, informers.WithTweakListOptions(ownedSelector), informers.WithTransform(StripManagedFields)),
+		SecretInformers: metadatainformer.NewSharedInformerFactoryWithOptions(clients.Metadata, 0, metadatainformer.WithTransform(StripManagedFields)),
+		IstioInformers:  istioinformers.NewSharedInformerFactoryWithOptions(clients.Istio, 0, istioinformers.WithTweakListOptions(ownedSelector), istioinformers.WithTransform(StripManagedFields)),
 		APIs:            apis,
 		Clock:           clock.RealClock{},
 		Options:         opts,
 		Metrics:         metrics,
 	}
 	if apis.CertManagerCertificates {
-		c.CertManagerInformers = cminformers.NewSharedInformerFactoryWithOptions(clients.CertManager, 0, cminformers.WithTweakListOptions(ownedSelector))
+		c.CertManagerInformers = cminformers.NewSharedInformerFactoryWithOptions(clients.CertManager, 0, cminformers.WithTweakListOptions(ownedSelector), cminformers.WithTransform(StripManagedFields))
 	}
 	if apis.GardenerCertificates {
-		c.GardenerCertInformers = gardenercertinformers.NewSharedInformerFactoryWithOptions(clients.GardenerCert, 0, gardenercertinformers.WithTweakListOptions(ownedSelector))
+		c.GardenerCertInformers = gardenercertinformers.NewSharedInformerFactoryWithOptions(clients.GardenerCert, 0, gardenercertinformers.WithTweakListOptions(ownedSelector), gardenercertinformers.WithTransform(StripManagedFields))
 	}
 	if apis.GardenerDNS {
-		c.GardenerDNSInformers = gardenerdnsinformers.NewSharedInformerFactoryWithOptions(clients.GardenerDNS, 0, gardenerdnsinformers.WithTweakListOptions(ownedSelector))
+		c.GardenerDNSInformers = gardenerdnsinformers.NewSharedInformerFactoryWithOptions(clients.GardenerDNS, 0, gardenerdnsinformers.WithTweakListOptions(ownedSelector), gardenerdnsinformers.WithTransform(StripManagedFields))
 	}
 	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: clients.Kube.EventsV1()})
 	c.Recorder = broadcaster.NewRecorder(Scheme(), EventReportingController)
 	return c, broadcaster, nil
+}
+
+// StripManagedFields drops the managedFields of objects before they enter an informer cache:
+// the operator never reads them, and they are often as large as the rest of the object.
+func StripManagedFields(obj any) (any, error) {
+	if m, err := meta.Accessor(obj); err == nil && m.GetManagedFields() != nil {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
 }
 
 // Scheme returns a scheme with the built-in kinds and the sme.sap.com kinds, used to

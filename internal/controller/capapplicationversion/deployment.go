@@ -39,7 +39,7 @@ func newDeployment(in input, w *v1alpha1.WorkloadDetails, destinations, vcapSecr
 		ObjectMeta: in.objectMeta(workload.Name(in.cav.Name, w.Name), labels, w.Annotations),
 		Spec: appsv1.DeploymentSpec{
 			Replicas: d.Replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: in.workloadLabels(w, false)},
+			Selector: &metav1.LabelSelector{MatchLabels: in.podSelector(w)},
 			Template: template,
 		},
 	}

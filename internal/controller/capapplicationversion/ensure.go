@@ -24,10 +24,13 @@ func (ctl *Controller) deploymentChild() controller.Child[*appsv1.Deployment] {
 		Update: func(ctx ctxT, o *appsv1.Deployment, opts updateOpts) (*appsv1.Deployment, error) {
 			return ctl.c.Clients.Kube.AppsV1().Deployments(o.Namespace).Update(ctx, o, opts)
 		},
-		Spec: func(o *appsv1.Deployment) any { return o.Spec },
+		// The selector is immutable; an existing Deployment keeps its own (one created by the
+		// previous implementation selects on more labels).
+		Spec: func(o *appsv1.Deployment) any { s := o.Spec; s.Selector = nil; return s },
 		SetSpec: func(desired, actual *appsv1.Deployment) {
-			replicas := actual.Spec.Replicas
+			replicas, selector := actual.Spec.Replicas, actual.Spec.Selector
 			actual.Spec = desired.Spec
+			actual.Spec.Selector = selector
 			if desired.Spec.Replicas == nil {
 				// An autoscaler (or a person) owns the replica count when the workload sets none.
 				actual.Spec.Replicas = replicas

@@ -77,6 +77,15 @@ func (in input) selectorLabels(w *v1alpha1.WorkloadDetails) map[string]string {
 	}
 }
 
+// podSelector selects a deployment workload's pods: the selector labels and the owner hash.
+// The owner generation is left out because a Deployment's selector is immutable, while the
+// generation changes with the version's spec.
+func (in input) podSelector(w *v1alpha1.WorkloadDetails) map[string]string {
+	labels := in.selectorLabels(w)
+	labels[v1alpha1.LabelOwnerIdentifierHash] = in.ownerHash()
+	return labels
+}
+
 // workloadLabels are the labels of a deployment workload's objects and pods: the user's
 // labels overlaid with the selector and owner labels, and exposed-workload when exposed.
 func (in input) workloadLabels(w *v1alpha1.WorkloadDetails, withExposed bool) map[string]string {
