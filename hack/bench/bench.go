@@ -31,6 +31,8 @@ type bench struct {
 	metricsURL string
 	controller *exec.Cmd
 	logPath    string
+	bin        string
+	port       int
 }
 
 // newBench builds and starts the controller against the environment.
@@ -38,34 +40,40 @@ func newBench(ctx context.Context, env *testenv.Env, cfg config) (*bench, error)
 	rc := rest.CopyConfig(env.Config)
 	rc.QPS, rc.Burst = 2000, 4000
 	b := &bench{env: env, cfg: cfg, ns: "bench", kube: kubernetes.NewForConfigOrDie(rc), sme: versioned.NewForConfigOrDie(rc)}
-	bin := filepath.Join(env.Dir, "controller")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/controller")
+	b.bin = filepath.Join(env.Dir, "controller")
+	build := exec.CommandContext(ctx, "go", "build", "-o", b.bin, "./cmd/controller")
 	build.Dir = env.RepoRoot
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("building the controller: %v\n%s", err, out)
 	}
+	return b, b.startController("controller.log")
+}
+
+// startController runs the controller binary with its log in the environment directory.
+func (b *bench) startController(logName string) error {
 	port, err := freePort()
 	if err != nil {
-		return nil, err
+		return err
 	}
+	b.port = port
 	b.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
-	b.logPath = filepath.Join(env.Dir, "controller.log")
+	b.logPath = filepath.Join(b.env.Dir, logName)
 	logFile, err := os.Create(b.logPath)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	b.controller = exec.Command(bin, "--kubeconfig="+env.KubeconfigPath, "--leader-elect=false",
+	b.controller = exec.Command(b.bin, "--kubeconfig="+b.env.KubeconfigPath, "--leader-elect=false",
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port), "--operator-namespace="+b.ns,
 		"--controllers=capapplication,capapplicationversion,captenant,captenantoperation",
-		fmt.Sprintf("--client-qps=%d", cfg.controllerQPS), fmt.Sprintf("--client-burst=%d", 2*cfg.controllerQPS),
-		"--captenant-workers=20", "--captenantoperation-workers=20")
+		fmt.Sprintf("--client-qps=%d", b.cfg.controllerQPS), fmt.Sprintf("--client-burst=%d", 2*b.cfg.controllerQPS),
+		"--captenant-workers=50", "--captenantoperation-workers=50")
 	b.controller.Stdout, b.controller.Stderr = logFile, logFile
 	b.controller.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := b.controller.Start(); err != nil {
-		return nil, err
+		return err
 	}
 	fmt.Printf("bench: controller log %s\n", b.logPath)
-	return b, nil
+	return nil
 }
 
 // stop ends the controller.

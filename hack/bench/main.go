@@ -34,7 +34,7 @@ func main() {
 	flag.IntVar(&cfg.secretSize, "unrelated-secret-kib", 100, "size of each unrelated Secret in KiB")
 	flag.DurationVar(&cfg.idle, "idle", 15*time.Second, "how long to watch for writes while idle")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "upper bound of each phase")
-	flag.IntVar(&cfg.controllerQPS, "controller-qps", 400, "client QPS of the controller (burst is twice that)")
+	flag.IntVar(&cfg.controllerQPS, "controller-qps", 2000, "client QPS of the controller (burst is twice that)")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -29,7 +29,7 @@ func (r *report) print() {
 	fmt.Printf("upgrade (all Ready on v2)       %s\n", r.Upgrade.Round(100*time.Millisecond))
 	fmt.Printf("unsubscribe (all gone)          %s\n", r.Unsubscribe.Round(100*time.Millisecond))
 	if r.UnrelatedSecrets > 0 {
-		fmt.Printf("controller memory (RSS)         %.1f MiB before, %.1f MiB with %d unrelated Secrets\n",
+		fmt.Printf("controller memory (RSS)         %.1f MiB after the tenant phases, %.1f MiB when restarted with %d unrelated Secrets\n",
 			r.MemoryBeforeSecrets/(1<<20), r.MemoryBytes/(1<<20), r.UnrelatedSecrets)
 	}
 }
