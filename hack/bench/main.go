@@ -60,6 +60,7 @@ func run(cfg config) error {
 		name string
 		fn   func(context.Context, *report) error
 	}{
+		{"baseline", b.baseline},
 		{"setup", b.setup},
 		{"subscribe", b.subscribe},
 		{"idle", b.idle},

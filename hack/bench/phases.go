@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,6 +18,47 @@ import (
 
 // parallelism is the number of concurrent requests the bench itself sends.
 const parallelism = 32
+
+// baseline creates as many bare Jobs as there are tenants and waits until all complete: the
+// time the control plane itself needs for the Jobs the tenant operations run.
+func (b *bench) baseline(ctx context.Context, r *report) error {
+	ns := "baseline"
+	if _, err := b.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	start := time.Now()
+	err := runParallel(b.cfg.tenants, func(i int) error {
+		_, err := b.kube.BatchV1().Jobs(ns).Create(ctx, &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("job-%05d", i)},
+			Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				RestartPolicy: corev1.RestartPolicyNever,
+				Containers:    []corev1.Container{{Name: "c", Image: "busybox"}},
+			}}},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := b.poll(ctx, "bare jobs complete", func() (bool, string, error) {
+		list, err := b.kube.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		n := 0
+		for _, j := range list.Items {
+			if j.Status.Succeeded > 0 {
+				n++
+			}
+		}
+		return n == b.cfg.tenants, fmt.Sprintf("%d/%d", n, b.cfg.tenants), nil
+	}); err != nil {
+		return err
+	}
+	r.BareJobs = time.Since(start)
+	policy := metav1.DeletePropagationBackground
+	return b.kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{PropagationPolicy: &policy})
+}
 
 // setup creates the namespace, ready domains, the walk-through application without a
 // provider, its binding Secrets and the first version, and waits for the version to be Ready.

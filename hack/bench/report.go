@@ -8,6 +8,7 @@ import (
 // report collects the measurements.
 type report struct {
 	Tenants             int
+	BareJobs            time.Duration
 	Subscribe           time.Duration
 	WritesPerTenant     float64
 	WritesByVerb        map[string]float64
@@ -23,6 +24,7 @@ type report struct {
 func (r *report) print() {
 	fmt.Println()
 	fmt.Printf("tenants                         %d\n", r.Tenants)
+	fmt.Printf("bare Jobs complete (baseline)   %s\n", r.BareJobs.Round(100*time.Millisecond))
 	fmt.Printf("subscribe (all Ready)           %s\n", r.Subscribe.Round(100*time.Millisecond))
 	fmt.Printf("controller writes per tenant    %.1f %v\n", r.WritesPerTenant, r.WritesByVerb)
 	fmt.Printf("controller writes while idle    %.0f\n", r.IdleWrites)
