@@ -91,3 +91,24 @@ func EnvFromSecret(secretName string) []corev1.EnvFromSource {
 		LocalObjectReference: corev1.LocalObjectReference{Name: secretName}, Optional: &optional,
 	}}}
 }
+
+// ServicesOnly reports whether an application runs services only: it declares no provider
+// and the version has no job other than Content ones and no Router. The Router condition goes
+// beyond the previous implementation's rule: a multi-tenant version may omit its
+// TenantOperation workload (the CAP workload stands in for it) and must not be mistaken for a
+// services-only one, while services-only versions (like the published example) may run a CAP
+// server, but never a Router, which only serves tenants.
+func ServicesOnly(ca *v1alpha1.CAPApplication, cav *v1alpha1.CAPApplicationVersion) bool {
+	if ca.Spec.Provider != nil {
+		return false
+	}
+	for _, w := range cav.Spec.Workloads {
+		if w.JobDefinition != nil && w.JobDefinition.Type != v1alpha1.JobContent {
+			return false
+		}
+		if d := w.DeploymentDefinition; d != nil && d.Type == v1alpha1.DeploymentRouter {
+			return false
+		}
+	}
+	return true
+}

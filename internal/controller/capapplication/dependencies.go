@@ -66,26 +66,6 @@ func CompareVersions(a, b string) int {
 	return semver.Compare("v"+a, "v"+b)
 }
 
-// isServicesOnly reports whether an application runs services only: it declares no provider
-// and its version has no job other than Content ones and no CAP or Router deployment. The
-// last condition goes beyond the previous implementation's rule: a multi-tenant version may
-// omit its TenantOperation workload (the CAP workload stands in for it), and must not be
-// mistaken for a services-only one.
-func isServicesOnly(ca *v1alpha1.CAPApplication, cav *v1alpha1.CAPApplicationVersion) bool {
-	if ca.Spec.Provider != nil {
-		return false
-	}
-	for _, w := range cav.Spec.Workloads {
-		if w.JobDefinition != nil && w.JobDefinition.Type != v1alpha1.JobContent {
-			return false
-		}
-		if d := w.DeploymentDefinition; d != nil && (d.Type == v1alpha1.DeploymentCAP || d.Type == v1alpha1.DeploymentRouter) {
-			return false
-		}
-	}
-	return true
-}
-
 // observedSubdomains returns the sorted subdomains in use by the application's versions'
 // service exposures and its tenants.
 func (ctl *Controller) observedSubdomains(ca *v1alpha1.CAPApplication) []string {

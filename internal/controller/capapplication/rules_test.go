@@ -14,6 +14,7 @@ import (
 
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/kube"
+	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 	smefake "github.com/capstan-io/capstan/pkg/client/clientset/versioned/fake"
 )
@@ -84,15 +85,17 @@ func TestServicesOnly(t *testing.T) {
 		"tenant operation":          {workloads: []v1alpha1.WorkloadDetails{job(v1alpha1.JobTenantOperation)}},
 		"custom tenant operation":   {workloads: []v1alpha1.WorkloadDetails{job(v1alpha1.JobCustomTenantOperation)}},
 		"provider makes it tenants": {provider: &v1alpha1.BTPTenantIdentification{TenantId: "p"}},
-		"CAP without tenant operation workload": {workloads: []v1alpha1.WorkloadDetails{
-			{Name: "srv", DeploymentDefinition: &v1alpha1.DeploymentDetails{Type: v1alpha1.DeploymentCAP}}, job(v1alpha1.JobContent)}},
-		"service deployments only": {workloads: []v1alpha1.WorkloadDetails{
+		"CAP and Router without tenant operation workload": {workloads: []v1alpha1.WorkloadDetails{
+			{Name: "srv", DeploymentDefinition: &v1alpha1.DeploymentDetails{Type: v1alpha1.DeploymentCAP}},
+			{Name: "router", DeploymentDefinition: &v1alpha1.DeploymentDetails{Type: v1alpha1.DeploymentRouter}}, job(v1alpha1.JobContent)}},
+		"CAP and service deployments without router": {workloads: []v1alpha1.WorkloadDetails{
+			{Name: "srv", DeploymentDefinition: &v1alpha1.DeploymentDetails{Type: v1alpha1.DeploymentCAP}},
 			{Name: "api", DeploymentDefinition: &v1alpha1.DeploymentDetails{Type: v1alpha1.DeploymentService}}}, want: true},
 	}
 	for name, tc := range tests {
 		ca := &v1alpha1.CAPApplication{Spec: v1alpha1.CAPApplicationSpec{Provider: tc.provider}}
 		cav := &v1alpha1.CAPApplicationVersion{Spec: v1alpha1.CAPApplicationVersionSpec{Workloads: tc.workloads}}
-		if got := isServicesOnly(ca, cav); got != tc.want {
+		if got := workload.ServicesOnly(ca, cav); got != tc.want {
 			t.Errorf("%s: servicesOnly = %v, want %v", name, got, tc.want)
 		}
 	}

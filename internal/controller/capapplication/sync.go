@@ -14,6 +14,7 @@ import (
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/controller/serviceexposure"
 	"github.com/capstan-io/capstan/internal/identity"
+	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -84,7 +85,7 @@ func (ctl *Controller) evaluate(ctx context.Context, ca *v1alpha1.CAPApplication
 			cond(v1alpha1.ConditionTypeLatestVersionReady, false, ReasonWaitingForReadyCAV, "waiting for a Ready CAPApplicationVersion"))
 		return o, nil
 	}
-	servicesOnly := isServicesOnly(ca, latest)
+	servicesOnly := workload.ServicesOnly(ca, latest)
 	if ca.Status.ServicesOnly != nil && *ca.Status.ServicesOnly != servicesOnly {
 		msg := fmt.Sprintf("version %s changes the application between services-only and multi-tenant, which is not allowed; create a version with the same kind of workloads", latest.Name)
 		o.state = v1alpha1.CAPApplicationStateError

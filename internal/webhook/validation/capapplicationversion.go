@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/capstan-io/capstan/internal/webhook/admission"
+	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -125,9 +126,9 @@ func sameVersion(a, b string) bool {
 }
 
 // isServicesOnly decides whether the application runs services only (spec 4.1): the value
-// stored in the application's status once decided, else "no job other than Content and no
-// provider". Without the application the answer is known only when the version itself has
-// tenant-operation jobs (then it is certainly not services-only).
+// stored in the application's status once decided, else the controller's rule
+// (workload.ServicesOnly). Without the application the answer is known only when the version
+// itself has tenant-operation jobs (then it is certainly not services-only).
 func isServicesOnly(ca *v1alpha1.CAPApplication, cav *v1alpha1.CAPApplicationVersion) (servicesOnly, known bool) {
 	hasTenantJobs := false
 	for _, wl := range cav.Spec.Workloads {
@@ -141,7 +142,7 @@ func isServicesOnly(ca *v1alpha1.CAPApplication, cav *v1alpha1.CAPApplicationVer
 	if ca.Status.ServicesOnly != nil {
 		return *ca.Status.ServicesOnly, true
 	}
-	return !hasTenantJobs && ca.Spec.Provider == nil, true
+	return workload.ServicesOnly(ca, cav), true
 }
 
 // undeclaredServices warns about consumed services the application does not declare in
