@@ -135,3 +135,25 @@ func CreateDeleteHandler(notify func(metav1.Object)) cache.ResourceEventHandlerF
 	}
 	return cache.ResourceEventHandlerFuncs{AddFunc: call, DeleteFunc: call}
 }
+
+// Registration pairs an informer with the handler a controller adds to it. A nil handler
+// registers the informer for its cache only.
+type Registration struct {
+	Informer cache.SharedIndexInformer
+	Handler  cache.ResourceEventHandler
+}
+
+// AddHandlers adds every registration's handler and returns the informers' HasSynced
+// functions, which the controller's worker waits for.
+func AddHandlers(registrations []Registration) ([]cache.InformerSynced, error) {
+	synced := make([]cache.InformerSynced, 0, len(registrations))
+	for _, r := range registrations {
+		if r.Handler != nil {
+			if _, err := r.Informer.AddEventHandler(r.Handler); err != nil {
+				return nil, err
+			}
+		}
+		synced = append(synced, r.Informer.HasSynced)
+	}
+	return synced, nil
+}

@@ -86,26 +86,15 @@ func (ctl *Controller) Run(ctx context.Context, workers int) error {
 // addHandlers routes events to the queue and returns the informers that must sync.
 func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
 	sme := ctl.c.SMEInformers.Sme().V1alpha1()
-	registrations := []struct {
-		informer cache.SharedIndexInformer
-		handler  cache.ResourceEventHandler
-	}{
-		{sme.CAPApplications().Informer(), controller.PrimaryHandler(ctl.queue)},
-		{sme.CAPApplicationVersions().Informer(), ownedHandler(ctl.enqueueApp)},
-		{sme.CAPTenants().Informer(), ownedHandler(ctl.enqueueApp)},
-		{sme.Domains().Informer(), controller.DependentHandler(ctl.domainChanged)},
-		{sme.ClusterDomains().Informer(), controller.DependentHandler(ctl.domainChanged)},
-		{ctl.c.SecretInformers.ForResource(secretsGVR).Informer(), controller.CreateDeleteHandler(ctl.secretChanged)},
-		{ctl.c.IstioInformers.Networking().V1().VirtualServices().Informer(), controller.DependentHandler(ctl.enqueueOwner)},
-	}
-	synced := make([]cache.InformerSynced, 0, len(registrations))
-	for _, r := range registrations {
-		if _, err := r.informer.AddEventHandler(r.handler); err != nil {
-			return nil, err
-		}
-		synced = append(synced, r.informer.HasSynced)
-	}
-	return synced, nil
+	return controller.AddHandlers([]controller.Registration{
+		{Informer: sme.CAPApplications().Informer(), Handler: controller.PrimaryHandler(ctl.queue)},
+		{Informer: sme.CAPApplicationVersions().Informer(), Handler: ownedHandler(ctl.enqueueApp)},
+		{Informer: sme.CAPTenants().Informer(), Handler: ownedHandler(ctl.enqueueApp)},
+		{Informer: sme.Domains().Informer(), Handler: controller.DependentHandler(ctl.domainChanged)},
+		{Informer: sme.ClusterDomains().Informer(), Handler: controller.DependentHandler(ctl.domainChanged)},
+		{Informer: ctl.c.SecretInformers.ForResource(secretsGVR).Informer(), Handler: controller.CreateDeleteHandler(ctl.secretChanged)},
+		{Informer: ctl.c.IstioInformers.Networking().V1().VirtualServices().Informer(), Handler: controller.DependentHandler(ctl.enqueueOwner)},
+	})
 }
 
 // enqueueApp queues, batched, the application a version or tenant belongs to: many tenants

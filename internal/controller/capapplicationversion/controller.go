@@ -115,32 +115,21 @@ func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
 	sme := ctl.c.SMEInformers.Sme().V1alpha1()
 	owned := ctl.c.OwnedInformers
 	toOwner := controller.DependentHandler(ctl.enqueueOwner)
-	registrations := []struct {
-		informer cache.SharedIndexInformer
-		handler  cache.ResourceEventHandler
-	}{
-		{sme.CAPApplicationVersions().Informer(), controller.PrimaryHandler(ctl.queue)},
-		{sme.CAPApplications().Informer(), appHandler(ctl.enqueueApplicationVersions)},
-		{sme.CAPTenants().Informer(), controller.DependentHandler(ctl.tenantChanged)},
-		{sme.Domains().Informer(), controller.DependentHandler(ctl.domainChanged)},
-		{sme.ClusterDomains().Informer(), controller.DependentHandler(ctl.domainChanged)},
-		{ctl.c.SecretInformers.ForResource(secretsGVR).Informer(), controller.CreateDeleteHandler(ctl.secretChanged)},
-		{owned.Apps().V1().Deployments().Informer(), toOwner},
-		{owned.Core().V1().Services().Informer(), toOwner},
-		{owned.Batch().V1().Jobs().Informer(), toOwner},
-		{owned.Policy().V1().PodDisruptionBudgets().Informer(), toOwner},
-		{owned.Autoscaling().V2().HorizontalPodAutoscalers().Informer(), toOwner},
-		{owned.Networking().V1().NetworkPolicies().Informer(), toOwner},
-		{ctl.c.IstioInformers.Networking().V1().DestinationRules().Informer(), toOwner},
-	}
-	synced := make([]cache.InformerSynced, 0, len(registrations))
-	for _, r := range registrations {
-		if _, err := r.informer.AddEventHandler(r.handler); err != nil {
-			return nil, err
-		}
-		synced = append(synced, r.informer.HasSynced)
-	}
-	return synced, nil
+	return controller.AddHandlers([]controller.Registration{
+		{Informer: sme.CAPApplicationVersions().Informer(), Handler: controller.PrimaryHandler(ctl.queue)},
+		{Informer: sme.CAPApplications().Informer(), Handler: appHandler(ctl.enqueueApplicationVersions)},
+		{Informer: sme.CAPTenants().Informer(), Handler: controller.DependentHandler(ctl.tenantChanged)},
+		{Informer: sme.Domains().Informer(), Handler: controller.DependentHandler(ctl.domainChanged)},
+		{Informer: sme.ClusterDomains().Informer(), Handler: controller.DependentHandler(ctl.domainChanged)},
+		{Informer: ctl.c.SecretInformers.ForResource(secretsGVR).Informer(), Handler: controller.CreateDeleteHandler(ctl.secretChanged)},
+		{Informer: owned.Apps().V1().Deployments().Informer(), Handler: toOwner},
+		{Informer: owned.Core().V1().Services().Informer(), Handler: toOwner},
+		{Informer: owned.Batch().V1().Jobs().Informer(), Handler: toOwner},
+		{Informer: owned.Policy().V1().PodDisruptionBudgets().Informer(), Handler: toOwner},
+		{Informer: owned.Autoscaling().V2().HorizontalPodAutoscalers().Informer(), Handler: toOwner},
+		{Informer: owned.Networking().V1().NetworkPolicies().Informer(), Handler: toOwner},
+		{Informer: ctl.c.IstioInformers.Networking().V1().DestinationRules().Informer(), Handler: toOwner},
+	})
 }
 
 // enqueueOwner queues the version controlling a changed child.

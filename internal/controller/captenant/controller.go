@@ -118,30 +118,17 @@ func byTenant(obj any) ([]string, error) {
 // addHandlers routes events to the queue and returns the informers that must sync.
 func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
 	sme := ctl.c.SMEInformers.Sme().V1alpha1()
-	registrations := []struct {
-		informer cache.SharedIndexInformer
-		handler  cache.ResourceEventHandler
-	}{
-		{sme.CAPTenants().Informer(), controller.PrimaryHandler(ctl.queue)},
-		{sme.CAPTenantOperations().Informer(), controller.DependentHandler(ctl.operationChanged)},
-		{sme.CAPApplicationVersions().Informer(), controller.DependentHandler(ctl.versionChanged)},
-		{sme.CAPApplications().Informer(), controller.DependentHandler(ctl.applicationChanged)},
-		{sme.Domains().Informer(), controller.DependentHandler(ctl.domainChanged)},
-		{sme.ClusterDomains().Informer(), controller.DependentHandler(ctl.domainChanged)},
-		{ctl.c.IstioInformers.Networking().V1().VirtualServices().Informer(), controller.DependentHandler(ctl.virtualServiceChanged)},
+	return controller.AddHandlers([]controller.Registration{
+		{Informer: sme.CAPTenants().Informer(), Handler: controller.PrimaryHandler(ctl.queue)},
+		{Informer: sme.CAPTenantOperations().Informer(), Handler: controller.DependentHandler(ctl.operationChanged)},
+		{Informer: sme.CAPApplicationVersions().Informer(), Handler: controller.DependentHandler(ctl.versionChanged)},
+		{Informer: sme.CAPApplications().Informer(), Handler: controller.DependentHandler(ctl.applicationChanged)},
+		{Informer: sme.Domains().Informer(), Handler: controller.DependentHandler(ctl.domainChanged)},
+		{Informer: sme.ClusterDomains().Informer(), Handler: controller.DependentHandler(ctl.domainChanged)},
+		{Informer: ctl.c.IstioInformers.Networking().V1().VirtualServices().Informer(), Handler: controller.DependentHandler(ctl.virtualServiceChanged)},
 		// Listed for its cache only: outputs are deleted before each new operation.
-		{sme.CAPTenantOutputs().Informer(), nil},
-	}
-	synced := make([]cache.InformerSynced, 0, len(registrations))
-	for _, r := range registrations {
-		if r.handler != nil {
-			if _, err := r.informer.AddEventHandler(r.handler); err != nil {
-				return nil, err
-			}
-		}
-		synced = append(synced, r.informer.HasSynced)
-	}
-	return synced, nil
+		{Informer: sme.CAPTenantOutputs().Informer(), Handler: nil},
+	})
 }
 
 // ownerTenant returns the tenant controlling obj.

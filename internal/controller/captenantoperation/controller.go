@@ -92,29 +92,16 @@ func (ctl *Controller) Run(ctx context.Context, workers int) error {
 // addHandlers routes events to the queue and returns the informers that must sync.
 func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
 	sme := ctl.c.SMEInformers.Sme().V1alpha1()
-	registrations := []struct {
-		informer cache.SharedIndexInformer
-		handler  cache.ResourceEventHandler
-	}{
-		{sme.CAPTenantOperations().Informer(), controller.PrimaryHandler(ctl.queue)},
-		{ctl.c.OwnedInformers.Batch().V1().Jobs().Informer(), controller.DependentHandler(ctl.enqueueOwner)},
-		{sme.CAPApplicationVersions().Informer(), controller.DependentHandler(ctl.versionChanged)},
+	return controller.AddHandlers([]controller.Registration{
+		{Informer: sme.CAPTenantOperations().Informer(), Handler: controller.PrimaryHandler(ctl.queue)},
+		{Informer: ctl.c.OwnedInformers.Batch().V1().Jobs().Informer(), Handler: controller.DependentHandler(ctl.enqueueOwner)},
+		{Informer: sme.CAPApplicationVersions().Informer(), Handler: controller.DependentHandler(ctl.versionChanged)},
 		// Listed for their caches only: tenants, applications and Secret metadata are read,
 		// their changes do not affect a running step.
-		{sme.CAPTenants().Informer(), nil},
-		{sme.CAPApplications().Informer(), nil},
-		{ctl.c.SecretInformers.ForResource(secretsGVR).Informer(), nil},
-	}
-	synced := make([]cache.InformerSynced, 0, len(registrations))
-	for _, r := range registrations {
-		if r.handler != nil {
-			if _, err := r.informer.AddEventHandler(r.handler); err != nil {
-				return nil, err
-			}
-		}
-		synced = append(synced, r.informer.HasSynced)
-	}
-	return synced, nil
+		{Informer: sme.CAPTenants().Informer(), Handler: nil},
+		{Informer: sme.CAPApplications().Informer(), Handler: nil},
+		{Informer: ctl.c.SecretInformers.ForResource(secretsGVR).Informer(), Handler: nil},
+	})
 }
 
 // enqueueOwner queues the operation controlling a changed Job: a Job's progress is the only
