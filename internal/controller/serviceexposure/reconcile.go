@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 
 	istionetworkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -126,8 +128,17 @@ func (r *Reconciler) reconcile(ctx context.Context, ca *v1alpha1.CAPApplication,
 }
 
 // match indexes the existing VirtualServices by subdomain, the first label of their first
-// host. Further VirtualServices of a subdomain, and those without hosts, are stale.
+// host. The oldest (then first by name) VirtualService of a subdomain is kept; further ones,
+// and those without hosts, are stale. The order is fixed because the lister's is not.
 func match(existing []*istionetworkingv1.VirtualService) (map[string]*istionetworkingv1.VirtualService, []*istionetworkingv1.VirtualService) {
+	existing = slices.Clone(existing)
+	sort.SliceStable(existing, func(i, j int) bool {
+		ti, tj := existing[i].CreationTimestamp, existing[j].CreationTimestamp
+		if !ti.Equal(&tj) {
+			return ti.Before(&tj)
+		}
+		return existing[i].Name < existing[j].Name
+	})
 	current := map[string]*istionetworkingv1.VirtualService{}
 	var stale []*istionetworkingv1.VirtualService
 	for _, vs := range existing {
