@@ -41,13 +41,9 @@ func (b *bench) baseline(ctx context.Context, r *report) error {
 		return err
 	}
 	if err := b.poll(ctx, "bare jobs complete", func() (bool, string, error) {
-		list, err := b.kube.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, "", err
-		}
 		n := 0
-		for _, j := range list.Items {
-			if j.Status.Succeeded > 0 {
+		for _, obj := range b.jobs.List() {
+			if j := obj.(*batchv1.Job); j.Namespace == ns && j.Status.Succeeded > 0 {
 				n++
 			}
 		}
@@ -220,11 +216,8 @@ func (b *bench) unsubscribe(ctx context.Context, r *report) error {
 		return err
 	}
 	if err := b.poll(ctx, "all tenants gone", func() (bool, string, error) {
-		list, err := b.sme.SmeV1alpha1().CAPTenants(b.ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, "", err
-		}
-		return len(list.Items) == 0, fmt.Sprintf("%d left", len(list.Items)), nil
+		n := len(b.tenants.List())
+		return n == 0, fmt.Sprintf("%d left", n), nil
 	}); err != nil {
 		return err
 	}

@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -42,13 +40,9 @@ func runParallel(n int, fn func(i int) error) error {
 // waitTenants waits until every tenant satisfies done.
 func (b *bench) waitTenants(ctx context.Context, what string, done func(*v1alpha1.CAPTenant) bool) error {
 	return b.poll(ctx, "tenants "+what, func() (bool, string, error) {
-		list, err := b.sme.SmeV1alpha1().CAPTenants(b.ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, "", err
-		}
 		n := 0
-		for i := range list.Items {
-			if done(&list.Items[i]) {
+		for _, obj := range b.tenants.List() {
+			if done(obj.(*v1alpha1.CAPTenant)) {
 				n++
 			}
 		}
