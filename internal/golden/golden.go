@@ -20,11 +20,18 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // subfolders.
 func Check(t testing.TB, obj any) {
 	t.Helper()
+	CheckNamed(t, t.Name(), obj)
+}
+
+// CheckNamed compares obj, marshalled as YAML, with testdata/<name>.yaml, for tests that name
+// their golden files themselves.
+func CheckNamed(t testing.TB, name string, obj any) {
+	t.Helper()
 	got, err := yaml.Marshal(obj)
 	if err != nil {
 		t.Fatalf("marshal: %v", err)
 	}
-	path := filepath.Join("testdata", filepath.FromSlash(t.Name())+".yaml")
+	path := filepath.Join("testdata", filepath.FromSlash(name)+".yaml")
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)

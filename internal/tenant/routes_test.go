@@ -1,51 +1,15 @@
 package tenant
 
 import (
-	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/capstan-io/capstan/internal/golden"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
-
-// update rewrites the golden files: go test ./internal/tenant -update
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
-
-// golden compares got, as YAML, with testdata/<name>.yaml.
-func golden(t *testing.T, name string, got any) {
-	t.Helper()
-	raw, err := json.Marshal(got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := yaml.JSONToYAML(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("testdata", name+".yaml")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run with -update to create it): %v", err)
-	}
-	if string(want) != string(data) {
-		t.Errorf("%s differs (run with -update to accept):\n--- want\n%s\n--- got\n%s", path, want, data)
-	}
-}
 
 // routerCAV returns a version with a Router workload on the given port (0: default).
 func routerCAV(name string, port int32, logout string) *v1alpha1.CAPApplicationVersion {
@@ -106,7 +70,7 @@ func TestRoutes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "TestRoutes/"+name, routes)
+			golden.CheckNamed(t, "TestRoutes/"+name, routes)
 		})
 	}
 	noRouter := &v1alpha1.CAPApplicationVersion{ObjectMeta: metav1.ObjectMeta{Name: "x"}}

@@ -2,13 +2,11 @@ package captenant
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/capstan-io/capstan/internal/golden"
 
 	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
 	istioinformers "istio.io/client-go/pkg/informers/externalversions"
@@ -20,7 +18,6 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
-	"sigs.k8s.io/yaml"
 
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/controller/domainref"
@@ -31,9 +28,6 @@ import (
 	smefake "github.com/capstan-io/capstan/pkg/client/clientset/versioned/fake"
 	smeinformers "github.com/capstan-io/capstan/pkg/client/informers/externalversions"
 )
-
-// update rewrites the golden files: go test ./internal/controller/captenant -update
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 // t0 is the reference time of the tests.
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -297,24 +291,5 @@ func sameStrings(a, b []string) bool {
 }
 
 func TestNewVirtualService(t *testing.T) {
-	got, err := json.Marshal(syncedVS(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, _ := yaml.JSONToYAML(got)
-	path := filepath.Join("testdata", "TestNewVirtualService", "single-route.yaml")
-	if *update {
-		_ = os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run with -update to create it): %v", err)
-	}
-	if string(want) != string(data) {
-		t.Errorf("%s differs (run with -update to accept):\n--- want\n%s\n--- got\n%s", path, want, data)
-	}
+	golden.CheckNamed(t, "TestNewVirtualService/single-route", syncedVS(t))
 }

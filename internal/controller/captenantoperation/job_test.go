@@ -3,6 +3,8 @@ package captenantoperation
 import (
 	"testing"
 
+	"github.com/capstan-io/capstan/internal/golden"
+
 	"github.com/capstan-io/capstan/internal/tenant"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -27,7 +29,7 @@ func TestNewJob(t *testing.T) {
 			}
 			job := newJob(jobInput{ca: testCA(), cav: cav, op: op, index: tc.step, name: tenant.JobName(op.Name, op.Spec.Steps, tc.step),
 				step: sj, vcapSecret: tc.vcap, payloadSecret: tc.payload})
-			golden(t, "TestNewJob/"+name, job)
+			golden.CheckNamed(t, "TestNewJob/"+name, job)
 		})
 	}
 }

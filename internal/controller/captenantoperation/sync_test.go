@@ -2,10 +2,6 @@ package captenantoperation
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 
 	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
@@ -22,7 +18,6 @@ import (
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/kube"
@@ -31,9 +26,6 @@ import (
 	smefake "github.com/capstan-io/capstan/pkg/client/clientset/versioned/fake"
 	smeinformers "github.com/capstan-io/capstan/pkg/client/informers/externalversions"
 )
-
-// update rewrites the golden files: go test ./internal/controller/captenantoperation -update
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 // fixture holds a controller on fake clients whose informer caches are seeded by hand.
 type fixture struct {
@@ -112,36 +104,6 @@ func (f *fixture) writes() []string {
 		out = append(out, w)
 	}
 	return out
-}
-
-// golden compares an object, as YAML, with testdata/<name>.yaml.
-func golden(t *testing.T, name string, obj any) {
-	t.Helper()
-	raw, err := json.Marshal(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := yaml.JSONToYAML(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("testdata", name+".yaml")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run with -update to create it): %v", err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s differs (run with -update to accept):\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
 }
 
 // jobFor returns the Job of step i of op with the given terminal condition ("" = running).
