@@ -174,20 +174,7 @@ func (r *Reconciler) deleteCertManagerCertificates(ctx context.Context, ownerHas
 // deleteCertManagerCertificate drops the domain finalizer from a Certificate and deletes it.
 func (r *Reconciler) deleteCertManagerCertificate(ctx context.Context, c *cmv1.Certificate) error {
 	client := r.clients.CertManager.CertmanagerV1().Certificates(c.Namespace)
-	if kept, had := withoutFinalizer(c.Finalizers); had {
-		c = c.DeepCopy()
-		c.Finalizers = kept
-		if _, err := client.Update(ctx, c, updateOpts); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("removing the finalizer of certificate %s/%s: %w", c.Namespace, c.Name, err)
-		}
-	}
-	if c.DeletionTimestamp != nil {
-		return nil
-	}
-	if err := client.Delete(ctx, c.Name, deleteOpts); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("deleting certificate %s/%s: %w", c.Namespace, c.Name, err)
-	}
-	return nil
+	return deleteFinalized(ctx, c, (*cmv1.Certificate).DeepCopy, client.Update, client.Delete)
 }
 
 // deleteGardenerCertificates removes every Gardener Certificate of an owner.
@@ -210,18 +197,26 @@ func (r *Reconciler) deleteGardenerCertificates(ctx context.Context, ownerHash s
 // deleteGardenerCertificate drops the domain finalizer from a Certificate and deletes it.
 func (r *Reconciler) deleteGardenerCertificate(ctx context.Context, c *gardenercertv1alpha1.Certificate) error {
 	client := r.clients.GardenerCert.CertV1alpha1().Certificates(c.Namespace)
-	if kept, had := withoutFinalizer(c.Finalizers); had {
-		c = c.DeepCopy()
-		c.Finalizers = kept
-		if _, err := client.Update(ctx, c, updateOpts); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("removing the finalizer of certificate %s/%s: %w", c.Namespace, c.Name, err)
+	return deleteFinalized(ctx, c, (*gardenercertv1alpha1.Certificate).DeepCopy, client.Update, client.Delete)
+}
+
+// deleteFinalized drops the domain finalizer from a Certificate of either manager and deletes
+// it unless its deletion already started.
+func deleteFinalized[T metav1.Object](ctx context.Context, c T, deepCopy func(T) T,
+	update func(context.Context, T, metav1.UpdateOptions) (T, error),
+	del func(context.Context, string, metav1.DeleteOptions) error) error {
+	if kept, had := withoutFinalizer(c.GetFinalizers()); had {
+		c = deepCopy(c)
+		c.SetFinalizers(kept)
+		if _, err := update(ctx, c, updateOpts); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("removing the finalizer of certificate %s/%s: %w", c.GetNamespace(), c.GetName(), err)
 		}
 	}
-	if c.DeletionTimestamp != nil {
+	if c.GetDeletionTimestamp() != nil {
 		return nil
 	}
-	if err := client.Delete(ctx, c.Name, deleteOpts); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("deleting certificate %s/%s: %w", c.Namespace, c.Name, err)
+	if err := del(ctx, c.GetName(), deleteOpts); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting certificate %s/%s: %w", c.GetNamespace(), c.GetName(), err)
 	}
 	return nil
 }
