@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -30,38 +29,6 @@ func startController(t *testing.T, env *testenv.Env, ns string, args ...string) 
 	base := []string{"--metrics-bind-address=127.0.0.1:0", "--leader-elect=false", "--operator-namespace=" + ns,
 		"--controllers=capapplication,capapplicationversion"}
 	return framework.Start(t, env, "controller", append(base, args...), "POD_NAMESPACE="+ns)
-}
-
-// markDomainReady sets a Domain's status to Ready, standing in for the domain controller.
-func markDomainReady(t *testing.T, env *testenv.Env, ns, name string) {
-	t.Helper()
-	client := sme(env).SmeV1alpha1().Domains(ns)
-	d, err := client.Get(context.Background(), name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Status.State = v1alpha1.DomainStateReady
-	d.Status.GatewayName = name + "-gw"
-	meta.SetStatusCondition(&d.Status.Conditions, metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Ready"})
-	if _, err := client.UpdateStatus(context.Background(), d, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// markClusterDomainReady sets a ClusterDomain's status to Ready.
-func markClusterDomainReady(t *testing.T, env *testenv.Env, name string) {
-	t.Helper()
-	client := sme(env).SmeV1alpha1().ClusterDomains()
-	d, err := client.Get(context.Background(), name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Status.State = v1alpha1.DomainStateReady
-	d.Status.GatewayName = name + "-gw"
-	meta.SetStatusCondition(&d.Status.Conditions, metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Ready"})
-	if _, err := client.UpdateStatus(context.Background(), d, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // waitCAV waits until a version reaches the state.

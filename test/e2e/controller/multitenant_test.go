@@ -15,45 +15,12 @@ import (
 	"github.com/capstan-io/capstan/test/framework"
 )
 
-// createMultitenantApp creates the walk-through's Domain, ClusterDomain, CAPApplication (with
-// the ClusterDomain reference renamed to a test-unique name) and binding Secrets, and marks
-// the domains Ready.
-func createMultitenantApp(t *testing.T, env *testenv.Env, ns string) *v1alpha1.CAPApplication {
-	t.Helper()
-	ctx := context.Background()
-	client := sme(env).SmeV1alpha1()
-	dom := &v1alpha1.Domain{}
-	framework.Example(t, "multitenant/domain.yaml", ns, dom)
-	if _, err := client.Domains(ns).Create(ctx, dom, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	cdom := &v1alpha1.ClusterDomain{}
-	framework.Example(t, "multitenant/clusterdomain.yaml", "", cdom)
-	cdom.Name = ns + "-external"
-	if _, err := client.ClusterDomains().Create(ctx, cdom, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.ClusterDomains().Delete(context.Background(), cdom.Name, metav1.DeleteOptions{}) })
-	markDomainReady(t, env, ns, dom.Name)
-	markClusterDomainReady(t, env, cdom.Name)
-
-	ca := &v1alpha1.CAPApplication{}
-	framework.Example(t, "multitenant/capapplication.yaml", ns, ca)
-	ca.Spec.DomainRefs[1].Name = cdom.Name
-	framework.BindingSecrets(t, env, ca)
-	created, err := client.CAPApplications(ns).Create(ctx, ca, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return created
-}
-
 func TestMultitenantVersionBecomesReady(t *testing.T) {
 	env := testenv.Current()
 	ns := env.NewNamespace(t)
 	ctx := context.Background()
 	startController(t, env, ns)
-	ca := createMultitenantApp(t, env, ns)
+	ca := framework.MultitenantApp(t, env, ns)
 	cav := &v1alpha1.CAPApplicationVersion{}
 	framework.Example(t, "multitenant/cav-v1.yaml", ns, cav)
 	if _, err := sme(env).SmeV1alpha1().CAPApplicationVersions(ns).Create(ctx, cav, metav1.CreateOptions{}); err != nil {

@@ -18,7 +18,7 @@ func TestRestartMidReconciliationConverges(t *testing.T) {
 	ns := env.NewNamespace(t)
 	ctx := context.Background()
 	first := startController(t, env, ns)
-	createMultitenantApp(t, env, ns)
+	framework.MultitenantApp(t, env, ns)
 	cav := &v1alpha1.CAPApplicationVersion{}
 	framework.Example(t, "multitenant/cav-v1.yaml", ns, cav)
 	if _, err := sme(env).SmeV1alpha1().CAPApplicationVersions(ns).Create(ctx, cav, metav1.CreateOptions{}); err != nil {
@@ -115,7 +115,7 @@ func TestLostLeadershipStopsWork(t *testing.T) {
 		return h != "" && h != "intruder" && h != holder, nil
 	})
 	// The new leader reconciles.
-	createMultitenantApp(t, env, ns)
+	framework.MultitenantApp(t, env, ns)
 	cav := &v1alpha1.CAPApplicationVersion{}
 	framework.Example(t, "multitenant/cav-v1.yaml", ns, cav)
 	if _, err := sme(env).SmeV1alpha1().CAPApplicationVersions(ns).Create(ctx, cav, metav1.CreateOptions{}); err != nil {

@@ -25,7 +25,7 @@ func TestServicesOnlyApplication(t *testing.T) {
 	if _, err := client.Domains(ns).Create(ctx, dom, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	markDomainReady(t, env, ns, dom.Name)
+	framework.MarkDomainReady(t, env, ns, dom.Name)
 	ca := &v1alpha1.CAPApplication{}
 	framework.Example(t, "services-only/capapplication.yaml", ns, ca)
 	ca.Spec.DomainRefs = ca.Spec.DomainRefs[:1] // the Domain only; the ClusterDomain is covered elsewhere

@@ -137,8 +137,8 @@ func (f *fixture) createApp(cav *v1alpha1.CAPApplicationVersion, edits ...func(*
 		f.t.Fatal(err)
 	}
 	f.t.Cleanup(func() { _ = client.ClusterDomains().Delete(context.Background(), cdom.Name, metav1.DeleteOptions{}) })
-	f.markReady(f.ns, dom.Name)
-	f.markReady("", cdom.Name)
+	framework.MarkDomainReady(f.t, testenv.Current(), f.ns, dom.Name)
+	framework.MarkDomainReady(f.t, testenv.Current(), "", cdom.Name)
 
 	ca := &v1alpha1.CAPApplication{}
 	framework.Example(f.t, "multitenant/capapplication.yaml", f.ns, ca)
@@ -170,33 +170,6 @@ func (f *fixture) createApp(cav *v1alpha1.CAPApplicationVersion, edits ...func(*
 		return err == nil && cur.Status.State == v1alpha1.CAPApplicationVersionStateReady, err
 	})
 	return ca
-}
-
-// markReady sets a Domain's (ns set) or ClusterDomain's status to Ready with a gateway,
-// standing in for the domain controllers.
-func (f *fixture) markReady(ns, name string) {
-	f.t.Helper()
-	ctx := context.Background()
-	client := f.sme.SmeV1alpha1()
-	status := v1alpha1.DomainStatus{State: v1alpha1.DomainStateReady, GatewayName: name + "-gw"}
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Ready"})
-	var err error
-	if ns != "" {
-		var d *v1alpha1.Domain
-		if d, err = client.Domains(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
-			d.Status = status
-			_, err = client.Domains(ns).UpdateStatus(ctx, d, metav1.UpdateOptions{})
-		}
-	} else {
-		var d *v1alpha1.ClusterDomain
-		if d, err = client.ClusterDomains().Get(ctx, name, metav1.GetOptions{}); err == nil {
-			d.Status = status
-			_, err = client.ClusterDomains().UpdateStatus(ctx, d, metav1.UpdateOptions{})
-		}
-	}
-	if err != nil {
-		f.t.Fatal(err)
-	}
 }
 
 // createSecrets writes a binding Secret (single `credentials` key) for every service of the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/capstan-io/capstan/internal/testenv"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+	"github.com/capstan-io/capstan/test/framework"
 )
 
 // provisioningCAV is version 2 of the walk-through as the first version, provisioning with
@@ -52,7 +53,7 @@ func TestFailingStep(t *testing.T) {
 			env := testenv.Current()
 			ns := env.NewNamespace(t)
 			startController(t, env, ns, "--retry-attempts=0")
-			createApp(t, env, ns)
+			framework.MultitenantApp(t, env, ns)
 			cav := provisioningCAV(t, ns, tc.continueOnFailure)
 			failing(workloadByName(cav, tc.failing))
 			createCAV(t, env, cav)
@@ -83,7 +84,7 @@ func TestAutomaticRetry(t *testing.T) {
 	ctx := context.Background()
 	client := sme(env).SmeV1alpha1()
 	startController(t, env, ns, "--retry-attempts=2")
-	createApp(t, env, ns)
+	framework.MultitenantApp(t, env, ns)
 	cav := provisioningCAV(t, ns, false)
 	failing(workloadByName(cav, "tenant-operation"))
 	createCAV(t, env, cav)
@@ -136,7 +137,7 @@ func TestRestartMidOperation(t *testing.T) {
 	env := testenv.Current()
 	ns := env.NewNamespace(t)
 	first := startController(t, env, ns)
-	createApp(t, env, ns)
+	framework.MultitenantApp(t, env, ns)
 	cav := provisioningCAV(t, ns, false)
 	createCAV(t, env, cav)
 	testenv.Eventually(t, timeout, func() (bool, error) {

@@ -39,63 +39,6 @@ func startController(t *testing.T, env *testenv.Env, ns string, args ...string) 
 	return framework.Start(t, env, "controller", append(base, args...), "POD_NAMESPACE="+ns)
 }
 
-// markReady sets a Domain's (ns set) or ClusterDomain's status to Ready with a gateway,
-// standing in for the domain controllers.
-func markReady(t *testing.T, env *testenv.Env, ns, name string) {
-	t.Helper()
-	ctx := context.Background()
-	status := v1alpha1.DomainStatus{State: v1alpha1.DomainStateReady, GatewayName: name + "-gw"}
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Ready"})
-	var err error
-	if ns != "" {
-		var d *v1alpha1.Domain
-		if d, err = sme(env).SmeV1alpha1().Domains(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
-			d.Status = status
-			_, err = sme(env).SmeV1alpha1().Domains(ns).UpdateStatus(ctx, d, metav1.UpdateOptions{})
-		}
-	} else {
-		var d *v1alpha1.ClusterDomain
-		if d, err = sme(env).SmeV1alpha1().ClusterDomains().Get(ctx, name, metav1.GetOptions{}); err == nil {
-			d.Status = status
-			_, err = sme(env).SmeV1alpha1().ClusterDomains().UpdateStatus(ctx, d, metav1.UpdateOptions{})
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// createApp creates the walk-through's Domain, a test-unique ClusterDomain, the
-// CAPApplication and its binding Secrets, and marks the domains Ready.
-func createApp(t *testing.T, env *testenv.Env, ns string) *v1alpha1.CAPApplication {
-	t.Helper()
-	ctx := context.Background()
-	client := sme(env).SmeV1alpha1()
-	dom := &v1alpha1.Domain{}
-	framework.Example(t, "multitenant/domain.yaml", ns, dom)
-	if _, err := client.Domains(ns).Create(ctx, dom, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	cdom := &v1alpha1.ClusterDomain{}
-	framework.Example(t, "multitenant/clusterdomain.yaml", "", cdom)
-	cdom.Name = ns + "-external"
-	if _, err := client.ClusterDomains().Create(ctx, cdom, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.ClusterDomains().Delete(context.Background(), cdom.Name, metav1.DeleteOptions{}) })
-	markReady(t, env, ns, dom.Name)
-	markReady(t, env, "", cdom.Name)
-	ca := &v1alpha1.CAPApplication{}
-	framework.Example(t, "multitenant/capapplication.yaml", ns, ca)
-	ca.Spec.DomainRefs[1].Name = cdom.Name
-	framework.BindingSecrets(t, env, ca)
-	created, err := client.CAPApplications(ns).Create(ctx, ca, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return created
-}
-
 // upgradeCAV returns examples/multitenant/cav-v2-upgrade.yaml with its application reference
 // corrected to cap-app-01.
 func upgradeCAV(t *testing.T, ns string) *v1alpha1.CAPApplicationVersion {

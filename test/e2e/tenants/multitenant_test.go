@@ -28,7 +28,7 @@ func TestMultitenantWalkthrough(t *testing.T) {
 	ctx := context.Background()
 	client := sme(env).SmeV1alpha1()
 	startController(t, env, ns)
-	ca := createApp(t, env, ns)
+	ca := framework.MultitenantApp(t, env, ns)
 	v1 := &v1alpha1.CAPApplicationVersion{}
 	framework.Example(t, "multitenant/cav-v1.yaml", ns, v1)
 	createCAV(t, env, v1)
