@@ -13,7 +13,12 @@ TOOLS_MOD="${ROOT}/hack/tools/codegen"
 export GOBIN="${CAPSTAN_TOOLS:-${ROOT}/.cache}/codegen-bin"
 mkdir -p "${GOBIN}"
 
+# `go list -m -f {{.Dir}}` prints nothing for a module that is not in the module cache yet, so
+# download the generator modules first (a no-op when they are cached).
+(cd "${TOOLS_MOD}" && go mod download k8s.io/code-generator sigs.k8s.io/controller-tools)
 CODEGEN_PKG="$(cd "${TOOLS_MOD}" && go list -m -f '{{.Dir}}' k8s.io/code-generator)"
+[[ -n "${CODEGEN_PKG}" && -f "${CODEGEN_PKG}/kube_codegen.sh" ]] ||
+    { echo "update-codegen: k8s.io/code-generator not found in the module cache" >&2; exit 1; }
 # shellcheck source=/dev/null
 source "${CODEGEN_PKG}/kube_codegen.sh"
 
