@@ -44,6 +44,10 @@ type Options struct {
 	// RetryMaxAttempts is the number of automatic retries of a failed tenant operation
 	// (0 disables them).
 	RetryMaxAttempts int
+	// RolloutDelay is how long the credential rollout waits after a binding Secret of an
+	// application with rolloutOnCredentialUpdate changed before it rolls the namespace's
+	// workloads, batching the changes made meanwhile; values below one second count as one second.
+	RolloutDelay time.Duration
 }
 
 // APIs tells which optional APIs the cluster serves.

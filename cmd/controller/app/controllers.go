@@ -15,6 +15,7 @@ import (
 	"github.com/capstan-io/capstan/internal/controller/captenant"
 	"github.com/capstan-io/capstan/internal/controller/captenantoperation"
 	"github.com/capstan-io/capstan/internal/controller/clusterdomain"
+	"github.com/capstan-io/capstan/internal/controller/credentialrollout"
 	"github.com/capstan-io/capstan/internal/controller/domain"
 )
 
@@ -36,6 +37,9 @@ var registry = []registration{
 	}},
 	{"domain", func(c *controller.Context) (controller.Runnable, error) { return domain.NewController(c) }},
 	{"clusterdomain", func(c *controller.Context) (controller.Runnable, error) { return clusterdomain.NewController(c) }},
+	{"credentialrollout", func(c *controller.Context) (controller.Runnable, error) {
+		return credentialrollout.NewController(c)
+	}},
 }
 
 // controllerNames lists the registered controllers.

@@ -14,6 +14,7 @@ import (
 	logsapi "k8s.io/component-base/logs/api/v1"
 
 	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/credentialrollout"
 	"github.com/capstan-io/capstan/internal/kube"
 )
 
@@ -44,10 +45,13 @@ var (
 		"captenantoperation":    "MAX_CONCURRENT_RECONCILES_CAP_TENANT_OPERATION",
 		"domain":                "MAX_CONCURRENT_RECONCILES_DOMAIN",
 		"clusterdomain":         "MAX_CONCURRENT_RECONCILES_CLUSTER_DOMAIN",
+		// As in the previous implementation, the credential rollout runs as many workers as
+		// the version controller.
+		"credentialrollout": "MAX_CONCURRENT_RECONCILES_CAP_APPLICATION_VERSION",
 	}
 	defaultWorkers = map[string]int{
 		"capapplication": 1, "capapplicationversion": 3, "captenant": 10,
-		"captenantoperation": 10, "domain": 1, "clusterdomain": 1,
+		"captenantoperation": 10, "domain": 1, "clusterdomain": 1, "credentialrollout": 3,
 	}
 )
 
@@ -74,6 +78,7 @@ func NewOptions() *Options {
 			RetryInitialDelay:       envDuration("TENANT_OPERATION_RETRY_INITIAL_DELAY", 30*time.Second),
 			RetryMaxDelay:           envDuration("TENANT_OPERATION_RETRY_MAX_DELAY", 30*time.Minute),
 			RetryMaxAttempts:        envInt("TENANT_OPERATION_RETRY_ATTEMPTS", 5),
+			RolloutDelay:            envDuration("ROLLOUT_DELAY", credentialrollout.DefaultDelay),
 		},
 	}
 	for name, env := range workerEnv {
@@ -100,6 +105,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.Controller.RetryInitialDelay, "retry-initial-delay", o.Controller.RetryInitialDelay, "Delay before retrying a failed tenant operation; doubles per attempt.")
 	fs.DurationVar(&o.Controller.RetryMaxDelay, "retry-max-delay", o.Controller.RetryMaxDelay, "Upper bound of the retry delay.")
 	fs.IntVar(&o.Controller.RetryMaxAttempts, "retry-attempts", o.Controller.RetryMaxAttempts, "Automatic retries of a failed tenant operation (0 disables them).")
+	fs.DurationVar(&o.Controller.RolloutDelay, "rollout-delay", o.Controller.RolloutDelay, "Wait after a binding Secret of an application with rolloutOnCredentialUpdate changed before its consumers roll; changes meanwhile join the batch (env ROLLOUT_DELAY, at least 1s).")
 	fs.BoolVar(&o.DetailedMetrics, "detailed-metrics", o.DetailedMetrics, "Export per-tenant metric families (env DETAILED_OPERATIONAL_METRICS).")
 	fs.DurationVar(&o.ShutdownGraceTime, "shutdown-grace-period", o.ShutdownGraceTime, "Time given to workers to finish on SIGTERM.")
 	for name := range workerEnv {

@@ -72,23 +72,49 @@ func deploymentWorkloads(cav *v1alpha1.CAPApplicationVersion) []*v1alpha1.Worklo
 // ServiceMonitor, PodDisruptionBudget, autoscaler and DestinationRule.
 func (ctl *Controller) reconcileDeployments(ctx context.Context, in input) *outcome {
 	for _, w := range deploymentWorkloads(in.cav) {
-		name := workload.Name(in.cav.Name, w.Name)
-		vcap, err := ctl.ensureVCAPSecret(ctx, in, name, w.ConsumedBTPServices)
-		if err != nil {
-			return ptrTo(transient(fmt.Errorf("VCAP_SERVICES secret of workload %s: %w", w.Name, err)))
-		}
-		destinations := ""
-		if w.DeploymentDefinition.Type == v1alpha1.DeploymentRouter {
-			if destinations, err = routerDestinations(in, w); err != nil {
-				return ptrTo(failed(ReasonDeploymentError, err))
-			}
-		}
-		if _, err := controller.EnsureChild(ctx, ctl.deploymentChild(), newDeployment(in, w, destinations, vcap)); err != nil {
-			return ptrTo(classify(ReasonDeploymentError, fmt.Errorf("deployment %s: %w", name, err)))
+		if o := ctl.reconcileDeployment(ctx, in, w); o != nil {
+			return o
 		}
 		if o := ctl.reconcileWorkloadExtras(ctx, in, w); o != nil {
 			return o
 		}
+	}
+	return nil
+}
+
+// reconcileDeployment ensures one workload's VCAP Secret and Deployment, and deletes the
+// VCAP Secrets the Deployment no longer needs.
+func (ctl *Controller) reconcileDeployment(ctx context.Context, in input, w *v1alpha1.WorkloadDetails) *outcome {
+	name := workload.Name(in.cav.Name, w.Name)
+	existing, getErr := ctl.deployments.Deployments(in.cav.Namespace).Get(name)
+	if getErr != nil && !apierrors.IsNotFound(getErr) {
+		return ptrTo(transient(getErr))
+	}
+	current := ""
+	if getErr == nil {
+		current = workload.VCAPSecretOf(&existing.Spec.Template.Spec)
+	}
+	vcap, err := ctl.ensureVCAPSecret(ctx, in, name, w.ConsumedBTPServices, current)
+	if err != nil {
+		return ptrTo(transient(fmt.Errorf("VCAP_SERVICES secret of workload %s: %w", w.Name, err)))
+	}
+	destinations := ""
+	if w.DeploymentDefinition.Type == v1alpha1.DeploymentRouter {
+		if destinations, err = routerDestinations(in, w); err != nil {
+			return ptrTo(failed(ReasonDeploymentError, err))
+		}
+	}
+	// Compare against the very object the injected Secret was read from: should the credential
+	// rollout point the Deployment at a new Secret meanwhile, the update conflicts instead of
+	// putting the old Secret back.
+	child := ctl.deploymentChild()
+	child.Get = func(string, string) (*appsv1.Deployment, error) { return existing, getErr }
+	d, err := controller.EnsureChild(ctx, child, newDeployment(in, w, destinations, vcap))
+	if err != nil {
+		return ptrTo(classify(ReasonDeploymentError, fmt.Errorf("deployment %s: %w", name, err)))
+	}
+	if err := ctl.cleanupVCAPSecrets(ctx, in, d); err != nil {
+		return ptrTo(transient(err))
 	}
 	return nil
 }
@@ -186,7 +212,7 @@ func recorded(finished []string, cavName, name string) bool {
 
 // createContentJob creates a content Job and its VCAP_SERVICES Secret.
 func (ctl *Controller) createContentJob(ctx context.Context, in input, w *v1alpha1.WorkloadDetails, name string) error {
-	vcap, err := ctl.ensureVCAPSecret(ctx, in, name, w.ConsumedBTPServices)
+	vcap, err := ctl.ensureVCAPSecret(ctx, in, name, w.ConsumedBTPServices, "")
 	if err != nil {
 		return fmt.Errorf("VCAP_SERVICES secret of content job %s: %w", name, err)
 	}

@@ -2,34 +2,38 @@ package capapplicationversion
 
 import (
 	"context"
-	"sort"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
+// createdTrust is how long a Secret this controller created counts as existing without the
+// informer cache showing it: long enough for the watch event to arrive, short enough that a
+// Secret deleted by hand meanwhile is noticed.
+const createdTrust = 30 * time.Second
+
 // createdSecrets remembers VCAP_SERVICES Secrets created but maybe not yet in the informer
-// cache, by secret-owner-hash, so that a quick second sync does not create a duplicate.
+// cache, by "<namespace>/<name>", with their creation time, so that a quick second sync does
+// not read the binding Secrets and create again.
 type createdSecrets struct{ m sync.Map }
 
 // ensureVCAPSecret returns the name of the VCAP_SERVICES Secret of one workload object
-// (prefix is the Deployment or Job name), creating it from the binding Secrets when there is
-// none. An existing Secret is reused: credential changes are rolled out separately.
-func (ctl *Controller) ensureVCAPSecret(ctx context.Context, in input, prefix string, consumed []string) (string, error) {
-	hash := identity.SHA1(in.cav.Namespace, in.cav.Name, prefix)
-	if name := ctl.existingVCAPSecret(in.cav.Namespace, hash); name != "" {
-		ctl.created.m.Delete(hash)
-		return name, nil
-	}
-	if name, ok := ctl.created.m.Load(hash); ok {
-		return name.(string), nil
+// (prefix is the Deployment or Job name). current is the Secret the existing object already
+// injects ("" for a new object): it is kept while it exists and belongs to the object, so
+// changed binding Secrets never roll a workload here; that is the credential rollout's job,
+// for applications that ask for it. Otherwise the content is built from the binding Secrets
+// and stored under its content-hash name, which a concurrent writer computes alike.
+func (ctl *Controller) ensureVCAPSecret(ctx context.Context, in input, prefix string, consumed []string, current string) (string, error) {
+	ownerHash := workload.VCAPOwnerHash(in.cav, prefix)
+	if current != "" && ctl.vcapSecretExists(in.cav.Namespace, current, ownerHash) {
+		return current, nil
 	}
 	read := func(name string) (map[string][]byte, error) {
 		s, err := ctl.c.Clients.Kube.CoreV1().Secrets(in.cav.Namespace).Get(ctx, name, metav1.GetOptions{})
@@ -46,46 +50,37 @@ func (ctl *Controller) ensureVCAPSecret(ctx context.Context, in input, prefix st
 		ctl.c.Recorder.Eventf(in.cav, nil, corev1.EventTypeWarning, "UndeclaredServices", "ReconcileWorkloads",
 			"%s consumes services its CAPApplication does not declare, their credentials are not injected: %v", prefix, undeclared)
 	}
-	secret := newVCAPSecret(in, prefix, hash, vcap)
-	created, err := ctl.c.Clients.Kube.CoreV1().Secrets(in.cav.Namespace).Create(ctx, secret, metav1.CreateOptions{FieldManager: controller.FieldManager})
-	if err != nil {
+	secret := workload.VCAPSecret(in.cav, prefix, vcap)
+	if ctl.vcapSecretExists(in.cav.Namespace, secret.Name, ownerHash) {
+		return secret.Name, nil
+	}
+	_, err = ctl.c.Clients.Kube.CoreV1().Secrets(in.cav.Namespace).Create(ctx, secret, metav1.CreateOptions{FieldManager: controller.FieldManager})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return "", err
 	}
-	ctl.created.m.Store(hash, created.Name)
-	return created.Name, nil
+	// AlreadyExists: the same content under the same name, written by the credential rollout
+	// or by an earlier sync the cache does not show yet.
+	ctl.created.m.Store(in.cav.Namespace+"/"+secret.Name, ctl.c.Clock.Now())
+	return secret.Name, nil
 }
 
-// existingVCAPSecret returns the newest cached Secret with the given secret-owner-hash.
-func (ctl *Controller) existingVCAPSecret(namespace, hash string) string {
-	objs, err := ctl.secrets.ByNamespace(namespace).List(labels.SelectorFromSet(labels.Set{v1alpha1.LabelSecretOwnerHash: hash}))
-	if err != nil || len(objs) == 0 {
-		return ""
+// vcapSecretExists reports whether a VCAP_SERVICES Secret of the workload object with the
+// given secret-owner-hash exists: in the cache and not being deleted, or created by this
+// controller moments ago.
+func (ctl *Controller) vcapSecretExists(namespace, name, ownerHash string) bool {
+	key := namespace + "/" + name
+	if obj, err := ctl.secrets.ByNamespace(namespace).Get(name); err == nil {
+		ctl.created.m.Delete(key)
+		m, ok := controller.MetaOf(obj)
+		return ok && m.GetDeletionTimestamp() == nil && m.GetLabels()[v1alpha1.LabelSecretOwnerHash] == ownerHash
 	}
-	metas := make([]metav1.Object, 0, len(objs))
-	for _, o := range objs {
-		if m, ok := controller.MetaOf(o); ok && m.GetDeletionTimestamp() == nil {
-			metas = append(metas, m)
-		}
+	at, ok := ctl.created.m.Load(key)
+	if !ok {
+		return false
 	}
-	if len(metas) == 0 {
-		return ""
+	if ctl.c.Clock.Since(at.(time.Time)) > createdTrust {
+		ctl.created.m.Delete(key)
+		return false
 	}
-	sort.Slice(metas, func(i, j int) bool {
-		ti, tj := metas[i].GetCreationTimestamp(), metas[j].GetCreationTimestamp()
-		return tj.Before(&ti)
-	})
-	return metas[0].GetName()
-}
-
-// newVCAPSecret builds a VCAP_SERVICES Secret owned by the version.
-func newVCAPSecret(in input, prefix, hash, vcap string) *corev1.Secret {
-	labels := in.ownerLabels()
-	labels[v1alpha1.LabelSecretOwnerHash] = hash
-	meta := in.objectMeta("", labels, nil)
-	meta.GenerateName = prefix + "-"
-	return &corev1.Secret{
-		ObjectMeta: meta,
-		Type:       corev1.SecretTypeOpaque,
-		StringData: map[string]string{workload.EnvVCAPServices: vcap},
-	}
+	return true
 }
