@@ -59,8 +59,13 @@ type CAPApplicationSpec struct {
 	Provider *BTPTenantIdentification `json:"provider,omitempty"`
 	// BTP lists the SAP BTP service instances the application consumes.
 	BTP BTP `json:"btp"`
-	// RolloutOnCredentialUpdate restarts the workloads when the credentials of a consumed
-	// service change.
+	// RolloutOnCredentialUpdate rolls the Deployments of the application's versions when the
+	// binding Secret of a service they consume changes: after the operator's rollout delay
+	// (ROLLOUT_DELAY, default 1h; changes within the delay form one batch per namespace), each
+	// Deployment whose VCAP_SERVICES content changed gets a new VCAP_SERVICES Secret and new
+	// pods; Deployments that do not consume a changed service are not touched. When false (the
+	// default) running workloads keep the credentials they started with until a new version
+	// is deployed; tenant operation Jobs always start with the current credentials.
 	// +optional
 	RolloutOnCredentialUpdate bool `json:"rolloutOnCredentialUpdate,omitempty"`
 }
