@@ -22,8 +22,8 @@ func TestStaleVCAPSecrets(t *testing.T) {
 		}
 		return m
 	}
-	// rolledOut is a Deployment of 2 replicas injecting "current" whose pods all run the
-	// current template; edit changes that.
+	// deployment returns a Deployment of 2 replicas injecting "current" whose pods all run
+	// the current template; edit changes that.
 	deployment := func(edit func(d *appsv1.Deployment)) *appsv1.Deployment {
 		d := &appsv1.Deployment{
 			ObjectMeta: metav1.ObjectMeta{Name: "v1-router", Generation: 2},

@@ -14,9 +14,6 @@ import (
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
-// durationOf turns nanoseconds into a duration, for table keys.
-func durationOf(n int64) time.Duration { return time.Duration(n) }
-
 // recordingQueue records AddAfter calls instead of delaying them.
 type recordingQueue struct {
 	controller.Queue

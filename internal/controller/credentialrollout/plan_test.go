@@ -3,6 +3,7 @@ package credentialrollout
 import (
 	"slices"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -73,12 +74,17 @@ func TestCandidates(t *testing.T) {
 }
 
 func TestEffectiveDelay(t *testing.T) {
-	for in, want := range map[int64]int64{
-		int64(DefaultDelay): int64(DefaultDelay), int64(delay): int64(delay),
-		0: int64(MinDelay), -5: int64(MinDelay), int64(MinDelay) - 1: int64(MinDelay),
-	} {
-		if got := EffectiveDelay(durationOf(in)); int64(got) != want {
-			t.Errorf("EffectiveDelay(%v) = %v, want %v", durationOf(in), got, durationOf(want))
+	tests := []struct{ in, want time.Duration }{
+		{DefaultDelay, DefaultDelay},
+		{delay, delay},
+		{MinDelay, MinDelay},
+		{MinDelay - 1, MinDelay},
+		{0, MinDelay},
+		{-time.Hour, MinDelay},
+	}
+	for _, tc := range tests {
+		if got := EffectiveDelay(tc.in); got != tc.want {
+			t.Errorf("EffectiveDelay(%v) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
 }
