@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -120,4 +121,51 @@ func IsVCAPSecretName(prefix, name string) bool {
 		}
 	}
 	return true
+}
+
+// StaleVCAPSecrets returns, among the VCAP_SERVICES Secrets of one Deployment (all carrying
+// its secret-owner-hash), those that may be deleted:
+//   - not the Secret the pod template injects;
+//   - only once the Deployment has rolled out completely: a pod of an older template would
+//     restart its containers without credentials (the envFrom is optional);
+//   - only Secrets created before the injected one: a newer Secret was just written by the
+//     credential rollout, which points the Deployment at it next.
+//
+// Nothing is stale while the injected Secret is not among them (the cache lags behind).
+func StaleVCAPSecrets(d *appsv1.Deployment, secrets []metav1.Object) []metav1.Object {
+	if !rolledOut(d) {
+		return nil
+	}
+	current := VCAPSecretOf(&d.Spec.Template.Spec)
+	var injected metav1.Object
+	for _, s := range secrets {
+		if s.GetName() == current {
+			injected = s
+		}
+	}
+	if injected == nil {
+		return nil
+	}
+	created := injected.GetCreationTimestamp()
+	var out []metav1.Object
+	for _, s := range secrets {
+		t := s.GetCreationTimestamp()
+		if s.GetName() != current && s.GetDeletionTimestamp() == nil && t.Before(&created) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// rolledOut reports whether every pod of a Deployment runs its current template: the
+// controller observed the latest spec, and all replicas, and no more, are updated ones.
+func rolledOut(d *appsv1.Deployment) bool {
+	if d.Status.ObservedGeneration < d.Generation {
+		return false
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	return d.Status.UpdatedReplicas == want && d.Status.Replicas == want
 }

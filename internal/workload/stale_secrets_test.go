@@ -1,4 +1,4 @@
-package capapplicationversion
+package workload
 
 import (
 	"slices"
@@ -9,8 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-
-	"github.com/capstan-io/capstan/internal/workload"
 )
 
 func TestStaleVCAPSecrets(t *testing.T) {
@@ -28,7 +26,7 @@ func TestStaleVCAPSecrets(t *testing.T) {
 		d := &appsv1.Deployment{
 			ObjectMeta: metav1.ObjectMeta{Name: "v1-router", Generation: 2},
 			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
-				Containers: []corev1.Container{{Name: "router", EnvFrom: workload.EnvFromSecret("current")}}}}},
+				Containers: []corev1.Container{{Name: "router", EnvFrom: EnvFromSecret("current")}}}}},
 			Status: appsv1.DeploymentStatus{ObservedGeneration: 2, Replicas: 2, UpdatedReplicas: 2},
 		}
 		if edit != nil {
@@ -90,7 +88,7 @@ func TestStaleVCAPSecrets(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			var got []string
-			for _, s := range staleVCAPSecrets(tc.deployment, tc.secrets) {
+			for _, s := range StaleVCAPSecrets(tc.deployment, tc.secrets) {
 				got = append(got, s.GetName())
 			}
 			if !slices.Equal(got, tc.want) {
