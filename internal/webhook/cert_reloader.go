@@ -94,5 +94,9 @@ func (r *CertReloader) reload() (changed bool, err error) {
 	r.mu.Lock()
 	r.cert, r.sum = &cert, sum
 	r.mu.Unlock()
+	// X509KeyPair parses the leaf; it is nil only if parsing were turned off (x509keypairleaf=0).
+	if cert.Leaf != nil {
+		r.metrics.certLoaded(cert.Leaf.NotAfter)
+	}
 	return true, nil
 }

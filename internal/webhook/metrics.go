@@ -27,6 +27,8 @@ type Metrics struct {
 	latency *prometheus.HistogramVec
 	// certReloads counts certificate reloads by result (success|failure).
 	certReloads *prometheus.CounterVec
+	// certExpiry is the expiry of the certificate being served.
+	certExpiry prometheus.Gauge
 }
 
 // NewMetrics creates the metrics in a registry of their own, so that tests can create several.
@@ -47,8 +49,12 @@ func NewMetrics() *Metrics {
 			Name: "cap_op_webhook_certificate_reloads_total",
 			Help: "Serving certificate reloads after the files changed, by result (success, failure).",
 		}, []string{"result"}),
+		certExpiry: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cap_op_webhook_certificate_expiry_timestamp_seconds",
+			Help: "Expiry (NotAfter) of the serving certificate in use, in seconds since the Unix epoch.",
+		}),
 	}
-	m.Registry.MustRegister(m.requests, m.latency, m.certReloads,
+	m.Registry.MustRegister(m.requests, m.latency, m.certReloads, m.certExpiry,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -72,4 +78,12 @@ func (m *Metrics) certReloaded(err error) {
 		result = "failure"
 	}
 	m.certReloads.WithLabelValues(result).Inc()
+}
+
+// certLoaded records the expiry of the certificate now served.
+func (m *Metrics) certLoaded(notAfter time.Time) {
+	if m == nil {
+		return
+	}
+	m.certExpiry.Set(float64(notAfter.Unix()))
 }
