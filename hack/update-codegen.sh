@@ -2,7 +2,8 @@
 # Regenerates everything derived from the API types in pkg/apis:
 #   - deepcopy functions (zz_generated.deepcopy.go)
 #   - clientset (with fake), listers, informers and apply configurations in pkg/client
-#   - CustomResourceDefinitions in crds/ (controller-gen), copied into chart/crds/
+#   - CustomResourceDefinitions in crds/ (controller-gen, trimmed by hack/crdtrim), copied into
+#     chart/crds/
 # The generator versions are pinned by hack/tools/codegen/go.mod.
 set -euo pipefail
 
@@ -39,6 +40,9 @@ rm -rf "${ROOT}/crds"
 "${GOBIN}/controller-gen" crd:crdVersions=v1 \
     paths="./pkg/apis/..." \
     output:crd:artifacts:config="${ROOT}/crds"
+# Drop the nested documentation of the Kubernetes types a CAPApplicationVersion workload embeds,
+# so that every CRD fits into client-side apply's last-applied annotation (hack/crdtrim).
+go run ./hack/crdtrim "${ROOT}"/crds/*.yaml
 
 # The Helm chart ships the same CRDs.
 if [[ -d "${ROOT}/chart" ]]; then
