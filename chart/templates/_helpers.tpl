@@ -155,10 +155,13 @@ null or the empty string; values are rendered as strings. Returns a JSON array. 
 {{- end -}}
 
 {{/* Webhook TLS material for certificateManager Default: a dict with caCert, caKey, tlsCert,
-tlsKey and expiry (RFC 3339). It is computed once per render and cached, so that the Secret, the
-caBundle of both webhook configurations and the pods' checksum annotation agree. An existing
-Secret is reused (found with lookup); its serving certificate is re-signed by the same CA when it
-expires within webhook.certificateRenewBeforeDays, so upgrades do not rotate the CA. */}}
+tlsKey, expiry (RFC 3339) and caBundle (the CAs the API server trusts). It is computed once per
+render and cached, so that the Secret, the caBundle of both webhook configurations and the pods'
+checksum annotation agree. An existing Secret is reused (found with lookup), including what the
+webhook renewed itself. Its serving certificate is re-signed by the same CA when it expires
+within webhook.certificateRenewBeforeDays; a CA that expires within that time is replaced, and
+the caBundle then holds the new and the old CA, so that pods still serving the old certificate
+are trusted until they restart. */}}
 {{- define "cap-operator.webhookTLS" -}}
 {{- if not (hasKey .Values "__webhookTLS") -}}
 {{- $svc := include "cap-operator.webhookName" . -}}
@@ -170,28 +173,39 @@ expires within webhook.certificateRenewBeforeDays, so upgrades do not rotate the
 {{- $data = $secret.data -}}
 {{- end -}}
 {{- $out := dict -}}
+{{- $now := now | unixEpoch | int64 -}}
 {{- $renewBefore := mul (int .Values.webhook.certificateRenewBeforeDays) 86400 -}}
+{{- $days := int .Values.webhook.certificateValidityDays -}}
+{{- $cn := printf "%s.%s.svc" $svc $ns -}}
+{{- $leafExpiry := now | dateModify (printf "+%dh" (mul $days 24)) | date "2006-01-02T15:04:05Z07:00" -}}
 {{- if and (hasKey $data "ca.crt") (hasKey $data "ca.key") (hasKey $data "tls.crt") (hasKey $data "tls.key") -}}
 {{- $caCert := b64dec (index $data "ca.crt") -}}
 {{- $caKey := b64dec (index $data "ca.key") -}}
+{{- $bundle := b64dec (index $data "ca-bundle.crt" | default (index $data "ca.crt")) -}}
 {{- $expiry := b64dec (index $data "tls.expiry" | default "") -}}
+{{- $caExpiry := b64dec (index $data "ca.expiry" | default "") -}}
 {{- $expiresAt := 0 -}}
 {{- if $expiry -}}
 {{- $expiresAt = toDate "2006-01-02T15:04:05Z07:00" $expiry | unixEpoch | int64 -}}
 {{- end -}}
-{{- if gt (int64 $expiresAt) (add (now | unixEpoch | int64) $renewBefore | int64) -}}
-{{- $out = dict "caCert" $caCert "caKey" $caKey "tlsCert" (b64dec (index $data "tls.crt")) "tlsKey" (b64dec (index $data "tls.key")) "expiry" $expiry -}}
+{{- if and $caExpiry (le (toDate "2006-01-02T15:04:05Z07:00" $caExpiry | unixEpoch | int64) (add $now $renewBefore | int64)) -}}
+{{- $ca := genCA (printf "%s-ca" $svc) (int .Values.webhook.caValidityDays) -}}
+{{- $leaf := genSignedCert $cn (list "127.0.0.1") $dns $days $ca -}}
+{{- $out = dict "caCert" $ca.Cert "caKey" $ca.Key "tlsCert" $leaf.Cert "tlsKey" $leaf.Key "expiry" $leafExpiry "caBundle" (printf "%s\n%s\n" (trim $ca.Cert) (trim $caCert)) "caExpiry" (now | dateModify (printf "+%dh" (mul (int .Values.webhook.caValidityDays) 24)) | date "2006-01-02T15:04:05Z07:00") -}}
+{{- else if gt (int64 $expiresAt) (add $now $renewBefore | int64) -}}
+{{- $out = dict "caCert" $caCert "caKey" $caKey "tlsCert" (b64dec (index $data "tls.crt")) "tlsKey" (b64dec (index $data "tls.key")) "expiry" $expiry "caBundle" $bundle -}}
 {{- else -}}
 {{- $ca := buildCustomCert (index $data "ca.crt") (index $data "ca.key") -}}
-{{- $days := int .Values.webhook.certificateValidityDays -}}
-{{- $leaf := genSignedCert (printf "%s.%s.svc" $svc $ns) (list "127.0.0.1") $dns $days $ca -}}
-{{- $out = dict "caCert" $caCert "caKey" $caKey "tlsCert" $leaf.Cert "tlsKey" $leaf.Key "expiry" (now | dateModify (printf "+%dh" (mul $days 24)) | date "2006-01-02T15:04:05Z07:00") -}}
+{{- $leaf := genSignedCert $cn (list "127.0.0.1") $dns $days $ca -}}
+{{- $out = dict "caCert" $caCert "caKey" $caKey "tlsCert" $leaf.Cert "tlsKey" $leaf.Key "expiry" $leafExpiry "caBundle" $bundle -}}
+{{- end -}}
+{{- if and $caExpiry (not (hasKey $out "caExpiry")) -}}
+{{- $_ := set $out "caExpiry" $caExpiry -}}
 {{- end -}}
 {{- else -}}
 {{- $ca := genCA (printf "%s-ca" $svc) (int .Values.webhook.caValidityDays) -}}
-{{- $days := int .Values.webhook.certificateValidityDays -}}
-{{- $leaf := genSignedCert (printf "%s.%s.svc" $svc $ns) (list "127.0.0.1") $dns $days $ca -}}
-{{- $out = dict "caCert" $ca.Cert "caKey" $ca.Key "tlsCert" $leaf.Cert "tlsKey" $leaf.Key "expiry" (now | dateModify (printf "+%dh" (mul $days 24)) | date "2006-01-02T15:04:05Z07:00") -}}
+{{- $leaf := genSignedCert $cn (list "127.0.0.1") $dns $days $ca -}}
+{{- $out = dict "caCert" $ca.Cert "caKey" $ca.Key "tlsCert" $leaf.Cert "tlsKey" $leaf.Key "expiry" $leafExpiry "caBundle" $ca.Cert "caExpiry" (now | dateModify (printf "+%dh" (mul (int .Values.webhook.caValidityDays) 24)) | date "2006-01-02T15:04:05Z07:00") -}}
 {{- end -}}
 {{- $_ := set .Values "__webhookTLS" $out -}}
 {{- end -}}
@@ -207,8 +221,15 @@ expires within webhook.certificateRenewBeforeDays, so upgrades do not rotate the
 {{- end -}}
 {{- end -}}
 
-{{/* Checks values that templates cannot render sensibly without. */}}
+{{/* Checks values that templates cannot render sensibly without, once per render (every
+template includes it, since Helm renders them in no documented order). values.schema.json
+rejects unknown keys and wrong types before this runs; the checks here refuse the keys the
+schema lets through only to name their replacement, and the combinations a schema cannot
+express. */}}
 {{- define "cap-operator.validate" -}}
+{{- if not (hasKey .Values "__validated") -}}
+{{- $_ := set .Values "__validated" true -}}
+{{- include "cap-operator.renamedValues" . -}}
 {{- if not (has .Values.webhook.certificateManager (list "Default" "CertManager")) -}}
 {{- fail (printf "webhook.certificateManager must be Default or CertManager, not %q" .Values.webhook.certificateManager) -}}
 {{- end -}}
@@ -228,5 +249,25 @@ expires within webhook.certificateRenewBeforeDays, so upgrades do not rotate the
 {{- end -}}
 {{- if and .Values.subscriptionServer.tls.enabled (not .Values.subscriptionServer.tls.secretName) -}}
 {{- fail "subscriptionServer.tls.secretName is required when subscriptionServer.tls.enabled" -}}
+{{- end -}}
+{{- range $comp := list "controller" "subscriptionServer" "webhook" -}}
+{{- $repo := (index $.Values $comp "image" | default dict).repository | default $.Values.image.repository -}}
+{{- if hasPrefix "ghcr.io/sap/cap-operator" $repo -}}
+{{- fail (printf "%s uses the image %q of the CAP Operator this chart replaces; this chart runs its own image (one image for all components): remove %s.image.repository and image.repository from your values, or set image.repository to this project's image" $comp $repo $comp) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Keys of earlier versions of this chart, refused with the name that replaces them. The
+schema accepts them (with any value) so that this message, not a generic one, is shown. */}}
+{{- define "cap-operator.renamedValues" -}}
+{{- $renamed := list
+    (list "subscriptionServer" "additionalCACertificate" "subscriptionServer.certificateConfig.additionalCACertificate")
+    (list "webhook" "certManagerIssuer" "webhook.certificateConfig.certManager.issuerName, .issuerKind and .issuerGroup") -}}
+{{- range $renamed -}}
+{{- if hasKey (index $.Values (index . 0)) (index . 1) -}}
+{{- fail (printf "%s.%s was renamed: use %s (the names of the CAP Operator's chart)" (index . 0) (index . 1) (index . 2)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}

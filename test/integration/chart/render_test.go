@@ -10,7 +10,9 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -55,8 +57,8 @@ func TestDefaultValues(t *testing.T) {
 	dryRunApply(t, objs)
 
 	wantKinds := map[string]int{
-		"ServiceAccount": 3, "ClusterRole": 6, "ClusterRoleBinding": 3, "Role": 1, "RoleBinding": 1,
-		"Deployment": 3, "Service": 3, "Secret": 1,
+		"ServiceAccount": 3, "ClusterRole": 6, "ClusterRoleBinding": 3, "Role": 2, "RoleBinding": 2,
+		"Deployment": 3, "Service": 3, "Secret": 1, "PodDisruptionBudget": 1,
 		"ValidatingWebhookConfiguration": 1, "MutatingWebhookConfiguration": 1,
 	}
 	got := map[string]int{}
@@ -112,11 +114,46 @@ func TestDefaultValues(t *testing.T) {
 		t.Errorf("webhook pod annotation checksum-cert %q, want the sha256 of tls.crt", got)
 	}
 	checkWebhookTLSMount(t, &webhook, release+"-webhook-tls")
+	checkWebhookAvailability(t, objs, &webhook)
+	c := container(t, &webhook, "webhook")
+	for name, want := range map[string]string{
+		"CERT_SECRET_NAME": release + "-webhook-tls", "CERT_SERVICE_NAME": release + "-webhook",
+		"CERT_VALIDITY": "24000h", "CERT_RENEW_BEFORE": "1440h",
+	} {
+		if got := envValue(t, c, name); got != want {
+			t.Errorf("webhook env %s=%q, want %q", name, got, want)
+		}
+	}
 }
 
-// TestWebhookCertManager renders webhook.certificateManager CertManager: a cert-manager
-// Certificate (with a self-signed Issuer) replaces the generated Secret and cert-manager's CA
-// injector fills the caBundle.
+// checkWebhookAvailability checks the defaults that keep admission working through a node
+// drain: two replicas and a PodDisruptionBudget selecting exactly the webhook pods.
+func checkWebhookAvailability(t *testing.T, objs manifests, webhook *appsv1.Deployment) {
+	t.Helper()
+	if webhook.Spec.Replicas == nil || *webhook.Spec.Replicas != 2 {
+		t.Errorf("webhook replicas %v, want 2", webhook.Spec.Replicas)
+	}
+	var pdb policyv1.PodDisruptionBudget
+	objs.get(t, "PodDisruptionBudget", release+"-webhook", &pdb)
+	if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 || pdb.Spec.MinAvailable != nil {
+		t.Errorf("PodDisruptionBudget minAvailable %v maxUnavailable %v, want maxUnavailable 1", pdb.Spec.MinAvailable, pdb.Spec.MaxUnavailable)
+	}
+	sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range objs.ofKind("Deployment") {
+		podLabels, _, _ := unstructured.NestedStringMap(d.Object, "spec", "template", "metadata", "labels")
+		if got, want := sel.Matches(labels.Set(podLabels)), d.GetName() == webhook.Name; got != want {
+			t.Errorf("PodDisruptionBudget selects the pods of %s: %v, want %v", d.GetName(), got, want)
+		}
+	}
+}
+
+// TestWebhookCertManager renders webhook.certificateManager CertManager: a cert-manager CA
+// chain (self-signed Issuer, CA Certificate, CA Issuer) issues the serving certificate, which
+// replaces the generated Secret, and cert-manager's CA injector fills the caBundle. Renewing
+// the serving certificate keeps the CA, so the caBundle stays valid throughout.
 func TestWebhookCertManager(t *testing.T) {
 	ns := newNamespace(t)
 	objs := render(t, release, ns, "--set", "webhook.certificateManager=CertManager")
@@ -140,8 +177,26 @@ func TestWebhookCertManager(t *testing.T) {
 		}
 	}
 	issuer, _, _ := unstructured.NestedString(cert.Object, "spec", "issuerRef", "name")
-	if objs.find("Issuer", issuer) == nil {
-		t.Errorf("the Certificate's issuer %q is not rendered", issuer)
+	caIssuer := objs.find("Issuer", issuer)
+	if caIssuer == nil {
+		t.Fatalf("the Certificate's issuer %q is not rendered", issuer)
+	}
+	caSecret, _, _ := unstructured.NestedString(caIssuer.Object, "spec", "ca", "secretName")
+	var caCert *unstructured.Unstructured
+	for _, c := range objs.ofKind("Certificate") {
+		if name, _, _ := unstructured.NestedString(c.Object, "spec", "secretName"); name == caSecret && caSecret != "" {
+			caCert = c
+		}
+	}
+	if caCert == nil {
+		t.Fatalf("Issuer %s is not a CA Issuer backed by a rendered Certificate (spec.ca.secretName %q)", issuer, caSecret)
+	}
+	isCA, _, _ := unstructured.NestedBool(caCert.Object, "spec", "isCA")
+	rotation, _, _ := unstructured.NestedString(caCert.Object, "spec", "privateKey", "rotationPolicy")
+	root, _, _ := unstructured.NestedString(caCert.Object, "spec", "issuerRef", "name")
+	selfSigned, _, _ := unstructured.NestedMap(objs.find("Issuer", root).Object, "spec", "selfSigned")
+	if !isCA || rotation != "Never" || selfSigned == nil {
+		t.Errorf("CA Certificate %s: isCA %v, rotationPolicy %q, issuer %s self-signed %v", caCert.GetName(), isCA, rotation, root, selfSigned != nil)
 	}
 	checkWebhookConfigurations(t, objs, ns, true)
 	for _, kind := range []string{"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"} {
@@ -153,6 +208,9 @@ func TestWebhookCertManager(t *testing.T) {
 	var webhook appsv1.Deployment
 	objs.get(t, "Deployment", release+"-webhook", &webhook)
 	checkWebhookTLSMount(t, &webhook, release+"-webhook-tls-managed")
+	if _, ok := envVar(container(t, &webhook, "webhook"), "CERT_SECRET_NAME"); ok {
+		t.Error("the webhook renews a certificate that cert-manager manages")
+	}
 }
 
 // TestWebhookDisabled renders webhook.replicas 0: no registrations, so the API server does not
@@ -161,7 +219,7 @@ func TestWebhookDisabled(t *testing.T) {
 	ns := newNamespace(t)
 	objs := render(t, release, ns, "--set", "webhook.replicas=0")
 	dryRunApply(t, objs)
-	for _, kind := range []string{"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"} {
+	for _, kind := range []string{"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "PodDisruptionBudget"} {
 		if n := len(objs.ofKind(kind)); n != 0 {
 			t.Errorf("%d %s rendered with webhook.replicas 0", n, kind)
 		}
@@ -223,7 +281,7 @@ func TestSubscriptionServerExposure(t *testing.T) {
 		{"Gardener", "Gardener", "cert.gardener.cloud/v1alpha1", "gardener", []string{"--api-versions", "dns.gardener.cloud/v1alpha1/DNSEntry"}},
 		{"CertManager", "CertManager", "cert-manager.io/v1", "cert-manager", []string{
 			"--set", "subscriptionServer.certificateConfig.certManager.issuerName=letsencrypt",
-			"--set", "subscriptionServer.additionalCACertificate=",
+			"--set", "subscriptionServer.certificateConfig.additionalCACertificate=",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -359,14 +417,14 @@ func TestInvalidValues(t *testing.T) {
 // passes through unchecked but the API server refuses must be reported.
 func TestDryRunRejectsInvalidObjects(t *testing.T) {
 	ns := newNamespace(t)
-	objs := render(t, release, ns, "--set", "webhook.timeoutSeconds=99")
+	objs := render(t, release, ns, "--set-json", `webhook.namespaceSelector={"matchExpressions":[{"key":"team","operator":"Sometimes"}]}`)
 	errs := dryRunApplyErrors(objs)
 	if len(errs) != 2 {
-		t.Fatalf("dry-run errors %v, want two (both webhook configurations reject timeoutSeconds 99)", errs)
+		t.Fatalf("dry-run errors %v, want two (both webhook configurations reject the selector operator)", errs)
 	}
 	for _, err := range errs {
-		if !strings.Contains(err.Error(), "timeoutSeconds") {
-			t.Errorf("dry-run error %v does not name timeoutSeconds", err)
+		if !strings.Contains(err.Error(), "namespaceSelector") {
+			t.Errorf("dry-run error %v does not name namespaceSelector", err)
 		}
 	}
 }
