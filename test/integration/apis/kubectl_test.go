@@ -92,6 +92,8 @@ func TestKubectlExplainShowsDocs(t *testing.T) {
 		"captenant.spec.versionUpgradeStrategy":                           {"never keeps the tenant on its version"},
 		"domain.spec.dnsTemplates":                                        {"Go templates", ".subDomain"},
 		"clusterdomain.spec.tlsMode":                                      {"Simple, Mutual or OptionalMutual"},
+		// Embedded Kubernetes types keep their first level of documentation (hack/crdtrim).
+		"capapplicationversion.spec.workloads.deploymentDefinition.volumes": {"Volumes of the pod", "persistentVolumeClaim", "configMap represents a configMap"},
 	}
 	for field, want := range tests {
 		t.Run(field, func(t *testing.T) {

@@ -80,11 +80,25 @@ func mustHelm(t testing.TB, args ...string) string {
 // manifests are the objects of one rendering.
 type manifests []*unstructured.Unstructured
 
-// render runs helm template for release in namespace with extra arguments and decodes the
-// output.
+// template runs helm template for release in namespace with extra arguments. It passes the
+// API server's version: without a cluster, a helm built by `go install` (hack/install-tools.sh)
+// assumes Kubernetes 1.20, which the chart's kubeVersion refuses.
+func template(t testing.TB, release, namespace string, args ...string) (string, error) {
+	t.Helper()
+	v, err := testenv.Current().Clientset().Discovery().ServerVersion()
+	if err != nil {
+		t.Fatalf("API server version: %v", err)
+	}
+	return helm(t, append([]string{"template", release, chartDir(t), "--namespace", namespace, "--kube-version", v.GitVersion}, args...)...)
+}
+
+// render runs helm template (see template) and decodes the output.
 func render(t testing.TB, release, namespace string, args ...string) manifests {
 	t.Helper()
-	out := mustHelm(t, append([]string{"template", release, chartDir(t), "--namespace", namespace}, args...)...)
+	out, err := template(t, release, namespace, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	objs, err := decode(out)
 	if err != nil {
 		t.Fatalf("decoding the rendered manifests: %v\n%s", err, out)

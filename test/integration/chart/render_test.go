@@ -406,7 +406,7 @@ func TestInvalidValues(t *testing.T) {
 		"subscriptionServer.tls.enabled=true": "subscriptionServer.tls.secretName is required",
 		"subscriptionServer.domain=example.io,subscriptionServer.certificateManager=CertManager": "issuerName is required",
 	} {
-		_, err := helm(t, "template", release, chartDir(t), "--namespace", ns, "--set", set)
+		_, err := template(t, release, ns, "--set", set)
 		if err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("--set %s: error %v, want one containing %q", set, err, msg)
 		}

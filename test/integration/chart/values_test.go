@@ -221,7 +221,7 @@ func TestValuesRefused(t *testing.T) {
 			[]string{"controller.image.repository", "ghcr.io/sap/cap-operator/controller"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := helm(t, append([]string{"template", release, chartDir(t), "--namespace", ns}, tc.args...)...)
+			_, err := template(t, release, ns, tc.args...)
 			if err == nil {
 				t.Fatalf("helm template %v succeeded", tc.args)
 			}
