@@ -159,7 +159,8 @@ func sign(ca *x509.Certificate, caKey crypto.Signer, cfg Config, now time.Time) 
 	if err != nil {
 		return nil, nil, time.Time{}, err
 	}
-	notAfter = now.Add(cfg.Validity)
+	// Certificates hold whole seconds; the result says exactly what the certificate says.
+	notAfter = now.Add(cfg.Validity).UTC().Truncate(time.Second)
 	if notAfter.After(ca.NotAfter) {
 		notAfter = ca.NotAfter
 	}

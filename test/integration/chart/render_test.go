@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -115,6 +116,7 @@ func TestDefaultValues(t *testing.T) {
 	}
 	checkWebhookTLSMount(t, &webhook, release+"-webhook-tls")
 	checkWebhookAvailability(t, objs, &webhook)
+	checkWebhookCertificateRole(t, objs, ns)
 	c := container(t, &webhook, "webhook")
 	for name, want := range map[string]string{
 		"CERT_SECRET_NAME": release + "-webhook-tls", "CERT_SERVICE_NAME": release + "-webhook",
@@ -148,6 +150,20 @@ func checkWebhookAvailability(t *testing.T, objs manifests, webhook *appsv1.Depl
 			t.Errorf("PodDisruptionBudget selects the pods of %s: %v, want %v", d.GetName(), got, want)
 		}
 	}
+}
+
+// checkWebhookCertificateRole checks that the webhook may renew its certificate and nothing
+// more: get and update of its one TLS Secret.
+func checkWebhookCertificateRole(t *testing.T, objs manifests, ns string) {
+	t.Helper()
+	name := release + "-webhook-certificate"
+	var role rbacv1.Role
+	objs.get(t, "Role", name, &role)
+	want := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{release + "-webhook-tls"}, Verbs: []string{"get", "update"}}}
+	if role.Namespace != ns || !equality.Semantic.DeepEqual(role.Rules, want) {
+		t.Errorf("Role %s in %q rules %+v, want %+v in %q", name, role.Namespace, role.Rules, want, ns)
+	}
+	checkBinding(t, objs, "RoleBinding", name, "Role", name, ns, release+"-webhook")
 }
 
 // TestWebhookCertManager renders webhook.certificateManager CertManager: a cert-manager CA
@@ -396,13 +412,14 @@ func TestControllerSettings(t *testing.T) {
 	}
 }
 
-// TestInvalidValues checks that values the binaries would reject fail the rendering.
+// TestInvalidValues checks that values the binaries would reject fail the rendering, by the
+// schema (naming the value's path) or by the templates' checks.
 func TestInvalidValues(t *testing.T) {
 	ns := newNamespace(t)
 	for set, msg := range map[string]string{
-		"controller.certManager=acme":         "controller.certManager must be",
-		"controller.dnsManager=route53":       "controller.dnsManager must be",
-		"webhook.certificateManager=Vault":    "webhook.certificateManager must be",
+		"controller.certManager=acme":         "/controller/certManager",
+		"controller.dnsManager=route53":       "/controller/dnsManager",
+		"webhook.certificateManager=Vault":    "/webhook/certificateManager",
 		"subscriptionServer.tls.enabled=true": "subscriptionServer.tls.secretName is required",
 		"subscriptionServer.domain=example.io,subscriptionServer.certificateManager=CertManager": "issuerName is required",
 	} {

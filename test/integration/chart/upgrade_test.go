@@ -102,6 +102,10 @@ func TestCRDUpgradePath(t *testing.T) {
 	}
 
 	command = strings.ReplaceAll(command, "<this chart>", chartDir(t))
+	// Without --force-conflicts the apply fails on the fields helm owns: the flag is needed.
+	if out, err := shell(t, strings.ReplaceAll(command, " --force-conflicts", "")); err == nil || !strings.Contains(out, "conflict") {
+		t.Errorf("server-side apply without --force-conflicts: err %v, output %s; want a conflict", err, out)
+	}
 	if out, err := shell(t, command); err != nil {
 		t.Fatalf("%s: %v\n%s", command, err, out)
 	}
