@@ -17,6 +17,7 @@ import (
 	"github.com/capstan-io/capstan/internal/controller/clusterdomain"
 	"github.com/capstan-io/capstan/internal/controller/credentialrollout"
 	"github.com/capstan-io/capstan/internal/controller/domain"
+	"github.com/capstan-io/capstan/internal/migration"
 )
 
 // registration names a controller and how to build it.
@@ -61,6 +62,10 @@ func runControllers(ctx context.Context, cfg *rest.Config, opts *Options, metric
 		return err
 	}
 	resolveManagers(&cctx.Options, cctx.APIs)
+	// Take over the previous implementation's objects before any controller runs (spec 2.1).
+	if err := migration.Run(ctx, cctx.Clients); err != nil {
+		logger.Error(err, "Migration of the previous implementation's objects is incomplete; it runs again on the next start")
+	}
 	logger.Info("Starting controllers", "certManager", cctx.Options.CertManager, "dnsManager", cctx.Options.DNSManager, "apis", cctx.APIs)
 	type running struct {
 		name string
