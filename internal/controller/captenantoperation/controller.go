@@ -1,7 +1,8 @@
 // Package captenantoperation reconciles CAPTenantOperations: it runs an operation's steps one
 // at a time, each as a Job with a deterministic name (so a step never gets two Jobs, even
 // across restarts), gives each Job its VCAP_SERVICES Secret and the operator's environment,
-// and records the progress in the operation's status.
+// and records the progress in the operation's status. A step Job the previous implementation
+// created (with a generated name) is found by its step labels and adopted instead.
 package captenantoperation
 
 import (

@@ -97,8 +97,11 @@ func (ctl *Controller) runSteps(ctx context.Context, op *v1alpha1.CAPTenantOpera
 	var skipped []string
 	for {
 		name := tenant.JobName(op.Name, steps, i)
+		job, err := ctl.stepJob(op, i, name)
+		if err == nil {
+			name = job.Name
+		}
 		running := outcome{reason: tenant.ReasonStepInitiated, message: stepMessage(op, i, fmt.Sprintf("job %s/%s created", op.Namespace, name)), step: ptr.To(uint32(i + 1)), job: ptr.To(name)}
-		job, err := ctl.jobs.Jobs(op.Namespace).Get(name)
 		if apierrors.IsNotFound(err) {
 			if err := ctl.createJob(ctx, op, ca, cav, i, name); err != nil {
 				return err
@@ -107,7 +110,7 @@ func (ctl *Controller) runSteps(ctx context.Context, op *v1alpha1.CAPTenantOpera
 			return err
 		}
 		if err != nil {
-			return err
+			return ctl.severalJobs(ctx, op, i, err)
 		}
 		if ref := metav1.GetControllerOfNoCopy(job); ref == nil || ref.UID != op.UID {
 			return ctl.stepError(ctx, op, tenant.ReasonStepProcessingError, fmt.Sprintf("job %s/%s exists and is not controlled by this operation", op.Namespace, name))
