@@ -27,10 +27,13 @@ type metrics struct {
 	pending prometheus.Gauge
 }
 
-// requestMetrics are the two metrics of one endpoint family.
+// requestMetrics are the metrics of one endpoint family.
 type requestMetrics struct {
 	total    *prometheus.CounterVec
 	inflight prometheus.Gauge
+	// inflightAlias is the same gauge under the name the previous implementation's binary
+	// exports ("_in_flight"), so dashboards and alerts written for it keep working.
+	inflightAlias prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -47,8 +50,12 @@ func newMetrics() *metrics {
 				Name: prefix + "_inflight",
 				Help: "Requests being handled.",
 			}),
+			inflightAlias: prometheus.NewGauge(prometheus.GaugeOpts{
+				Name: prefix + "_in_flight",
+				Help: "Requests being handled (the previous implementation's name of " + prefix + "_inflight).",
+			}),
 		}
-		m.registry.MustRegister(rm.total, rm.inflight)
+		m.registry.MustRegister(rm.total, rm.inflight, rm.inflightAlias)
 		m.families[prefix] = rm
 	}
 	m.callbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -66,7 +73,8 @@ func newMetrics() *metrics {
 // instrument wraps h with the counter and in-flight gauge of a family.
 func (m *metrics) instrument(family string, h http.Handler) http.Handler {
 	rm := m.families[family]
-	return promhttp.InstrumentHandlerInFlight(rm.inflight, promhttp.InstrumentHandlerCounter(rm.total, h))
+	counted := promhttp.InstrumentHandlerCounter(rm.total, h)
+	return promhttp.InstrumentHandlerInFlight(rm.inflight, promhttp.InstrumentHandlerInFlight(rm.inflightAlias, counted))
 }
 
 // handler serves the registry.
