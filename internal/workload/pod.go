@@ -36,7 +36,7 @@ type PodInput struct {
 }
 
 // PodTemplate builds the pod template of a workload. Init containers receive the same
-// operator environment and VCAP_SERVICES as the main container.
+// operator environment (after their own variables) and VCAP_SERVICES as the main container.
 func PodTemplate(in PodInput) corev1.PodTemplateSpec {
 	c := in.Common
 	env := append(append(append([]corev1.EnvVar{}, in.Env...), c.Env...), in.ExtraEnv...)
@@ -74,7 +74,9 @@ func PodTemplate(in PodInput) corev1.PodTemplateSpec {
 }
 
 // initContainers copies the workload's init containers and gives each the operator's
-// environment (before its own) and the VCAP_SERVICES Secret.
+// environment and the VCAP_SERVICES Secret. The operator's variables come after the init
+// container's own, the order the previous implementation rendered, so the pod templates of
+// Deployments it created compare equal and taking them over does not restart their pods.
 func initContainers(in []corev1.Container, env []corev1.EnvVar, vcapSecret string) []corev1.Container {
 	if len(in) == 0 {
 		return nil
@@ -82,7 +84,7 @@ func initContainers(in []corev1.Container, env []corev1.EnvVar, vcapSecret strin
 	out := make([]corev1.Container, len(in))
 	for i := range in {
 		c := *in[i].DeepCopy()
-		c.Env = append(append([]corev1.EnvVar{}, env...), c.Env...)
+		c.Env = append(append([]corev1.EnvVar{}, c.Env...), env...)
 		c.EnvFrom = append(c.EnvFrom, EnvFromSecret(vcapSecret)...)
 		out[i] = c
 	}

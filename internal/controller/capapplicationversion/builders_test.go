@@ -48,8 +48,9 @@ func TestBuildDeployments(t *testing.T) {
 			d := in.cav.Spec.Workloads[0].DeploymentDefinition
 			d.Replicas = ptr.To[int32](3)
 			d.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "zone", WhenUnsatisfiable: "DoNotSchedule"}}
-			d.InitContainers = []corev1.Container{{Name: "init", Image: "busybox"}}
+			d.InitContainers = []corev1.Container{{Name: "init", Image: "busybox", Env: []corev1.EnvVar{{Name: "INIT_MODE", Value: "migrate"}}}}
 			in.cav.Spec.Workloads[0].Labels = map[string]string{"team": "a"}
+			in.cav.Spec.Workloads[0].Annotations = map[string]string{"team.example.com/contact": "a@example.com"}
 		}},
 	}
 	for name, tc := range tests {

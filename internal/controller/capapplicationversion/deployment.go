@@ -5,6 +5,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -28,7 +29,10 @@ func newDeployment(in input, w *v1alpha1.WorkloadDetails, destinations, vcapSecr
 		ContainerName: w.Name, Common: &d.CommonDetails,
 		Env: in.appVersionEnv(), ExtraEnv: extraEnv, VCAPSecret: vcapSecret,
 		PullSecrets: in.cav.Spec.RegistrySecrets,
-		Labels:      labels, Annotations: w.Annotations,
+		Labels: labels,
+		// The pods carry the user's annotations and the owner identifier, as the Deployment
+		// does (and as the previous implementation rendered them).
+		Annotations: controller.MergeMaps(w.Annotations, in.ownerAnnotations()),
 		Liveness: d.LivenessProbe, Readiness: d.ReadinessProbe, Startup: d.StartupProbe,
 		RestartPolicy:  corev1.RestartPolicyAlways,
 		TopologyLabels: labels,
