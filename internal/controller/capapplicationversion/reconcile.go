@@ -104,12 +104,7 @@ func (ctl *Controller) reconcileDeployment(ctx context.Context, in input, w *v1a
 			return ptrTo(failed(ReasonDeploymentError, err))
 		}
 	}
-	// Compare against the very object the injected Secret was read from: should the credential
-	// rollout point the Deployment at a new Secret meanwhile, the update conflicts instead of
-	// putting the old Secret back.
-	child := ctl.deploymentChild()
-	child.Get = func(string, string) (*appsv1.Deployment, error) { return existing, getErr }
-	d, err := controller.EnsureChild(ctx, child, newDeployment(in, w, destinations, vcap))
+	d, err := ctl.ensureDeployment(ctx, in, newDeployment(in, w, destinations, vcap), existing, getErr)
 	if err != nil {
 		return ptrTo(classify(ReasonDeploymentError, fmt.Errorf("deployment %s: %w", name, err)))
 	}
