@@ -29,11 +29,11 @@ func newDeployment(in input, w *v1alpha1.WorkloadDetails, destinations, vcapSecr
 		ContainerName: w.Name, Common: &d.CommonDetails,
 		Env: in.appVersionEnv(), ExtraEnv: extraEnv, VCAPSecret: vcapSecret,
 		PullSecrets: in.cav.Spec.RegistrySecrets,
-		Labels: labels,
+		Labels:      labels,
 		// The pods carry the user's annotations and the owner identifier, as the Deployment
 		// does (and as the previous implementation rendered them).
 		Annotations: controller.MergeMaps(w.Annotations, in.ownerAnnotations()),
-		Liveness: d.LivenessProbe, Readiness: d.ReadinessProbe, Startup: d.StartupProbe,
+		Liveness:    d.LivenessProbe, Readiness: d.ReadinessProbe, Startup: d.StartupProbe,
 		RestartPolicy:  corev1.RestartPolicyAlways,
 		TopologyLabels: labels,
 	})
