@@ -118,6 +118,9 @@ func TestMetricsAndHealth(t *testing.T) {
 		`cap_op_subscription_requests_sms_inflight 0`,
 		`cap_op_dependencies_requests_inflight 0`,
 		`cap_op_dependencies_requests_sms_inflight 0`,
+		// The previous implementation's names of the same gauges.
+		`cap_op_subscription_requests_in_flight 0`,
+		`cap_op_dependencies_requests_sms_in_flight 0`,
 		`cap_op_subscription_callbacks_pending 0`,
 		`go_goroutines`,
 	} {
