@@ -1,7 +1,8 @@
 // Package identity computes the identifiers and hashes that link the operator's objects: the
 // application identity used by subscription callbacks, owner identities and their hashes.
 // Every hash is the hex digest of its inputs concatenated without a separator, as the previous
-// implementation computed them, so that objects it created are recognised.
+// implementation computed them, so that objects it created are recognised; the one exception is
+// AppHash (see there).
 package identity
 
 import (
@@ -29,9 +30,19 @@ func AppID(account, btpAppName string) string {
 	return account + "." + btpAppName
 }
 
-// AppHash returns the value of the app-identifier-hash label.
+// appHashSeparator separates account and application name in AppHash. Neither may contain
+// it (both are label-like identifiers), so ("ab","c") and ("a","bc") hash differently.
+const appHashSeparator = "\x00"
+
+// AppHash returns the value of the app-identifier-hash label: the SHA-1 of account and
+// application name joined by a NUL byte. It is the one place the value is computed; the
+// controller labels objects with it and the subscription server keys its application index
+// with it. Objects labelled before the separator was introduced keep the old value
+// (SHA1(account, btpAppName)); nothing selects objects by recomputing the label (the server
+// indexes the spec, and tenant operations copy the value of their tenant), so old and new
+// values work side by side.
 func AppHash(account, btpAppName string) string {
-	return SHA1(account, btpAppName)
+	return SHA1(account, appHashSeparator, btpAppName)
 }
 
 // OwnerID returns the owner identifier `<namespace>.<name>`.

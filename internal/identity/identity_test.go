@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -14,7 +15,8 @@ func TestHashes(t *testing.T) {
 		"sha1 known value":      {got: SHA1("abc"), want: "a9993e364706816aba3e25717850c26c9cd0d89d"},
 		"sha256 known value":    {got: SHA256("a", "bc"), want: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
 		"app id":                {got: AppID("sub-1", "app"), want: "sub-1.app"},
-		"app hash":              {got: AppHash("sub-1", "app"), want: SHA1("sub-1app")},
+		"app hash":              {got: AppHash("sub-1", "app"), want: SHA1("sub-1\x00app")},
+		"app hash separates":    {got: fmt.Sprint(AppHash("ab", "c") == AppHash("a", "bc")), want: "false"},
 		"owner id":              {got: OwnerID("ns", "ca"), want: "ns.ca"},
 		"owner hash":            {got: OwnerHash("ns", "ca"), want: SHA1("nsca")},
 		"domain owner":          {got: DomainOwnerID("ns", "d"), want: "Domain.ns.d"},

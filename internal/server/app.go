@@ -14,7 +14,6 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/capstan-io/capstan/internal/bindings"
-	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -28,35 +27,33 @@ const (
 // errNoApp is returned when no multi-tenant CAPApplication matches.
 var errNoApp = errors.New(msgNoApp)
 
-// findApp returns the CAPApplication identified by one of the accounts and the app name: the
-// first account that matches any application wins (provider subaccount before global
-// account), and among several matches the first by namespace and name.
-func (s *Server) findApp(ctx context.Context, accounts []string, appName string) (*v1alpha1.CAPApplication, error) {
+// maxCandidates bounds how many matching applications a request is authenticated against.
+const maxCandidates = 8
+
+// findApps returns the multi-tenant CAPApplications identified by one of the accounts and the
+// app name, from the cache: the first account that matches any application wins (provider
+// subaccount before global account). The spec decides, not the app-identifier-hash label,
+// which any namespace editor can set. More than one result is an ambiguity the caller refuses.
+func (s *Server) findApps(accounts []string, appName string) ([]*v1alpha1.CAPApplication, error) {
 	for _, account := range accounts {
-		sel := labels.Set{v1alpha1.LabelAppIdentifierHash: identity.AppHash(account, appName)}.String()
-		list, err := s.sme.SmeV1alpha1().CAPApplications(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: sel})
+		apps, err := s.caches.appsFor(account, appName)
 		if err != nil {
-			return nil, fmt.Errorf("listing CAPApplications: %w", err)
+			return nil, err
 		}
-		if len(list.Items) == 0 {
-			continue
+		if len(apps) > 0 {
+			return apps, nil
 		}
-		sort.Slice(list.Items, func(i, j int) bool {
-			a, b := list.Items[i], list.Items[j]
-			return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
-		})
-		ca := &list.Items[0]
-		if ca.Status.ServicesOnly != nil && *ca.Status.ServicesOnly {
-			return nil, errNoApp
-		}
-		return ca, nil
 	}
-	return nil, errNoApp
+	return nil, nil
 }
 
-// getApp reads the CAPApplication a tenant belongs to.
+// getApp reads the CAPApplication a tenant belongs to from the cache, falling back to the API
+// for one created moments ago.
 func (s *Server) getApp(ctx context.Context, namespace, name string) (*v1alpha1.CAPApplication, error) {
-	ca, err := s.sme.SmeV1alpha1().CAPApplications(namespace).Get(ctx, name, metav1.GetOptions{})
+	ca, err := s.caches.appLister.CAPApplications(namespace).Get(name)
+	if apierrors.IsNotFound(err) {
+		ca, err = s.sme.SmeV1alpha1().CAPApplications(namespace).Get(ctx, name, metav1.GetOptions{})
+	}
 	if apierrors.IsNotFound(err) {
 		return nil, errNoApp
 	}
@@ -122,13 +119,13 @@ func str(m map[string]any, key string) string {
 // must be a Domain of the CA's namespace or a ClusterDomain), else the CA's
 // subscription-domain annotation (same rule), else the domain of the CA's first domainRef.
 // Without any of them the URL is empty.
-func (s *Server) appURL(ctx context.Context, ca *v1alpha1.CAPApplication, subdomain, requested string) (string, error) {
+func (s *Server) appURL(ca *v1alpha1.CAPApplication, subdomain, requested string) (string, error) {
 	domain := requested
 	if domain == "" {
 		domain = ca.Annotations[v1alpha1.AnnotationSubscriptionDomain]
 	}
 	if domain != "" {
-		known, err := s.knownDomain(ctx, ca.Namespace, domain)
+		known, err := s.knownDomain(ca.Namespace, domain)
 		if err != nil {
 			return "", err
 		}
@@ -144,12 +141,12 @@ func (s *Server) appURL(ctx context.Context, ca *v1alpha1.CAPApplication, subdom
 	var err error
 	if ref.Kind == v1alpha1.DomainRefKindClusterDomain {
 		var cd *v1alpha1.ClusterDomain
-		if cd, err = s.sme.SmeV1alpha1().ClusterDomains().Get(ctx, ref.Name, metav1.GetOptions{}); err == nil {
+		if cd, err = s.caches.clusterDomain.Get(ref.Name); err == nil {
 			domain = cd.Spec.Domain
 		}
 	} else {
 		var d *v1alpha1.Domain
-		if d, err = s.sme.SmeV1alpha1().Domains(ca.Namespace).Get(ctx, ref.Name, metav1.GetOptions{}); err == nil {
+		if d, err = s.caches.domains.Domains(ca.Namespace).Get(ref.Name); err == nil {
 			domain = d.Spec.Domain
 		}
 	}
@@ -160,22 +157,22 @@ func (s *Server) appURL(ctx context.Context, ca *v1alpha1.CAPApplication, subdom
 }
 
 // knownDomain reports whether domain is the spec.domain of a Domain in namespace or of any
-// ClusterDomain.
-func (s *Server) knownDomain(ctx context.Context, namespace, domain string) (bool, error) {
-	domains, err := s.sme.SmeV1alpha1().Domains(namespace).List(ctx, metav1.ListOptions{})
+// ClusterDomain (from the caches).
+func (s *Server) knownDomain(namespace, domain string) (bool, error) {
+	domains, err := s.caches.domains.Domains(namespace).List(labels.Everything())
 	if err != nil {
 		return false, fmt.Errorf("listing Domains: %w", err)
 	}
-	for _, d := range domains.Items {
+	for _, d := range domains {
 		if d.Spec.Domain == domain {
 			return true, nil
 		}
 	}
-	cluster, err := s.sme.SmeV1alpha1().ClusterDomains().List(ctx, metav1.ListOptions{})
+	cluster, err := s.caches.clusterDomain.List(labels.Everything())
 	if err != nil {
 		return false, fmt.Errorf("listing ClusterDomains: %w", err)
 	}
-	for _, d := range cluster.Items {
+	for _, d := range cluster {
 		if d.Spec.Domain == domain {
 			return true, nil
 		}

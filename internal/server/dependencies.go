@@ -24,16 +24,17 @@ func (s *Server) smsDependencies(w http.ResponseWriter, r *http.Request) {
 	s.dependencies(w, r, kindSMS)
 }
 
-// dependencies answers the services a subscription depends on. Authentication failures are
-// 401, other failures 400.
+// dependencies answers the services a subscription depends on. Authentication failures (and
+// an unknown application, which an unauthenticated caller must not tell apart) are 401, an
+// ambiguous application 409, other failures 400.
 func (s *Server) dependencies(w http.ResponseWriter, r *http.Request, kind string) {
 	ctx := r.Context()
 	deps, err := s.resolveDependencies(r, kind)
 	if err != nil {
 		code := http.StatusBadRequest
 		var se *statusError
-		if errors.As(err, &se) && se.message == msgAuth {
-			code = http.StatusUnauthorized
+		if errors.As(err, &se) && (se.message == msgAuth || se.code == http.StatusConflict) {
+			code = se.code
 		}
 		klog.FromContext(ctx).Info("Dependencies request failed", "code", code, "err", err.Error())
 		msg := err.Error()
@@ -59,11 +60,16 @@ func (s *Server) resolveDependencies(r *http.Request, kind string) ([]map[string
 	if account == "" || appName == "" {
 		return nil, badRequest("the path must name the provider account and the application")
 	}
-	ca, err := s.findApp(ctx, []string{account}, appName)
+	c := callerOf(r, kind)
+	if err := s.precheck(c, http.StatusUnauthorized); err != nil {
+		return nil, err
+	}
+	apps, err := s.findApps([]string{account}, appName)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authenticate(ctx, kind, ca, r.Header.Get("Authorization"), r.Header.Get(headerClientCert), http.StatusUnauthorized); err != nil {
+	ca, err := s.authenticateAny(ctx, c, apps, http.StatusUnauthorized, appDescription([]string{account}, appName))
+	if err != nil {
 		return nil, err
 	}
 	return s.dependencyList(ctx, ca)

@@ -33,20 +33,39 @@ const headerClientCert = "X-Forwarded-Client-Cert"
 // apiHandler routes the subscription endpoints, each family with its own metrics.
 func (s *Server) apiHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/provision/tenants/{tenantId}", s.metrics.instrument(familySaaS, s.guard(s.byMethod(map[string]http.HandlerFunc{
+	route := func(pattern, family string, handlers map[string]http.HandlerFunc) {
+		mux.Handle(pattern, s.metrics.instrument(family, s.limit(s.guard(s.byMethod(handlers)))))
+	}
+	route("/provision/tenants/{tenantId}", familySaaS, map[string]http.HandlerFunc{
 		http.MethodPut: s.saasSubscribe, http.MethodDelete: s.saasUnsubscribe,
-	}))))
-	mux.Handle("/sms/provision/tenants/{app_tid}", s.metrics.instrument(familySMS, s.guard(s.byMethod(map[string]http.HandlerFunc{
+	})
+	route("/sms/provision/tenants/{app_tid}", familySMS, map[string]http.HandlerFunc{
 		http.MethodPut: s.smsSubscribe, http.MethodDelete: s.smsUnsubscribe,
-	}))))
-	mux.Handle("/dependencies/{account}/{appName}/", s.metrics.instrument(familyDependencies, s.guard(s.byMethod(map[string]http.HandlerFunc{
+	})
+	route("/dependencies/{account}/{appName}/", familyDependencies, map[string]http.HandlerFunc{
 		http.MethodGet: s.saasDependencies,
-	}))))
-	mux.Handle("/sms/dependencies/{account}/{appName}/", s.metrics.instrument(familyDependenciesSMS, s.guard(s.byMethod(map[string]http.HandlerFunc{
+	})
+	route("/sms/dependencies/{account}/{appName}/", familyDependenciesSMS, map[string]http.HandlerFunc{
 		http.MethodGet: s.smsDependencies,
-	}))))
+	})
 	s.addHealth(mux)
 	return mux
+}
+
+// limit answers 429 at once when MaxRequestsInFlight API requests are being handled, so a
+// flood of (unauthenticated) requests cannot queue up unbounded work; the callers (SaaS
+// registry, Subscription Manager) retry.
+func (s *Server) limit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case s.inFlight <- struct{}{}:
+			defer func() { <-s.inFlight }()
+			next.ServeHTTP(w, r)
+		default:
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, fmt.Sprintf("too many requests in flight (limit %d); retry later", cap(s.inFlight)), http.StatusTooManyRequests)
+		}
+	})
 }
 
 // metricsHandler serves metrics and health on their own mux, so the API port does not expose

@@ -113,19 +113,29 @@ func decodeStrict(data []byte, v any) error {
 type field struct {
 	path  string
 	value string
-	// label values become Kubernetes label values and must be valid as such.
-	label bool
+	// check, when set, validates the value (label values, DNS labels).
+	check func(string) []string
 }
 
-// require checks that fields are present and, for label fields, valid label values.
+// Checks of field values.
+var (
+	// labelValue: the value becomes a Kubernetes label value.
+	labelValue = validation.IsValidLabelValue
+	// dnsLabel: the value becomes the first label of a host name (https://<subdomain>.<domain>)
+	// and of the tenant's routing, so it must be one lower-case DNS label: no wildcard, dots,
+	// slashes or upper case.
+	dnsLabel = validation.IsDNS1123Label
+)
+
+// require checks that fields are present and pass their checks.
 func require(fields ...field) error {
 	for _, f := range fields {
 		if strings.TrimSpace(f.value) == "" {
 			return badRequest("missing field %s", f.path)
 		}
-		if f.label {
-			if errs := validation.IsValidLabelValue(f.value); len(errs) > 0 {
-				return badRequest("field %s: %s", f.path, strings.Join(errs, "; "))
+		if f.check != nil {
+			if errs := f.check(f.value); len(errs) > 0 {
+				return badRequest("field %s: %q is invalid: %s", f.path, f.value, strings.Join(errs, "; "))
 			}
 		}
 	}
@@ -138,12 +148,12 @@ func decodeSaaS(data []byte, forDelete bool) (subscription, error) {
 	if err := decodeStrict(data, &p); err != nil {
 		return subscription{}, err
 	}
-	fields := []field{{"subscribedTenantId", p.SubscribedTenantID, true}}
+	fields := []field{{"subscribedTenantId", p.SubscribedTenantID, labelValue}}
 	if !forDelete {
 		fields = append(fields,
-			field{"subscriptionGUID", p.SubscriptionGUID, true},
-			field{"subscribedSubdomain", p.SubscribedSubdomain, false},
-			field{"subscriptionAppName", p.SubscriptionAppName, false},
+			field{"subscriptionGUID", p.SubscriptionGUID, labelValue},
+			field{"subscribedSubdomain", p.SubscribedSubdomain, dnsLabel},
+			field{"subscriptionAppName", p.SubscriptionAppName, nil},
 		)
 	}
 	if err := require(fields...); err != nil {
@@ -170,10 +180,10 @@ func decodeSMS(data []byte) (subscription, error) {
 		return subscription{}, err
 	}
 	err := require(
-		field{"subscriber.app_tid", p.Subscriber.AppTID, true},
-		field{"subscriber.subscriptionGUID", p.Subscriber.SubscriptionGUID, true},
-		field{"subscriber.subaccountSubdomain", p.Subscriber.SubaccountSubdomain, false},
-		field{"rootApplication.appName", p.RootApplication.AppName, false},
+		field{"subscriber.app_tid", p.Subscriber.AppTID, labelValue},
+		field{"subscriber.subscriptionGUID", p.Subscriber.SubscriptionGUID, labelValue},
+		field{"subscriber.subaccountSubdomain", p.Subscriber.SubaccountSubdomain, dnsLabel},
+		field{"rootApplication.appName", p.RootApplication.AppName, nil},
 	)
 	if err != nil {
 		return subscription{}, err

@@ -42,10 +42,17 @@ func TestDecodeSaaS(t *testing.T) {
 		},
 		"null tenant":         {body: `{"subscribedTenantId":null}`, forDelete: true, wantErr: "missing field subscribedTenantId"},
 		"invalid label value": {body: `{"subscribedTenantId":"a/b"}`, forDelete: true, wantErr: "field subscribedTenantId:"},
-		"array":               {body: `[]`, wantErr: "must be a JSON object"},
-		"empty":               {body: ``, wantErr: "empty"},
-		"syntax":              {body: `{"a":`, wantErr: "malformed JSON"},
-		"trailing data":       {body: valid + `{}`, wantErr: "unexpected data"},
+		// Subdomains become host names: https://<subdomain>.<domain>.
+		"wildcard subdomain":   {body: strings.Replace(valid, `"sub"`, `"*"`, 1), wantErr: `field subscribedSubdomain: "*" is invalid`},
+		"subdomain with a dot": {body: strings.Replace(valid, `"sub"`, `"evil.attacker"`, 1), wantErr: `field subscribedSubdomain: "evil.attacker" is invalid`},
+		"subdomain with a slash": {
+			body: strings.Replace(valid, `"sub"`, `"a/b"`, 1), wantErr: `field subscribedSubdomain: "a/b" is invalid`,
+		},
+		"upper-case subdomain": {body: strings.Replace(valid, `"sub"`, `"Sub"`, 1), wantErr: "a lowercase RFC 1123 label"},
+		"array":                {body: `[]`, wantErr: "must be a JSON object"},
+		"empty":                {body: ``, wantErr: "empty"},
+		"syntax":               {body: `{"a":`, wantErr: "malformed JSON"},
+		"trailing data":        {body: valid + `{}`, wantErr: "unexpected data"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -81,6 +88,8 @@ func TestDecodeSMS(t *testing.T) {
 		"wrong nested type":        {body: strings.Replace(valid, `"t1"`, `[1]`, 1), wantErr: "field subscriber.app_tid"},
 		"missing app name":         {body: strings.Replace(valid, `"appName":"app",`, "", 1), wantErr: "missing field rootApplication.appName"},
 		"missing tenant":           {body: strings.Replace(valid, `"app_tid":"t1",`, "", 1), wantErr: "missing field subscriber.app_tid"},
+		"wildcard subdomain":       {body: strings.Replace(valid, `"sub"`, `"*"`, 1), wantErr: `field subscriber.subaccountSubdomain: "*" is invalid`},
+		"dotted subdomain":         {body: strings.Replace(valid, `"sub"`, `"a.b"`, 1), wantErr: `field subscriber.subaccountSubdomain: "a.b" is invalid`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -73,6 +73,8 @@ type record struct {
 	// state, holder and claimedAt say who is sending; status is the decided outcome.
 	state, holder, status string
 	claimedAt             time.Time
+	// created is when the record was stored (its ConfigMap's creation time).
+	created time.Time
 }
 
 // newRecord describes the callback of an operation on a tenant.
@@ -123,6 +125,7 @@ func recordFrom(cm *corev1.ConfigMap) (*record, error) {
 		tenantNamespace: d[keyTenantNamespace], tenantName: d[keyTenantName], tenantUID: d[keyTenantUID],
 		tenantID: d[keyTenantID], callbackPath: d[keyCallbackPath], appURL: d[keyApplicationURL],
 		state: d[keyState], holder: d[keyHolder], status: d[keyStatus],
+		created: cm.CreationTimestamp.Time,
 	}
 	var err error
 	if r.deadline, err = time.Parse(time.RFC3339, d[keyDeadline]); err != nil {

@@ -3,9 +3,10 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
 
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
@@ -39,36 +40,64 @@ func (s *Server) smsSubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// subscribe creates or updates the tenant, records the pending callback and answers 202.
+// subscribe authenticates the caller against the application, records the pending callback,
+// then creates or updates the tenant and answers 202. The record comes before the tenant, as
+// on unsubscribe: if the server stops between the two writes, the next instance still sends
+// the callback (FAILED when the tenant was never created) instead of losing it.
 func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, sub subscription) error {
 	ctx := r.Context()
 	callbackPath := r.Header.Get(headerStatusCallback)
 	if err := checkCallbackPath(callbackPath); err != nil {
 		return err
 	}
-	ca, err := s.findApp(ctx, sub.accounts, sub.appName)
+	c := callerOf(r, sub.kind)
+	if err := s.precheck(c, http.StatusNotAcceptable); err != nil {
+		return err
+	}
+	apps, err := s.findApps(sub.accounts, sub.appName)
 	if err != nil {
 		return err
 	}
-	if err := s.authenticate(ctx, sub.kind, ca, r.Header.Get("Authorization"), r.Header.Get(headerClientCert), http.StatusNotAcceptable); err != nil {
-		return err
-	}
-	url, err := s.appURL(ctx, ca, sub.subdomain, sub.domain)
+	ca, err := s.authenticateAny(ctx, c, apps, http.StatusNotAcceptable, appDescription(sub.accounts, sub.appName))
 	if err != nil {
 		return err
 	}
-	cat, message, err := s.upsertTenant(ctx, ca, sub)
+	url, err := s.appURL(ca, sub.subdomain, sub.domain)
 	if err != nil {
 		return err
 	}
+	existing, err := s.appTenant(ca, sub.tenantID)
+	if err != nil {
+		return err
+	}
+	var rec *record
 	if callbackPath != "" {
-		rec := newRecord(opProvisioning, sub.kind, ca, cat, callbackPath, url, s.callbackTimeout(ctx, sub.kind, ca))
-		if err := s.enqueue(ctx, rec); err != nil {
+		target := existing
+		if target == nil {
+			target = newTenant(ca, sub, TenantName(ca.Name, sub.tenantID), "")
+		}
+		rec = newRecord(opProvisioning, sub.kind, ca, target, callbackPath, url, s.callbackTimeout(ctx, sub.kind, ca))
+		if rec, err = s.createRecord(ctx, rec); err != nil {
 			return err
 		}
 	}
+	_, message, err := s.upsertTenant(ctx, ca, sub, existing)
+	if err != nil {
+		if rec != nil {
+			s.dropRecord(context.WithoutCancel(ctx), rec)
+		}
+		return err
+	}
+	if rec != nil {
+		s.startWorker(rec)
+	}
 	reply(w, http.StatusAccepted, message)
 	return nil
+}
+
+// appDescription names an application lookup in messages.
+func appDescription(accounts []string, appName string) string {
+	return fmt.Sprintf("account %s and application %q", strings.Join(accounts, " or "), appName)
 }
 
 // saasUnsubscribe handles DELETE /provision/tenants/{tenantId}.
@@ -84,50 +113,69 @@ func (s *Server) saasUnsubscribe(w http.ResponseWriter, r *http.Request) {
 			err = badRequest("tenant id %q of the path differs from subscribedTenantId", id)
 		}
 	}
+	var ca *v1alpha1.CAPApplication
 	var cat *v1alpha1.CAPTenant
 	if err == nil {
-		cat, err = s.saasTenantToDelete(ctx, sub)
+		ca, cat, err = s.saasTenantToDelete(ctx, callerOf(r, kindSaaS), sub)
 	}
 	if err == nil {
-		err = s.unsubscribe(w, r, kindSaaS, cat)
+		err = s.unsubscribe(w, r, kindSaaS, ca, cat)
 	}
 	if err != nil {
 		replyError(ctx, w, http.StatusNotAcceptable, err)
 	}
 }
 
-// saasTenantToDelete finds the tenant by subscription GUID and tenant id in any namespace, else
-// through the application named in the payload.
-func (s *Server) saasTenantToDelete(ctx context.Context, sub subscription) (*v1alpha1.CAPTenant, error) {
+// saasTenantToDelete finds and authenticates the tenant to delete: by subscription GUID and
+// tenant id in any namespace, else through the application named in the payload. Only an
+// authenticated caller learns that the tenant does not exist.
+func (s *Server) saasTenantToDelete(ctx context.Context, c caller, sub subscription) (*v1alpha1.CAPApplication, *v1alpha1.CAPTenant, error) {
 	if sub.guid != "" {
-		cat, err := s.tenantByGUID(ctx, sub.guid, sub.tenantID)
-		if err != nil || cat != nil {
-			return cat, err
+		cats, err := s.caches.tenantsWithGUID(sub.guid, sub.tenantID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(cats) > 0 {
+			return s.authenticateTenant(ctx, c, cats)
 		}
 	}
-	if sub.appName == "" || len(sub.accounts) == 0 {
-		return nil, fail(http.StatusNotFound, msgNotFound, nil)
-	}
-	ca, err := s.findApp(ctx, sub.accounts, sub.appName)
-	if errors.Is(err, errNoApp) {
-		return nil, fail(http.StatusNotFound, msgNotFound, err)
-	}
+	apps, err := s.findApps(sub.accounts, sub.appName)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	cat, err := s.appTenant(ctx, ca, sub.tenantID)
+	ca, err := s.authenticateAny(ctx, c, apps, http.StatusNotAcceptable, fmt.Sprintf("the tenant %s of %s", sub.tenantID, appDescription(sub.accounts, sub.appName)))
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := s.appTenant(ca, sub.tenantID)
 	if err == nil && cat == nil {
 		err = fail(http.StatusNotFound, msgNotFound, nil)
 	}
-	return cat, err
+	return ca, cat, err
 }
 
-// tenantByGUID finds a tenant by subscription GUID and tenant id in any namespace.
-func (s *Server) tenantByGUID(ctx context.Context, guid, tenantID string) (*v1alpha1.CAPTenant, error) {
-	return s.listTenants(ctx, "", labels.Set{
-		v1alpha1.LabelSubscriptionGUID:    guid,
-		v1alpha1.LabelBTPTenantIdentifier: tenantID,
-	})
+// authenticateTenant authenticates the caller against the applications of the tenants found
+// for a request and returns the one tenant with its application; several are an ambiguity.
+func (s *Server) authenticateTenant(ctx context.Context, c caller, cats []*v1alpha1.CAPTenant) (*v1alpha1.CAPApplication, *v1alpha1.CAPTenant, error) {
+	var apps []*v1alpha1.CAPApplication
+	tenantOf := map[*v1alpha1.CAPApplication]*v1alpha1.CAPTenant{}
+	for _, cat := range cats {
+		ca, err := s.getApp(ctx, cat.Namespace, cat.Spec.CAPApplicationInstance)
+		if errors.Is(err, errNoApp) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		apps = append(apps, ca)
+		tenantOf[ca] = cat
+	}
+	what := fmt.Sprintf("tenant %s with subscription %s", cats[0].Spec.TenantId, cats[0].Labels[v1alpha1.LabelSubscriptionGUID])
+	ca, err := s.authenticateAny(ctx, c, apps, http.StatusNotAcceptable, what)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ca, tenantOf[ca], nil
 }
 
 // smsUnsubscribe handles DELETE /sms/provision/tenants/{app_tid}?subscriptionGUID=...
@@ -135,39 +183,43 @@ func (s *Server) smsUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	guid := r.URL.Query().Get("subscriptionGUID")
 	tenantID := r.PathValue("app_tid")
-	err := require(field{"query parameter subscriptionGUID", guid, true}, field{"path tenant id", tenantID, true})
-	var cat *v1alpha1.CAPTenant
+	c := callerOf(r, kindSMS)
+	err := require(field{"query parameter subscriptionGUID", guid, labelValue}, field{"path tenant id", tenantID, labelValue})
 	if err == nil {
-		cat, err = s.tenantByGUID(ctx, guid, tenantID)
+		err = s.precheck(c, http.StatusNotAcceptable)
 	}
-	if err == nil && cat == nil {
+	var cats []*v1alpha1.CAPTenant
+	if err == nil {
+		cats, err = s.caches.tenantsWithGUID(guid, tenantID)
+	}
+	if err == nil && len(cats) == 0 {
+		// The caller holds a certificate of a trusted CA (precheck), so it may learn this.
 		err = fail(http.StatusNotFound, msgNotFound, nil)
 	}
+	var ca *v1alpha1.CAPApplication
+	var cat *v1alpha1.CAPTenant
 	if err == nil {
-		err = s.unsubscribe(w, r, kindSMS, cat)
+		ca, cat, err = s.authenticateTenant(ctx, c, cats)
+	}
+	if err == nil {
+		err = s.unsubscribe(w, r, kindSMS, ca, cat)
 	}
 	if err != nil {
 		replyError(ctx, w, http.StatusNotAcceptable, err)
 	}
 }
 
-// unsubscribe authenticates against the tenant's application, records the pending callback,
-// deletes the tenant and answers 202. The record comes first: if the server stops between the
-// two steps, the callback still reports (as a timeout failure) instead of being lost.
-func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request, kind string, cat *v1alpha1.CAPTenant) error {
+// unsubscribe records the pending callback, deletes the authenticated tenant and answers 202.
+// The record comes first: if the server stops between the two steps, the callback still
+// reports (as a timeout failure) instead of being lost.
+func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request, kind string, ca *v1alpha1.CAPApplication, cat *v1alpha1.CAPTenant) error {
 	ctx := r.Context()
 	callbackPath := r.Header.Get(headerStatusCallback)
 	if err := checkCallbackPath(callbackPath); err != nil {
 		return err
 	}
-	ca, err := s.getApp(ctx, cat.Namespace, cat.Spec.CAPApplicationInstance)
-	if err != nil {
-		return err
-	}
-	if err := s.authenticate(ctx, kind, ca, r.Header.Get("Authorization"), r.Header.Get(headerClientCert), http.StatusNotAcceptable); err != nil {
-		return err
-	}
 	var rec *record
+	var err error
 	if callbackPath != "" {
 		rec = newRecord(opDeprovisioning, kind, ca, cat, callbackPath, "", s.callbackTimeout(ctx, kind, ca))
 		if rec, err = s.createRecord(ctx, rec); err != nil {

@@ -39,6 +39,8 @@ const (
 	DefaultCallbackTimeout = 15 * time.Minute
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultRequestTimeout  = 45 * time.Second
+	// DefaultMaxRequestsInFlight bounds the API requests handled at once.
+	DefaultMaxRequestsInFlight = 64
 	// FieldManager identifies the server's writes.
 	FieldManager = "capstan-subscription-server"
 )
@@ -57,6 +59,12 @@ type Options struct {
 	// RootCAs are trusted for XSUAA discovery and keys, token endpoints and callbacks; nil
 	// means the system roots. Tests pass the pool of their loopback servers' CA.
 	RootCAs *x509.CertPool
+	// ClientCAs are the trusted CAs of the Subscription Manager's forwarded client
+	// certificate (see clientcert.VerifyOptions); nil refuses every SMS request.
+	ClientCAs *x509.CertPool
+	// MaxRequestsInFlight bounds the API requests handled at once; beyond it requests are
+	// answered 429 at once (default DefaultMaxRequestsInFlight).
+	MaxRequestsInFlight int
 	// ClientTimeout bounds each outgoing HTTP request (default callback.DefaultTimeout).
 	ClientTimeout time.Duration
 	// RequestTimeout bounds the handling of one incoming request.
@@ -86,6 +94,9 @@ func (o Options) withDefaults() Options {
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = DefaultRequestTimeout
 	}
+	if o.MaxRequestsInFlight <= 0 {
+		o.MaxRequestsInFlight = DefaultMaxRequestsInFlight
+	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -111,7 +122,9 @@ type Server struct {
 	verifier  *xsuaa.Verifier
 	callbacks *callback.Client
 	metrics   *metrics
-	tenants   *tenantWatch
+	caches    *caches
+	// inFlight holds a token per API request being handled.
+	inFlight chan struct{}
 
 	api              *http.Server
 	metricsServer    *http.Server
@@ -136,16 +149,21 @@ func New(opts Options) (*Server, error) {
 	if opts.Kube == nil || opts.SME == nil {
 		return nil, errors.New("server: Kube and SME clients are required")
 	}
+	c, err := newCaches(opts.SME)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		opts:      opts,
 		kube:      opts.Kube,
 		sme:       opts.SME,
 		callbacks: callback.NewClient(opts.RootCAs, opts.ClientTimeout),
 		metrics:   newMetrics(),
+		caches:    c,
+		inFlight:  make(chan struct{}, opts.MaxRequestsInFlight),
 		serveErr:  make(chan error, 2),
 	}
 	s.workCtx, s.stopWork = context.WithCancel(context.Background())
-	s.tenants = newTenantWatch(opts.SME)
 	return s, nil
 }
 
@@ -156,7 +174,7 @@ func (s *Server) authHTTPClient() *http.Client {
 	return &http.Client{Timeout: s.opts.ClientTimeout, Transport: t}
 }
 
-// Start syncs the tenant cache, resumes recorded callbacks and starts both listeners. It
+// Start syncs the caches, resumes recorded callbacks and starts both listeners. It
 // returns once the server accepts requests.
 func (s *Server) Start(ctx context.Context) error {
 	var err error
@@ -164,7 +182,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.tenants.start(s.workCtx); err != nil {
+	if err := s.caches.start(s.workCtx); err != nil {
 		return err
 	}
 	if err := s.resumePending(ctx); err != nil {

@@ -1,26 +1,22 @@
 package server
 
 import (
-	"context"
-	"errors"
 	"sync"
 	"time"
 
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
-	smeclient "github.com/capstan-io/capstan/pkg/client/clientset/versioned"
-	smeinformers "github.com/capstan-io/capstan/pkg/client/informers/externalversions"
+	smev1alpha1informers "github.com/capstan-io/capstan/pkg/client/informers/externalversions/sme.sap.com/v1alpha1"
 	smelisters "github.com/capstan-io/capstan/pkg/client/listers/sme.sap.com/v1alpha1"
 )
 
-// cacheSyncTimeout bounds the initial sync of the tenant cache.
+// cacheSyncTimeout bounds the initial sync of the caches.
 const cacheSyncTimeout = 2 * time.Minute
 
 // tenantWatch keeps a cache of all CAPTenants and wakes the callback workers waiting for a
 // tenant whenever it changes, instead of each worker polling the API.
 type tenantWatch struct {
-	factory  smeinformers.SharedInformerFactory
 	informer cache.SharedIndexInformer
 	lister   smelisters.CAPTenantLister
 
@@ -28,34 +24,22 @@ type tenantWatch struct {
 	waiters map[string]map[chan struct{}]struct{}
 }
 
-func newTenantWatch(client smeclient.Interface) *tenantWatch {
-	factory := smeinformers.NewSharedInformerFactory(client, 0)
-	tenants := factory.Sme().V1alpha1().CAPTenants()
+func newTenantWatch(tenants smev1alpha1informers.CAPTenantInformer) *tenantWatch {
 	return &tenantWatch{
-		factory:  factory,
 		informer: tenants.Informer(),
 		lister:   tenants.Lister(),
 		waiters:  map[string]map[chan struct{}]struct{}{},
 	}
 }
 
-// start runs the informer until ctx ends and waits for its first sync.
-func (tw *tenantWatch) start(ctx context.Context) error {
+// addHandler makes every change of a tenant wake its waiters.
+func (tw *tenantWatch) addHandler() error {
 	_, err := tw.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    tw.notify,
 		UpdateFunc: func(_, obj any) { tw.notify(obj) },
 		DeleteFunc: tw.notify,
 	})
-	if err != nil {
-		return err
-	}
-	tw.factory.Start(ctx.Done())
-	sctx, cancel := context.WithTimeout(ctx, cacheSyncTimeout)
-	defer cancel()
-	if !cache.WaitForCacheSync(sctx.Done(), tw.informer.HasSynced) {
-		return errors.New("the CAPTenant cache did not sync")
-	}
-	return nil
+	return err
 }
 
 // notify wakes the waiters of the changed tenant.

@@ -3,44 +3,75 @@ package server
 import (
 	"context"
 	"fmt"
-	"sort"
+	"net/http"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/klog/v2"
 
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
-// first returns the first tenant by namespace and name, nil for none.
-func first(items []v1alpha1.CAPTenant) *v1alpha1.CAPTenant {
-	if len(items) == 0 {
-		return nil
+// TenantName is the name of the consumer CAPTenant of tenantID under the CAPApplication
+// caName: "<caName>-<tenantID>" when the tenant id is a lower-case DNS label (BTP tenant ids
+// are GUIDs), else "<caName>-<first 12 hex digits of SHA-256(tenantID)>"; shortened like
+// identity.DNSLabel when longer than 63 characters. Deterministic, so two concurrent
+// subscriptions of one tenant race for one name and the API server lets only one create it.
+func TenantName(caName, tenantID string) string {
+	suffix := tenantID
+	if len(validation.IsDNS1123Label(tenantID)) > 0 {
+		suffix = identity.SHA256(tenantID)[:12]
 	}
-	sort.Slice(items, func(i, j int) bool {
-		return items[i].Namespace+"/"+items[i].Name < items[j].Namespace+"/"+items[j].Name
-	})
-	return &items[0]
+	return identity.DNSLabel(caName + "-" + suffix)
 }
 
-// listTenants lists tenants in namespace ("" = all) by labels.
-func (s *Server) listTenants(ctx context.Context, namespace string, set labels.Set) (*v1alpha1.CAPTenant, error) {
-	list, err := s.sme.SmeV1alpha1().CAPTenants(namespace).List(ctx, metav1.ListOptions{LabelSelector: set.String()})
+// appTenant finds the application's tenant with the tenant id in the cache: the one with the
+// deterministic name, else (for tenants created with a generated name before) the one whose
+// spec names the tenant id and the application. Several such tenants are refused.
+func (s *Server) appTenant(ca *v1alpha1.CAPApplication, tenantID string) (*v1alpha1.CAPTenant, error) {
+	cat, err := s.caches.tenants.get(ca.Namespace, TenantName(ca.Name, tenantID))
+	if err == nil && ownsTenant(ca, cat, tenantID) {
+		return cat, nil
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	all, err := s.caches.tenantsWithID(ca.Namespace, tenantID)
 	if err != nil {
-		return nil, fmt.Errorf("listing CAPTenants: %w", err)
+		return nil, err
 	}
-	return first(list.Items), nil
+	var mine []*v1alpha1.CAPTenant
+	for _, cat := range all {
+		if ownsTenant(ca, cat, tenantID) {
+			mine = append(mine, cat)
+		}
+	}
+	switch len(mine) {
+	case 0:
+		return nil, nil
+	case 1:
+		return mine[0], nil
+	}
+	return nil, fail(http.StatusConflict, fmt.Sprintf("CAPApplication %s/%s has %d CAPTenants with tenant id %s (%s); delete the duplicates",
+		ca.Namespace, ca.Name, len(mine), tenantID, strings.Join(tenantKeys(mine), ", ")), nil)
 }
 
-// appTenant finds the application's tenant with the tenant id.
-func (s *Server) appTenant(ctx context.Context, ca *v1alpha1.CAPApplication, tenantID string) (*v1alpha1.CAPTenant, error) {
-	return s.listTenants(ctx, ca.Namespace, labels.Set{
-		v1alpha1.LabelBTPTenantIdentifier: tenantID,
-		v1alpha1.LabelAppIdentifierHash:   appHash(ca),
-	})
+// ownsTenant reports whether cat is ca's tenant with the tenant id.
+func ownsTenant(ca *v1alpha1.CAPApplication, cat *v1alpha1.CAPTenant, tenantID string) bool {
+	return cat.Namespace == ca.Namespace && cat.Spec.CAPApplicationInstance == ca.Name && cat.Spec.TenantId == tenantID
+}
+
+// tenantKeys names tenants for messages.
+func tenantKeys(cats []*v1alpha1.CAPTenant) []string {
+	out := make([]string, len(cats))
+	for i, cat := range cats {
+		out[i] = objectKey(cat.Namespace, cat.Name)
+	}
+	return out
 }
 
 // appHash is the app-identifier-hash of a CA (spec section 0.1).
@@ -48,32 +79,68 @@ func appHash(ca *v1alpha1.CAPApplication) string {
 	return identity.AppHash(identity.AppAccount(ca.Spec.ProviderSubaccountId, ca.Spec.GlobalAccountId), ca.Spec.BTPAppName)
 }
 
-// upsertTenant creates the tenant of a subscription, or updates the subscription GUID of an
+// upsertTenant creates the tenant of a subscription, or updates the subscription GUID of the
 // existing one. It returns the tenant and the response message.
-func (s *Server) upsertTenant(ctx context.Context, ca *v1alpha1.CAPApplication, sub subscription) (*v1alpha1.CAPTenant, string, error) {
-	cat, err := s.appTenant(ctx, ca, sub.tenantID)
-	if err != nil {
-		return nil, "", err
+func (s *Server) upsertTenant(ctx context.Context, ca *v1alpha1.CAPApplication, sub subscription, existing *v1alpha1.CAPTenant) (*v1alpha1.CAPTenant, string, error) {
+	message := msgUpdated
+	if existing == nil {
+		created, cat, err := s.createTenant(ctx, ca, sub)
+		if err != nil || created {
+			return cat, msgCreated, err
+		}
+		existing = cat // a concurrent request created it first
 	}
-	if cat == nil {
-		cat, err = s.createTenant(ctx, ca, sub)
-		return cat, msgCreated, err
+	if existing.Labels[v1alpha1.LabelSubscriptionGUID] == sub.guid {
+		return existing, msgExists, nil
 	}
-	if cat.Labels[v1alpha1.LabelSubscriptionGUID] == sub.guid {
-		return cat, msgExists, nil
-	}
-	cat, err = s.updateSubscription(ctx, cat, sub)
-	return cat, msgUpdated, err
+	cat, err := s.updateSubscription(ctx, existing, sub)
+	return cat, message, err
 }
 
-// createTenant creates the subscription-context Secret and the CAPTenant, then makes the
-// tenant own the Secret. If the tenant cannot be created the Secret is removed again.
-func (s *Server) createTenant(ctx context.Context, ca *v1alpha1.CAPApplication, sub subscription) (*v1alpha1.CAPTenant, error) {
+// createTenant creates the subscription-context Secret and the CAPTenant under their
+// deterministic names, then makes the tenant own the Secret. When a concurrent request created
+// the tenant first it returns that tenant and created=false. A name taken by another tenant is
+// a 409.
+func (s *Server) createTenant(ctx context.Context, ca *v1alpha1.CAPApplication, sub subscription) (bool, *v1alpha1.CAPTenant, error) {
 	logger := klog.FromContext(ctx)
+	name := TenantName(ca.Name, sub.tenantID)
+	secret, err := s.writeContextSecret(ctx, ca.Namespace, name+"-context", sub)
+	if err != nil {
+		return false, nil, err
+	}
+	cat, err := s.sme.SmeV1alpha1().CAPTenants(ca.Namespace).Create(ctx, newTenant(ca, sub, name, secret.Name), metav1.CreateOptions{FieldManager: FieldManager})
+	if apierrors.IsAlreadyExists(err) {
+		cur, getErr := s.sme.SmeV1alpha1().CAPTenants(ca.Namespace).Get(ctx, name, metav1.GetOptions{})
+		if getErr != nil {
+			return false, nil, fmt.Errorf("reading the CAPTenant %s: %w", name, getErr)
+		}
+		if !ownsTenant(ca, cur, sub.tenantID) {
+			return false, nil, fail(http.StatusConflict, fmt.Sprintf("CAPTenant %s/%s exists but is not the tenant %s of CAPApplication %s",
+				ca.Namespace, name, sub.tenantID, ca.Name), nil)
+		}
+		return false, cur, nil
+	}
+	if err != nil {
+		return false, nil, fmt.Errorf("creating the CAPTenant: %w", err)
+	}
+	// The owner reference makes the Secret go with the tenant.
+	secret.OwnerReferences = []metav1.OwnerReference{{
+		APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "CAPTenant", Name: cat.Name, UID: cat.UID,
+	}}
+	if _, err := s.kube.CoreV1().Secrets(ca.Namespace).Update(ctx, secret, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+		return false, nil, fmt.Errorf("setting the owner of the subscription-context Secret: %w", err)
+	}
+	logger.Info("Created tenant", "tenant", klog.KObj(cat), "tenantId", sub.tenantID, "app", klog.KObj(ca))
+	return true, cat, nil
+}
+
+// writeContextSecret creates the subscription-context Secret, or takes over one left by an
+// interrupted earlier attempt for the same tenant id.
+func (s *Server) writeContextSecret(ctx context.Context, namespace, name string, sub subscription) (*corev1.Secret, error) {
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
-			GenerateName: ca.Name + "-consumer-",
-			Namespace:    ca.Namespace,
+			Name:      name,
+			Namespace: namespace,
 			Labels: map[string]string{
 				v1alpha1.LabelBTPTenantIdentifier: sub.tenantID,
 				v1alpha1.LabelSubscriptionGUID:    sub.guid,
@@ -82,35 +149,38 @@ func (s *Server) createTenant(ctx context.Context, ca *v1alpha1.CAPApplication, 
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{v1alpha1.SubscriptionContextKey: sub.raw},
 	}
-	secret, err := s.kube.CoreV1().Secrets(ca.Namespace).Create(ctx, secret, metav1.CreateOptions{FieldManager: FieldManager})
-	if err != nil {
+	created, err := s.kube.CoreV1().Secrets(namespace).Create(ctx, secret, metav1.CreateOptions{FieldManager: FieldManager})
+	if err == nil {
+		return created, nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("creating the subscription-context Secret: %w", err)
 	}
-	cat := newTenant(ca, sub, secret.Name)
-	cat, err = s.sme.SmeV1alpha1().CAPTenants(ca.Namespace).Create(ctx, cat, metav1.CreateOptions{FieldManager: FieldManager})
+	cur, err := s.kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		if delErr := s.kube.CoreV1().Secrets(ca.Namespace).Delete(context.WithoutCancel(ctx), secret.Name, metav1.DeleteOptions{}); delErr != nil {
-			logger.Error(delErr, "Removing the orphaned subscription-context Secret failed", "secret", klog.KObj(secret))
-		}
-		return nil, fmt.Errorf("creating the CAPTenant: %w", err)
+		return nil, fmt.Errorf("reading the subscription-context Secret: %w", err)
 	}
-	// The owner reference makes the Secret go with the tenant.
-	secret.OwnerReferences = []metav1.OwnerReference{{
-		APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "CAPTenant", Name: cat.Name, UID: cat.UID,
-	}}
-	if _, err := s.kube.CoreV1().Secrets(ca.Namespace).Update(ctx, secret, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
-		return nil, fmt.Errorf("setting the owner of the subscription-context Secret: %w", err)
+	if cur.Labels[v1alpha1.LabelBTPTenantIdentifier] != sub.tenantID {
+		return nil, fail(http.StatusConflict, fmt.Sprintf("Secret %s/%s exists but is not the subscription context of tenant %s", namespace, name, sub.tenantID), nil)
 	}
-	logger.Info("Created tenant", "tenant", klog.KObj(cat), "tenantId", sub.tenantID, "app", klog.KObj(ca))
-	return cat, nil
+	if metav1.GetControllerOfNoCopy(cur) != nil || len(cur.OwnerReferences) > 0 {
+		return cur, nil // the concurrent request's tenant owns it; the payload is the same tenant's
+	}
+	cur.Labels[v1alpha1.LabelSubscriptionGUID] = sub.guid
+	cur.Data = secret.Data
+	updated, err := s.kube.CoreV1().Secrets(namespace).Update(ctx, cur, metav1.UpdateOptions{FieldManager: FieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("updating the subscription-context Secret: %w", err)
+	}
+	return updated, nil
 }
 
 // newTenant builds a consumer CAPTenant. No version is set: the controller picks it.
-func newTenant(ca *v1alpha1.CAPApplication, sub subscription, secretName string) *v1alpha1.CAPTenant {
+func newTenant(ca *v1alpha1.CAPApplication, sub subscription, name, secretName string) *v1alpha1.CAPTenant {
 	return &v1alpha1.CAPTenant{
 		ObjectMeta: metav1.ObjectMeta{
-			GenerateName: ca.Name + "-",
-			Namespace:    ca.Namespace,
+			Name:      name,
+			Namespace: ca.Namespace,
 			Labels: map[string]string{
 				v1alpha1.LabelBTPTenantIdentifier: sub.tenantID,
 				v1alpha1.LabelSubscriptionGUID:    sub.guid,

@@ -27,6 +27,9 @@ const (
 	sendWindow = 10 * time.Minute
 	// maxSendBackoff caps the delay between send attempts.
 	maxSendBackoff = time.Minute
+	// createGrace is added to the request timeout before a provisioning record without its
+	// tenant is decided FAILED: the request that wrote the record may still be creating it.
+	createGrace = 5 * time.Second
 )
 
 // errPermanent marks send failures that retrying cannot fix.
@@ -89,17 +92,14 @@ func (s *Server) awaitOutcome(ctx context.Context, rec *record) (string, bool) {
 	if rec.state == stateSending && rec.status != "" {
 		return rec.status, true
 	}
-	wake, cancel := s.tenants.subscribe(rec.tenantNamespace, rec.tenantName)
+	wake, cancel := s.caches.tenants.subscribe(rec.tenantNamespace, rec.tenantName)
 	defer cancel()
 	for {
-		if status := s.outcome(ctx, rec); status != "" {
+		status, recheck := s.outcome(ctx, rec)
+		if status != "" {
 			return status, true
 		}
-		wait := time.Until(rec.deadline)
-		if wait > recheckInterval {
-			wait = recheckInterval
-		}
-		timer := time.NewTimer(max(wait, 0))
+		timer := time.NewTimer(max(time.Until(recheck), 0))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
@@ -111,37 +111,48 @@ func (s *Server) awaitOutcome(ctx context.Context, rec *record) (string, bool) {
 	}
 }
 
-// outcome decides the callback status from the tenant's state, "" while undecided.
-// Provisioning succeeds at Ready and fails at ProvisioningError or when the tenant vanished;
-// deprovisioning succeeds when the tenant is gone. Past the deadline it is a failure.
-func (s *Server) outcome(ctx context.Context, rec *record) string {
+// outcome decides the callback status from the tenant's state, "" while undecided, with the
+// time to look again. Provisioning succeeds at Ready and fails at ProvisioningError or when the
+// tenant does not exist once the request that records it could have created it (the record is
+// written before the tenant); deprovisioning succeeds when the tenant is gone. Past the
+// deadline it is a failure.
+func (s *Server) outcome(ctx context.Context, rec *record) (string, time.Time) {
+	recheck := time.Now().Add(recheckInterval)
 	cat, err := s.currentTenant(ctx, rec)
-	if err != nil {
+	switch {
+	case err != nil:
 		klog.FromContext(ctx).V(2).Info("Reading the tenant failed", "err", err.Error())
-	} else if cat == nil {
-		if rec.operation == opDeprovisioning {
-			return statusSucceeded
+	case cat == nil && rec.operation == opDeprovisioning:
+		return statusSucceeded, time.Time{}
+	case cat == nil:
+		settled := rec.created.Add(s.opts.RequestTimeout + createGrace)
+		if !time.Now().Before(settled) {
+			klog.FromContext(ctx).Info("The tenant of the subscription does not exist")
+			return statusFailed, time.Time{}
 		}
-		return statusFailed
-	} else if rec.operation == opProvisioning {
+		recheck = settled
+	case rec.operation == opProvisioning:
 		switch cat.Status.State {
 		case v1alpha1.CAPTenantStateReady:
-			return statusSucceeded
+			return statusSucceeded, time.Time{}
 		case v1alpha1.CAPTenantStateProvisioningError:
-			return statusFailed
+			return statusFailed, time.Time{}
 		}
 	}
 	if !time.Now().Before(rec.deadline) {
 		klog.FromContext(ctx).Info("Tenant operation timed out", "deadline", rec.deadline)
-		return statusFailed
+		return statusFailed, time.Time{}
 	}
-	return ""
+	if rec.deadline.Before(recheck) {
+		recheck = rec.deadline
+	}
+	return "", recheck
 }
 
 // currentTenant returns the recorded tenant (nil when it no longer exists). A miss in the cache
 // is confirmed with the API server, since a tenant created moments ago may not be cached yet.
 func (s *Server) currentTenant(ctx context.Context, rec *record) (*v1alpha1.CAPTenant, error) {
-	cat, err := s.tenants.get(rec.tenantNamespace, rec.tenantName)
+	cat, err := s.caches.tenants.get(rec.tenantNamespace, rec.tenantName)
 	if apierrors.IsNotFound(err) {
 		cat, err = s.sme.SmeV1alpha1().CAPTenants(rec.tenantNamespace).Get(ctx, rec.tenantName, metav1.GetOptions{})
 	}

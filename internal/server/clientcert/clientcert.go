@@ -1,13 +1,18 @@
 // Package clientcert authenticates the Subscription Manager (SMS) by the client certificate the
-// ingress gateway forwards in the X-Forwarded-Client-Cert header: the certificate's issuer and
+// ingress gateway forwards in the X-Forwarded-Client-Cert header: the certificate must chain to
+// one of the configured trusted CAs and be within its validity period, and its issuer and
 // subject must match the distinguished names given in the subscription-manager credentials
 // (callback_certificate_issuer and callback_certificate_subject).
 //
-// The header is trusted as written by the gateway that terminated mutual TLS; the chart's
-// VirtualService overwrites any value a client sends.
+// A certificate is public, so the header alone does not prove that the caller holds its key:
+// the gateway proved that when it accepted the mutual-TLS connection, and the chart's
+// VirtualService overwrites any value a client sends. Only the gateway may therefore reach the
+// server (the chart's NetworkPolicy and optional AuthorizationPolicy); the chain check makes a
+// certificate that no trusted CA issued useless even to a caller who gets past them.
 package clientcert
 
 import (
+	"bytes"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
@@ -17,6 +22,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // maxHeaderLen bounds the forwarded certificate header; a certificate chain is a few KiB.
@@ -172,71 +178,179 @@ func listMatches(expected, actual []string) bool {
 	return slices.Equal(a, b)
 }
 
-// ParseHeader decodes the forwarded client certificate: a URL-escaped PEM certificate (what
-// Envoy's %DOWNSTREAM_PEER_CERT% gives), or an Envoy XFCC element list with a Cert="..." field.
-// Only the first certificate of the PEM data, the client's own, is returned.
+// VerifyOptions say what a forwarded certificate must chain to.
+type VerifyOptions struct {
+	// Roots are the trusted CAs; every certificate in the pool is a trust anchor, so an issuing
+	// (intermediate) CA may be listed beside its root when the gateway forwards only the leaf.
+	// Without roots every certificate is refused.
+	Roots *x509.CertPool
+	// Now is the time of the validity check; zero means time.Now.
+	Now time.Time
+}
+
+// LoadPool reads the PEM certificates of a trust bundle; it is an error when it holds none.
+func LoadPool(data []byte) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	n := 0
+	for rest := data; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("trusted CA certificate %d: %w", n+1, err)
+		}
+		pool.AddCert(cert)
+		n++
+	}
+	if n == 0 {
+		return nil, errors.New("the trusted CA bundle holds no PEM certificate")
+	}
+	return pool, nil
+}
+
+// ParseHeader returns the client's own certificate from the forwarded header (see ParseChain).
 func ParseHeader(header string) (*x509.Certificate, error) {
+	chain, err := ParseChain(header)
+	if err != nil {
+		return nil, err
+	}
+	return chain[0], nil
+}
+
+// ParseChain decodes the forwarded client certificate and the chain sent with it, leaf first.
+// The header is either URL-escaped PEM (what Envoy's %DOWNSTREAM_PEER_CERT% gives; further
+// certificates after the first are the chain), or an Envoy XFCC element list whose first
+// element carries Cert="<URL-escaped PEM>" and optionally Chain="<URL-escaped PEM chain>".
+func ParseChain(header string) ([]*x509.Certificate, error) {
 	if header == "" {
 		return nil, errors.New("no client certificate was forwarded")
 	}
 	if len(header) > maxHeaderLen {
 		return nil, fmt.Errorf("forwarded client certificate exceeds %d bytes", maxHeaderLen)
 	}
-	if cert, ok := xfccCert(header); ok {
-		header = cert
+	var blocks []*pem.Block
+	if fields, ok := xfccElement(header); ok {
+		blocks = append(decodePEM(fields["cert"]), decodePEM(fields["chain"])...)
+	} else {
+		blocks = decodePEM(header)
 	}
-	block := decodePEM(header)
-	if block == nil || block.Type != "CERTIFICATE" {
+	var chain []*x509.Certificate
+	for _, block := range blocks {
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("forwarded client certificate: %w", err)
+		}
+		// Envoy's Chain repeats the leaf of Cert.
+		if len(chain) > 0 && bytes.Equal(cert.Raw, chain[0].Raw) {
+			continue
+		}
+		chain = append(chain, cert)
+	}
+	if len(chain) == 0 {
 		return nil, errors.New("forwarded client certificate is not a PEM certificate")
 	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("forwarded client certificate: %w", err)
-	}
-	return cert, nil
+	return chain, nil
 }
 
-// decodePEM finds the first PEM block of the header, trying the escapings proxies use: path
+// decodePEM returns the PEM blocks of a header value, trying the escapings proxies use: path
 // escaping first (a '+' of unescaped base64 must not become a space), then query escaping
 // (spaces as '+'), then none.
-func decodePEM(header string) *pem.Block {
-	candidates := []func(string) (string, error){url.PathUnescape, url.QueryUnescape}
-	for _, unescape := range candidates {
-		if s, err := unescape(header); err == nil {
-			if block, _ := pem.Decode([]byte(s)); block != nil {
-				return block
+func decodePEM(value string) []*pem.Block {
+	for _, unescape := range []func(string) (string, error){url.PathUnescape, url.QueryUnescape, plain} {
+		s, err := unescape(value)
+		if err != nil {
+			continue
+		}
+		var blocks []*pem.Block
+		for rest := []byte(s); ; {
+			var block *pem.Block
+			if block, rest = pem.Decode(rest); block == nil {
+				break
 			}
+			blocks = append(blocks, block)
+		}
+		if len(blocks) > 0 {
+			return blocks
 		}
 	}
-	block, _ := pem.Decode([]byte(header))
-	return block
+	return nil
 }
 
-// xfccCert extracts the Cert field of the first element of an Envoy XFCC header.
-func xfccCert(header string) (string, bool) {
+func plain(s string) (string, error) { return s, nil }
+
+// xfccElement reads the key=value pairs (keys lower-cased, quotes removed) of the first
+// element of an Envoy XFCC header; false when it has neither Cert nor Chain.
+func xfccElement(header string) (map[string]string, bool) {
 	element, _, _ := strings.Cut(header, ",")
+	fields := map[string]string{}
 	for _, pair := range strings.Split(element, ";") {
 		key, value, ok := strings.Cut(strings.TrimSpace(pair), "=")
-		if ok && strings.EqualFold(key, "Cert") {
-			return strings.Trim(value, `"`), true
+		if ok {
+			fields[strings.ToLower(key)] = strings.Trim(value, `"`)
 		}
 	}
-	return "", false
+	_, cert := fields["cert"]
+	_, chain := fields["chain"]
+	return fields, cert || chain
 }
 
-// Verify checks the forwarded certificate header against the expected issuer and subject.
-// It does not check the certificate's signature or validity period: the gateway did that when
-// it accepted the TLS connection.
-func Verify(header string, issuer, subject DN) error {
-	cert, err := ParseHeader(header)
+// Verify checks the forwarded certificate header: the certificate must chain (through the
+// forwarded chain) to one of the trusted roots for client authentication and be valid now, and
+// its issuer and subject must match the expected names.
+func Verify(header string, issuer, subject DN, opts VerifyOptions) error {
+	chain, err := ParseChain(header)
 	if err != nil {
 		return err
 	}
+	if err := verifyChain(chain, opts); err != nil {
+		return err
+	}
+	cert := chain[0]
 	if !Matches(issuer, cert.Issuer) {
 		return fmt.Errorf("%w: issuer %q", ErrMismatch, cert.Issuer.String())
 	}
 	if !Matches(subject, cert.Subject) {
 		return fmt.Errorf("%w: subject %q", ErrMismatch, cert.Subject.String())
+	}
+	return nil
+}
+
+// VerifyChain checks only that the forwarded certificate chains to a trusted root and is
+// valid: what can be known before the application (and so the expected names) is.
+func VerifyChain(header string, opts VerifyOptions) error {
+	chain, err := ParseChain(header)
+	if err != nil {
+		return err
+	}
+	return verifyChain(chain, opts)
+}
+
+// verifyChain runs the x509 path validation of the leaf with the rest as intermediates.
+func verifyChain(chain []*x509.Certificate, opts VerifyOptions) error {
+	if opts.Roots == nil {
+		return errors.New("no trusted client CA is configured (--client-ca-file)")
+	}
+	intermediates := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		intermediates.AddCert(c)
+	}
+	_, err := chain[0].Verify(x509.VerifyOptions{
+		Roots:         opts.Roots,
+		Intermediates: intermediates,
+		CurrentTime:   opts.Now,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+	if err != nil {
+		return fmt.Errorf("client certificate %q (issuer %q) is not trusted: %w", chain[0].Subject.String(), chain[0].Issuer.String(), err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/capstan-io/capstan/internal/server/servertest"
 )
@@ -86,30 +87,88 @@ func TestMatches(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	ca := servertest.NewCA(t, pkix.Name{Country: []string{"DE"}, Organization: []string{"SAP SE"}, CommonName: "Client CA"})
+	caName := pkix.Name{Country: []string{"DE"}, Organization: []string{"SAP SE"}, CommonName: "Client CA"}
+	ca := servertest.NewCA(t, caName)
 	other := servertest.NewCA(t, pkix.Name{Country: []string{"DE"}, Organization: []string{"SAP SE"}, CommonName: "Other CA"})
 	subject := pkix.Name{Country: []string{"DE"}, Organization: []string{"SAP SE"}, OrganizationalUnit: []string{"Clients"}, CommonName: "sms"}
 	leaf := ca.Issue(t, subject)
 	foreign := other.Issue(t, subject)
+	// The attack: a CA of the attacker's own that carries the trusted CA's name issues a
+	// certificate with the expected subject. Names match; the signature does not.
+	forged := servertest.NewCA(t, caName).Issue(t, subject)
+	// An issuing CA below a trusted root, the usual shape of the Subscription Manager's chain.
+	intermediateName := pkix.Name{Country: []string{"DE"}, Organization: []string{"SAP SE"}, CommonName: "Issuing CA"}
+	root := servertest.NewCA(t, pkix.Name{CommonName: "Root CA"})
+	intermediate := root.IssueCA(t, intermediateName)
+	chained := intermediate.Issue(t, subject)
+	bundle, err := LoadPool(append(append([]byte{}, root.PEM...), intermediate.PEM...))
+	if err != nil {
+		t.Fatal(err)
+	}
 	issuerDN := DN{C: []string{"DE"}, O: []string{"SAP SE"}, CN: "Client CA"}
+	intermediateDN := DN{C: []string{"DE"}, O: []string{"SAP SE"}, CN: "Issuing CA"}
 	subjectDN := DN{C: []string{"DE"}, O: []string{"SAP SE"}, OU: []string{"*"}, CN: "sms"}
+	xfcc := func(cert, chain []byte) string {
+		h := `By=spiffe://x;Hash=abc;Cert="` + url.QueryEscape(string(cert)) + `"`
+		if chain != nil {
+			h += `;Chain="` + url.QueryEscape(string(chain)) + `"`
+		}
+		return h + `;Subject="CN=sms"`
+	}
 	tests := map[string]struct {
 		header  string
+		issuer  DN
+		opts    VerifyOptions
 		wantErr string
 	}{
 		"URL-escaped PEM":   {header: url.PathEscape(string(leaf.CertPEM))},
 		"query-escaped PEM": {header: url.QueryEscape(string(leaf.CertPEM))},
 		"plain PEM":         {header: string(leaf.CertPEM)},
-		"XFCC element":      {header: `By=spiffe://x;Hash=abc;Cert="` + url.QueryEscape(string(leaf.CertPEM)) + `";Subject="CN=sms"`},
-		"other issuer":      {header: url.PathEscape(string(foreign.CertPEM)), wantErr: "issuer"},
-		"empty":             {header: "", wantErr: "no client certificate"},
-		"not PEM":           {header: "hello", wantErr: "not a PEM certificate"},
-		"PEM of a key":      {header: string(leaf.KeyPEM), wantErr: "not a PEM certificate"},
-		"huge":              {header: strings.Repeat("a", maxHeaderLen+1), wantErr: "exceeds"},
+		"XFCC element":      {header: xfcc(leaf.CertPEM, nil)},
+		"XFCC chain through an intermediate": {
+			header: xfcc(chained.CertPEM, append(append([]byte{}, chained.CertPEM...), intermediate.PEM...)),
+			issuer: intermediateDN, opts: VerifyOptions{Roots: root.Pool},
+		},
+		"PEM chain through an intermediate": {
+			header: url.PathEscape(string(chained.CertPEM) + string(intermediate.PEM)),
+			issuer: intermediateDN, opts: VerifyOptions{Roots: root.Pool},
+		},
+		"intermediate from the trusted bundle": {
+			header: url.PathEscape(string(chained.CertPEM)), issuer: intermediateDN, opts: VerifyOptions{Roots: bundle},
+		},
+		"intermediate missing": {
+			header: url.PathEscape(string(chained.CertPEM)), issuer: intermediateDN, opts: VerifyOptions{Roots: root.Pool},
+			wantErr: "not trusted",
+		},
+		"forged with the trusted names": {header: url.PathEscape(string(forged.CertPEM)), wantErr: "not trusted"},
+		"forged in an XFCC element":     {header: xfcc(forged.CertPEM, nil), wantErr: "not trusted"},
+		"forged leaf with a real CA in the chain": {
+			header: url.PathEscape(string(forged.CertPEM) + string(ca.PEM)), wantErr: "not trusted",
+		},
+		"expired": {
+			header: url.PathEscape(string(leaf.CertPEM)), opts: VerifyOptions{Now: time.Now().Add(48 * time.Hour)},
+			wantErr: "expired",
+		},
+		"not yet valid": {
+			header: url.PathEscape(string(leaf.CertPEM)), opts: VerifyOptions{Now: time.Now().Add(-48 * time.Hour)},
+			wantErr: "not trusted",
+		},
+		"no trusted CA configured": {header: url.PathEscape(string(leaf.CertPEM)), opts: VerifyOptions{Roots: nil}, wantErr: "no trusted client CA"},
+		"other issuer":             {header: url.PathEscape(string(foreign.CertPEM)), opts: VerifyOptions{Roots: other.Pool}, wantErr: "issuer"},
+		"empty":                    {header: "", wantErr: "no client certificate"},
+		"not PEM":                  {header: "hello", wantErr: "not a PEM certificate"},
+		"PEM of a key":             {header: string(leaf.KeyPEM), wantErr: "not a PEM certificate"},
+		"huge":                     {header: strings.Repeat("a", maxHeaderLen+1), wantErr: "exceeds"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			err := Verify(tc.header, issuerDN, subjectDN)
+			if tc.issuer.CN == "" {
+				tc.issuer = issuerDN
+			}
+			if tc.opts.Roots == nil && tc.wantErr != "no trusted client CA" {
+				tc.opts.Roots = ca.Pool
+			}
+			err := Verify(tc.header, tc.issuer, subjectDN, tc.opts)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
@@ -121,7 +180,16 @@ func TestVerify(t *testing.T) {
 			}
 		})
 	}
-	if err := Verify(url.PathEscape(string(leaf.CertPEM)), issuerDN, DN{CN: "other"}); !errors.Is(err, ErrMismatch) {
+	if err := Verify(url.PathEscape(string(leaf.CertPEM)), issuerDN, DN{CN: "other"}, VerifyOptions{Roots: ca.Pool}); !errors.Is(err, ErrMismatch) {
 		t.Fatalf("subject mismatch: %v, want ErrMismatch", err)
+	}
+}
+
+func TestLoadPool(t *testing.T) {
+	if _, err := LoadPool([]byte("no certificates here")); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Fatalf("LoadPool of garbage: %v", err)
+	}
+	if _, err := LoadPool([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")); err == nil {
+		t.Fatal("LoadPool accepted a broken certificate")
 	}
 }

@@ -53,6 +53,32 @@ func NewCA(t testing.TB, name pkix.Name) *CA {
 	return &CA{Cert: cert, Key: key, Pool: pool, PEM: pemBlock("CERTIFICATE", der)}
 }
 
+// IssueCA creates an intermediate certificate authority signed by ca.
+func (ca *CA) IssueCA(t testing.TB, name pkix.Name) *CA {
+	t.Helper()
+	key := newKey(t)
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(t),
+		Subject:               name,
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &CA{Cert: cert, Key: key, Pool: pool, PEM: pemBlock("CERTIFICATE", der)}
+}
+
 // Leaf is a certificate issued by a CA, with its key.
 type Leaf struct {
 	Cert    *x509.Certificate

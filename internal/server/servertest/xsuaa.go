@@ -111,14 +111,20 @@ func (x *XSUAA) count(endpoint string) {
 	x.hits[endpoint]++
 }
 
-func (x *XSUAA) discovery(w http.ResponseWriter, _ *http.Request) {
+// discovery announces the key set on the host the request was sent to, as each XSUAA tenant
+// host announces its own.
+func (x *XSUAA) discovery(w http.ResponseWriter, r *http.Request) {
 	x.count("discovery")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":         x.URL + "/oauth/token",
-		"jwks_uri":       x.URL + "/token_keys",
+		"jwks_uri":       "https://" + r.Host + "/token_keys",
 		"token_endpoint": x.URL + "/oauth/token",
 	})
 }
+
+// Addr is the listener address (127.0.0.1:<port>), for clients that map other host names to
+// this server.
+func (x *XSUAA) Addr() string { return x.server.Listener.Addr().String() }
 
 func (x *XSUAA) tokenKeys(w http.ResponseWriter, _ *http.Request) {
 	x.count("keys")

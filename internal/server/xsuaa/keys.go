@@ -16,23 +16,99 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 )
 
-// maxDiscoveryBody bounds the OIDC discovery document.
-const maxDiscoveryBody = 1 << 20
+// Response size limits of the discovery document and the key set.
+const (
+	maxDiscoveryBody = 1 << 20
+	maxKeySetBody    = 1 << 20
+)
 
-// key returns the public key with id kid from the key set that the jku's host announces.
-func (v *Verifier) key(ctx context.Context, jku, uaaDomain, kid string) (jwk.Key, error) {
-	jwksURI, err := v.jwksURI(ctx, jku, uaaDomain)
-	if err != nil {
-		return nil, err
+// key returns the public key with id kid from the key set that the jku's host announces, and
+// a function to call once the key verified the token's signature. Only then is the host
+// remembered (its discovery result and key set cached and refreshed): tokens with made-up jku
+// hosts cost a fetch each but cannot fill or evict the caches.
+func (v *Verifier) key(ctx context.Context, jku, uaaDomain, kid string) (jwk.Key, func(), error) {
+	u, _ := url.Parse(jku) // checked by checkJKU
+	host := u.Host
+	if jwksURI, ok := v.verifiedHost(host); ok {
+		key, err := v.cachedKey(ctx, jwksURI, kid)
+		return key, func() {}, err
 	}
-	set, err := v.keySet(ctx, jwksURI)
+	jwksURI, err := v.discover(ctx, host)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	// The key set must be served from the UAA domain too, or a discovery document could send
+	// us to keys anyone controls.
+	if err := checkKeySetURL(jwksURI, uaaDomain); err != nil {
+		return nil, nil, err
+	}
+	set, err := jwk.Fetch(ctx, jwksURI, jwk.WithHTTPClient(v.opts.HTTPClient), jwk.WithMaxFetchBodySize(maxKeySetBody))
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetching the key set: %w", err)
+	}
+	key, ok := set.LookupKeyID(kid)
+	if !ok {
+		return nil, nil, fmt.Errorf("no key %q in the key set", kid)
+	}
+	return key, func() { v.remember(context.WithoutCancel(ctx), host, jwksURI) }, nil
+}
+
+// verifiedHost returns the key set URL of a host whose key verified a signature before, while
+// its discovery result is fresh.
+func (v *Verifier) verifiedHost(host string) (string, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	d, ok := v.discovered[host]
+	if !ok || v.opts.Now().Sub(d.fetched) >= DefaultDiscoveryMaxAge {
+		return "", false
+	}
+	return d.jwksURI, true
+}
+
+// remember caches a host whose key verified a signature, up to maxKeySets hosts; beyond that
+// further hosts keep working uncached. When registering the key set fails the host stays
+// uncached and the next token fetches again.
+func (v *Verifier) remember(ctx context.Context, host, jwksURI string) {
+	// regMu serialises registrations (which fetch) without blocking verifications on mu.
+	v.regMu.Lock()
+	defer v.regMu.Unlock()
+	v.mu.Lock()
+	_, known := v.discovered[host]
+	full := !known && len(v.discovered) >= maxKeySets
+	v.mu.Unlock()
+	if full {
+		return
+	}
+	if !v.cache.IsRegistered(ctx, jwksURI) {
+		err := v.cache.Register(ctx, jwksURI,
+			jwk.WithHTTPClient(v.opts.HTTPClient),
+			jwk.WithMinInterval(5*time.Minute),
+			jwk.WithMaxInterval(time.Hour),
+		)
+		if err != nil {
+			_ = v.cache.Unregister(ctx, jwksURI)
+			return
+		}
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if _, ok := v.lastRefresh[jwksURI]; !ok {
+		// Registration counts as a fetch for the refresh rate limit.
+		v.lastRefresh[jwksURI] = v.opts.Now()
+	}
+	v.discovered[host] = discovery{jwksURI: jwksURI, fetched: v.opts.Now()}
+}
+
+// cachedKey looks the key up in the cached key set of a verified host; an unknown kid may
+// mean the keys were rotated since the last fetch and forces one (rate-limited) refresh.
+func (v *Verifier) cachedKey(ctx context.Context, jwksURI, kid string) (jwk.Key, error) {
+	set, err := v.cache.Lookup(ctx, jwksURI)
+	if err != nil {
+		return nil, fmt.Errorf("key set: %w", err)
 	}
 	if key, ok := set.LookupKeyID(kid); ok {
 		return key, nil
 	}
-	// An unknown kid may mean the keys were rotated since the last fetch.
 	if !v.mayRefresh(jwksURI) {
 		return nil, fmt.Errorf("no key %q in the key set", kid)
 	}
@@ -43,45 +119,6 @@ func (v *Verifier) key(ctx context.Context, jku, uaaDomain, kid string) (jwk.Key
 		return key, nil
 	}
 	return nil, fmt.Errorf("no key %q in the key set", kid)
-}
-
-// keySet returns the cached key set, registering it with the cache on first use.
-func (v *Verifier) keySet(ctx context.Context, jwksURI string) (jwk.Set, error) {
-	if !v.cache.IsRegistered(ctx, jwksURI) {
-		if err := v.register(ctx, jwksURI); err != nil {
-			return nil, err
-		}
-	}
-	set, err := v.cache.Lookup(ctx, jwksURI)
-	if err != nil {
-		return nil, fmt.Errorf("key set: %w", err)
-	}
-	return set, nil
-}
-
-// register adds a key set to the cache and waits for its first fetch. A failed first fetch
-// unregisters it again, so the next request retries instead of waiting on a dead entry.
-func (v *Verifier) register(ctx context.Context, jwksURI string) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.cache.IsRegistered(ctx, jwksURI) {
-		return nil
-	}
-	if len(v.lastRefresh) >= maxKeySets {
-		return errors.New("too many key sets cached")
-	}
-	err := v.cache.Register(ctx, jwksURI,
-		jwk.WithHTTPClient(v.opts.HTTPClient),
-		jwk.WithMinInterval(5*time.Minute),
-		jwk.WithMaxInterval(time.Hour),
-	)
-	if err != nil {
-		_ = v.cache.Unregister(context.WithoutCancel(ctx), jwksURI)
-		return fmt.Errorf("fetching the key set: %w", err)
-	}
-	// Registration counts as a fetch for the refresh rate limit.
-	v.lastRefresh[jwksURI] = v.opts.Now()
-	return nil
 }
 
 // mayRefresh rate-limits forced refreshes per key set, so tokens with made-up key ids cannot
@@ -95,34 +132,6 @@ func (v *Verifier) mayRefresh(jwksURI string) bool {
 	}
 	v.lastRefresh[jwksURI] = now
 	return true
-}
-
-// jwksURI resolves the key set URL of the jku's host by OIDC discovery, cached per host.
-func (v *Verifier) jwksURI(ctx context.Context, jku, uaaDomain string) (string, error) {
-	u, _ := url.Parse(jku) // checked by checkJKU
-	host := u.Host
-	v.mu.Lock()
-	d, ok := v.discovered[host]
-	v.mu.Unlock()
-	if ok && v.opts.Now().Sub(d.fetched) < DefaultDiscoveryMaxAge {
-		return d.jwksURI, nil
-	}
-	uri, err := v.discover(ctx, host)
-	if err != nil {
-		return "", err
-	}
-	// The key set must be served from the UAA domain too, or a discovery document could send
-	// us to keys anyone controls.
-	if err := checkKeySetURL(uri, uaaDomain); err != nil {
-		return "", err
-	}
-	v.mu.Lock()
-	if len(v.discovered) >= maxKeySets {
-		clear(v.discovered)
-	}
-	v.discovered[host] = discovery{jwksURI: uri, fetched: v.opts.Now()}
-	v.mu.Unlock()
-	return uri, nil
 }
 
 // discover fetches https://<host>/.well-known/openid-configuration and returns its jwks_uri.

@@ -3,9 +3,12 @@
 //
 // The signing keys are found through the token's jku header, which must point into the
 // saas-registry's UAA domain: https://<jku host>/.well-known/openid-configuration names the
-// key set (jwks_uri), which is fetched and cached by a jwk.Cache that refreshes it in the
-// background. A token signed with a key id the cached set does not know forces one refresh
-// (rate limited), so key rotation is picked up without waiting for the refresh interval.
+// key set (jwks_uri). A host is cached only after a key from it verified a token's signature;
+// its key set is then kept by a jwk.Cache that refreshes it in the background, for at most
+// maxKeySets hosts. Tokens naming other hosts are checked with a fresh fetch each and leave
+// nothing behind, so made-up jku hosts can neither fill nor evict the cache. A token signed
+// with a key id the cached set does not know forces one refresh (rate limited), so key
+// rotation is picked up without waiting for the refresh interval.
 package xsuaa
 
 import (
@@ -32,7 +35,7 @@ const (
 	DefaultDiscoveryMaxAge = time.Hour
 	// maxTokenLen bounds the Authorization header; XSUAA tokens are a few KiB.
 	maxTokenLen = 32 << 10
-	// maxKeySets bounds how many key sets are cached, since jku hosts come from requests.
+	// maxKeySets bounds how many verified hosts and key sets are cached.
 	maxKeySets = 256
 )
 
@@ -67,8 +70,9 @@ type Verifier struct {
 	opts  Options
 	cache *jwk.Cache
 
+	regMu       sync.Mutex // serialises key set registrations
 	mu          sync.Mutex
-	discovered  map[string]discovery // jku host → jwks_uri
+	discovered  map[string]discovery // verified jku host → jwks_uri
 	lastRefresh map[string]time.Time // jwks_uri → last forced refresh
 }
 
@@ -133,7 +137,7 @@ func (v *Verifier) verify(ctx context.Context, authorization string, exp Expecta
 	if err := checkJKU(jku, exp.UAADomain); err != nil {
 		return err
 	}
-	key, err := v.key(ctx, jku, exp.UAADomain, kid)
+	key, verified, err := v.key(ctx, jku, exp.UAADomain, kid)
 	if err != nil {
 		return err
 	}
@@ -147,6 +151,8 @@ func (v *Verifier) verify(ctx context.Context, authorization string, exp Expecta
 	if err != nil {
 		return fmt.Errorf("token rejected: %w", err)
 	}
+	// The key verified the signature: the jku host is a real issuer of this application.
+	verified()
 	return checkClaims(tok, exp)
 }
 

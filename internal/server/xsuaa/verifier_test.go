@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -209,8 +211,9 @@ func TestVerifyPicksUpRotatedKeys(t *testing.T) {
 	if got := x.Hits("discovery"); got != 1 {
 		t.Errorf("discovery fetched %d times, want 1", got)
 	}
-	if got := x.Hits("keys"); got != 1 {
-		t.Errorf("key set fetched %d times, want 1", got)
+	// Once to check the first token, once when the verified host's key set was cached.
+	if got := x.Hits("keys"); got != 2 {
+		t.Errorf("key set fetched %d times, want 2", got)
 	}
 	// Rotate: a new key appears. The first refresh after registration is rate limited, so
 	// let the verifier's clock move past the backoff.
@@ -219,13 +222,59 @@ func TestVerifyPicksUpRotatedKeys(t *testing.T) {
 	if err := v.Verify(ctx, "Bearer "+x.Sign(t, claims, servertest.TokenOptions{Kid: "key-2"}), exp); err != nil {
 		t.Fatalf("token with the rotated key: %v", err)
 	}
-	if got := x.Hits("keys"); got != 2 {
-		t.Errorf("key set fetched %d times, want 2 (one forced refresh)", got)
+	if got := x.Hits("keys"); got != 3 {
+		t.Errorf("key set fetched %d times, want 3 (one forced refresh)", got)
 	}
 	// Unknown key ids within the backoff do not refresh again.
 	x.AddKey(t, "key-3", false)
 	_ = v.Verify(ctx, "Bearer "+x.Sign(t, claims, servertest.TokenOptions{Kid: "key-3"}), exp)
-	if got := x.Hits("keys"); got != 2 {
-		t.Errorf("key set fetched %d times after an unknown kid within the backoff, want 2", got)
+	if got := x.Hits("keys"); got != 3 {
+		t.Errorf("key set fetched %d times after an unknown kid within the backoff, want 3", got)
+	}
+}
+
+// TestUnverifiedHostsAreNotCached is the attack on the key cache: tokens whose jku names ever
+// new hosts inside the UAA domain (each XSUAA tenant host serves discovery and keys) but whose
+// signatures do not verify must neither fill the cache, so that a real new issuer is refused,
+// nor evict the hosts that verified before.
+func TestUnverifiedHostsAreNotCached(t *testing.T) {
+	ca := servertest.NewCA(t, pkix.Name{CommonName: "test root"})
+	x := servertest.NewXSUAA(t, ca)
+	// Every *.localhost host reaches the fake XSUAA, which presents its localhost certificate.
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: ca.Pool, ServerName: "localhost", MinVersion: tls.VersionTLS12},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, x.Addr())
+		},
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	v, err := NewVerifier(ctx, Options{HTTPClient: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = v.Close(context.Background()); cancel() })
+	exp := Expectation{ClientID: testClientID, XSAppName: testXSAppName, UAADomain: "localhost"}
+	claims := servertest.Claims(testClientID, testXSAppName)
+	_, port, _ := net.SplitHostPort(x.Addr())
+	jku := func(host string) string { return "https://" + host + ":" + port + "/token_keys" }
+
+	if err := v.Verify(ctx, "Bearer "+x.Sign(t, claims, servertest.TokenOptions{JKU: jku("localhost")}), exp); err != nil {
+		t.Fatalf("valid token: %v", err)
+	}
+	for i := range maxKeySets + 20 {
+		forged := x.Sign(t, claims, servertest.TokenOptions{JKU: jku(fmt.Sprintf("h%d.localhost", i)), Tamper: true})
+		if err := v.Verify(ctx, "Bearer "+forged, exp); err == nil {
+			t.Fatalf("forged token %d accepted", i)
+		}
+	}
+	discoveries := x.Hits("discovery")
+	if err := v.Verify(ctx, "Bearer "+x.Sign(t, claims, servertest.TokenOptions{JKU: jku("localhost")}), exp); err != nil {
+		t.Fatalf("valid token after the flood: %v", err)
+	}
+	if got := x.Hits("discovery"); got != discoveries {
+		t.Errorf("the verified host was evicted: discovery fetched again (%d, was %d)", got, discoveries)
+	}
+	if err := v.Verify(ctx, "Bearer "+x.Sign(t, claims, servertest.TokenOptions{JKU: jku("fresh.localhost")}), exp); err != nil {
+		t.Fatalf("valid token of a new issuer host after the flood: %v", err)
 	}
 }
