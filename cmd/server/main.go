@@ -7,6 +7,8 @@
 //	TLS_ENABLED     "true" serves the API over HTTPS with TLS_CERT and TLS_KEY (file paths)
 //	METRICS_PORT    metrics and health port (default 9090)
 //	POD_NAME        names this instance in pending-callback claims (default: random)
+//	MAX_REQUESTS_IN_FLIGHT  default of --max-requests-in-flight
+//	CLIENT_CA_FILE          default of --client-ca-file
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 
 	"github.com/capstan-io/capstan/internal/kube"
 	"github.com/capstan-io/capstan/internal/server"
+	"github.com/capstan-io/capstan/internal/server/clientcert"
 )
 
 // userAgent identifies the server's API requests.
@@ -39,6 +42,8 @@ type flags struct {
 	shutdownTimeout        time.Duration
 	defaultCallbackTimeout time.Duration
 	maxBodyBytes           int64
+	maxRequestsInFlight    int
+	clientCAFile           string
 }
 
 func main() {
@@ -52,6 +57,10 @@ func main() {
 	flag.DurationVar(&f.shutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "Time allowed for in-flight requests and callbacks at shutdown.")
 	flag.DurationVar(&f.defaultCallbackTimeout, "default-callback-timeout", server.DefaultCallbackTimeout, "How long a tenant operation may take when the credentials do not say.")
 	flag.Int64Var(&f.maxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "Maximum request body size.")
+	flag.IntVar(&f.maxRequestsInFlight, "max-requests-in-flight", 0,
+		fmt.Sprintf("API requests handled at once; more are answered 429. Default: env MAX_REQUESTS_IN_FLIGHT, else %d.", server.DefaultMaxRequestsInFlight))
+	flag.StringVar(&f.clientCAFile, "client-ca-file", os.Getenv("CLIENT_CA_FILE"),
+		"PEM bundle of the CAs the Subscription Manager's forwarded client certificate must chain to; every certificate in it is a trust anchor. Empty refuses all SMS requests (env CLIENT_CA_FILE).")
 	flag.Parse()
 	if err := run(f); err != nil {
 		klog.ErrorS(err, "Subscription server failed")
@@ -80,6 +89,26 @@ func run(f flags) error {
 	opts.ShutdownTimeout = f.shutdownTimeout
 	opts.DefaultCallbackTimeout = f.defaultCallbackTimeout
 	opts.MaxBodyBytes = f.maxBodyBytes
+	if f.maxRequestsInFlight == 0 {
+		if f.maxRequestsInFlight, err = envInt("MAX_REQUESTS_IN_FLIGHT", server.DefaultMaxRequestsInFlight); err != nil {
+			return err
+		}
+	}
+	if f.maxRequestsInFlight < 1 {
+		return fmt.Errorf("--max-requests-in-flight=%d: must be at least 1", f.maxRequestsInFlight)
+	}
+	opts.MaxRequestsInFlight = f.maxRequestsInFlight
+	if f.clientCAFile != "" {
+		data, err := os.ReadFile(f.clientCAFile)
+		if err != nil {
+			return fmt.Errorf("--client-ca-file: %w", err)
+		}
+		if opts.ClientCAs, err = clientcert.LoadPool(data); err != nil {
+			return fmt.Errorf("--client-ca-file %s: %w", f.clientCAFile, err)
+		}
+	} else {
+		klog.InfoS("No --client-ca-file: every Subscription Manager request will be refused")
+	}
 	opts.Identity = os.Getenv("POD_NAME")
 	srv, err := server.New(opts)
 	if err != nil {
@@ -109,6 +138,19 @@ func optionsFromEnv() (server.Options, error) {
 		}
 	}
 	return opts, nil
+}
+
+// envInt reads an integer from the environment, def when unset.
+func envInt(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not an integer", name, v)
+	}
+	return n, nil
 }
 
 // envPort reads a port number from the environment.

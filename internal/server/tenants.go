@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 
 	"github.com/capstan-io/capstan/internal/identity"
@@ -156,23 +158,32 @@ func (s *Server) writeContextSecret(ctx context.Context, namespace, name string,
 	if !apierrors.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("creating the subscription-context Secret: %w", err)
 	}
-	cur, err := s.kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	var result *corev1.Secret
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := s.kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("reading the subscription-context Secret: %w", err)
+		}
+		if cur.Labels[v1alpha1.LabelBTPTenantIdentifier] != sub.tenantID {
+			return fail(http.StatusConflict, fmt.Sprintf("Secret %s/%s exists but is not the subscription context of tenant %s", namespace, name, sub.tenantID), nil)
+		}
+		if len(cur.OwnerReferences) > 0 || cur.Labels[v1alpha1.LabelSubscriptionGUID] == sub.guid {
+			result = cur // a concurrent request for the same subscription wrote it
+			return nil
+		}
+		cur.Labels[v1alpha1.LabelSubscriptionGUID] = sub.guid
+		cur.Data = secret.Data
+		result, err = s.kube.CoreV1().Secrets(namespace).Update(ctx, cur, metav1.UpdateOptions{FieldManager: FieldManager})
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("reading the subscription-context Secret: %w", err)
-	}
-	if cur.Labels[v1alpha1.LabelBTPTenantIdentifier] != sub.tenantID {
-		return nil, fail(http.StatusConflict, fmt.Sprintf("Secret %s/%s exists but is not the subscription context of tenant %s", namespace, name, sub.tenantID), nil)
-	}
-	if metav1.GetControllerOfNoCopy(cur) != nil || len(cur.OwnerReferences) > 0 {
-		return cur, nil // the concurrent request's tenant owns it; the payload is the same tenant's
-	}
-	cur.Labels[v1alpha1.LabelSubscriptionGUID] = sub.guid
-	cur.Data = secret.Data
-	updated, err := s.kube.CoreV1().Secrets(namespace).Update(ctx, cur, metav1.UpdateOptions{FieldManager: FieldManager})
-	if err != nil {
+		var se *statusError
+		if errors.As(err, &se) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("updating the subscription-context Secret: %w", err)
 	}
-	return updated, nil
+	return result, nil
 }
 
 // newTenant builds a consumer CAPTenant. No version is set: the controller picks it.

@@ -186,8 +186,16 @@ func (f *fixture) startServer(identity string) *server.Server {
 func (f *fixture) newServer(identity string, opts server.Options) *server.Server {
 	f.t.Helper()
 	opts.Addr, opts.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0"
-	opts.Kube, opts.SME = f.kube, f.sme
+	if opts.Kube == nil {
+		opts.Kube = f.kube
+	}
+	if opts.SME == nil {
+		opts.SME = f.sme
+	}
 	opts.RootCAs = f.ca.Pool
+	if opts.ClientCAs == nil {
+		opts.ClientCAs = f.ca.Pool // the chart's additionalCACertificate
+	}
 	opts.ClientTimeout = 5 * time.Second
 	opts.Identity = identity
 	srv, err := server.New(opts)

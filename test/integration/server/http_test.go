@@ -65,13 +65,39 @@ func TestMalformedRequests(t *testing.T) {
 			method: http.MethodPut, path: "/provision/tenants/t-1", body: f.saasPayload("t-1", "g", "s"),
 			headers: map[string]string{"STATUS_CALLBACK": "https://evil.example.com/steal"}, wantCode: http.StatusBadRequest, wantBody: "must be a URL path",
 		},
+		// An unknown application cannot be authenticated against: answered like a failed
+		// authentication, so that callers cannot probe which applications exist.
 		"unknown app": {
 			method: http.MethodPut, path: "/provision/tenants/t-1", body: func() any { p := f.saasPayload("t-1", "g", "s"); p["subscriptionAppName"] = "nope"; return p }(),
-			wantCode: http.StatusNotAcceptable, wantBody: "no multi-tenant capapplication found",
+			wantCode: http.StatusNotAcceptable, wantBody: "authorization check failed",
 		},
 		"unknown tenant": {
-			method: http.MethodDelete, path: "/provision/tenants/t-1", body: `{"subscribedTenantId":"t-1","subscriptionGUID":"` + f.guid("g") + `"}`,
+			method: http.MethodDelete, path: "/provision/tenants/t-1", body: f.saasPayload("t-1", "g", "s"),
 			wantCode: http.StatusNotFound, wantBody: "tenant not found",
+		},
+		"unknown tenant of an unnamed application": {
+			method: http.MethodDelete, path: "/provision/tenants/t-1", body: `{"subscribedTenantId":"t-1","subscriptionGUID":"` + f.guid("g") + `"}`,
+			wantCode: http.StatusNotAcceptable, wantBody: "authorization check failed",
+		},
+		"wildcard subdomain": {
+			method: http.MethodPut, path: "/provision/tenants/t-1", body: f.saasPayload("t-1", "g", "*"),
+			wantCode: http.StatusBadRequest, wantBody: `field subscribedSubdomain: \"*\" is invalid`,
+		},
+		"subdomain with dots": {
+			method: http.MethodPut, path: "/provision/tenants/t-1", body: f.saasPayload("t-1", "g", "evil.example.org"),
+			wantCode: http.StatusBadRequest, wantBody: "subscribedSubdomain",
+		},
+		"subdomain with a slash": {
+			method: http.MethodPut, path: "/provision/tenants/t-1", body: f.saasPayload("t-1", "g", "a/b"),
+			wantCode: http.StatusBadRequest, wantBody: "subscribedSubdomain",
+		},
+		"upper-case subdomain": {
+			method: http.MethodPut, path: "/provision/tenants/t-1", body: f.saasPayload("t-1", "g", "Consumer"),
+			wantCode: http.StatusBadRequest, wantBody: "a lowercase RFC 1123 label",
+		},
+		"SMS wildcard subdomain": {
+			method: http.MethodPut, path: "/sms/provision/tenants/t-1", body: f.smsPayload("t-1", "g", "*"),
+			wantCode: http.StatusBadRequest, wantBody: "subscriber.subaccountSubdomain",
 		},
 		"GET on provisioning": {method: http.MethodGet, path: "/provision/tenants/t-1", wantCode: http.StatusMethodNotAllowed},
 		"POST on dependencies": {
@@ -112,8 +138,9 @@ func TestMetricsAndHealth(t *testing.T) {
 	for _, want := range []string{
 		`cap_op_subscription_requests_total{code="202",method="put"} 1`,
 		`cap_op_subscription_requests_total{code="405",method="get"} 1`,
-		`cap_op_subscription_requests_sms_total{code="404",method="delete"} 1`,
-		`cap_op_dependencies_requests_total{code="400",method="get"} 1`,
+		// Without credentials: answered as authentication failures.
+		`cap_op_subscription_requests_sms_total{code="406",method="delete"} 1`,
+		`cap_op_dependencies_requests_total{code="401",method="get"} 1`,
 		`cap_op_subscription_requests_inflight 0`,
 		`cap_op_subscription_requests_sms_inflight 0`,
 		`cap_op_dependencies_requests_inflight 0`,
@@ -180,8 +207,9 @@ func TestGracefulShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the in-flight request got no answer: %v", err)
 	}
-	if resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("in-flight request = %d, want 404", resp.StatusCode)
+	// The payload names no application, so the server cannot authenticate the caller: 406.
+	if resp.StatusCode != http.StatusNotAcceptable {
+		t.Fatalf("in-flight request = %d, want 406", resp.StatusCode)
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Shutdown: %v", err)

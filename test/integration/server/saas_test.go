@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capstan-io/capstan/internal/identity"
+	"github.com/capstan-io/capstan/internal/server"
 	"github.com/capstan-io/capstan/internal/server/servertest"
 	"github.com/capstan-io/capstan/internal/testenv"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
@@ -99,7 +100,7 @@ func (f *fixture) assertNewTenant(cat *v1alpha1.CAPTenant, payload map[string]an
 	if len(secret.OwnerReferences) != 1 || secret.OwnerReferences[0].UID != cat.UID || secret.OwnerReferences[0].Kind != "CAPTenant" {
 		t.Errorf("Secret owners = %+v, want the tenant", secret.OwnerReferences)
 	}
-	if secret.Labels[v1alpha1.LabelSubscriptionGUID] != payload["subscriptionGUID"] || secret.GenerateName != appName+"-consumer-" {
+	if secret.Labels[v1alpha1.LabelSubscriptionGUID] != payload["subscriptionGUID"] || secret.Name != server.TenantName(appName, cat.Spec.TenantId)+"-context" {
 		t.Errorf("Secret metadata = %+v", secret.ObjectMeta)
 	}
 }
@@ -164,7 +165,7 @@ func TestSaaSDeprovisioning(t *testing.T) {
 	}
 
 	path := callbackPrefix + "job-del/result"
-	body := map[string]any{"subscribedTenantId": "t-1", "subscriptionGUID": f.guid("guid-1"), "subscriptionAppName": appName}
+	body := map[string]any{"subscribedTenantId": "t-1", "subscriptionGUID": f.guid("guid-1"), "subscriptionAppName": appName, "providerSubaccountId": f.account}
 	resp := do(t, srv, http.MethodDelete, "/provision/tenants/t-1", body, map[string]string{"Authorization": f.token(), "STATUS_CALLBACK": path})
 	if resp.code != http.StatusAccepted || resp.message(t) != "resource deleted successfully" {
 		t.Fatalf("DELETE = %d %s", resp.code, resp.body)
@@ -282,7 +283,8 @@ func TestDependencies(t *testing.T) {
 			}
 		})
 	}
-	if resp := do(t, srv, http.MethodGet, "/dependencies/nobody/"+appName+"/", nil, map[string]string{"Authorization": f.token()}); resp.code != http.StatusBadRequest {
-		t.Errorf("unknown app = %d %s, want 400", resp.code, resp.body)
+	// An unknown application is answered like a failed authentication (docs/security.md).
+	if resp := do(t, srv, http.MethodGet, "/dependencies/nobody/"+appName+"/", nil, map[string]string{"Authorization": f.token()}); resp.code != http.StatusUnauthorized {
+		t.Errorf("unknown app = %d %s, want 401", resp.code, resp.body)
 	}
 }
