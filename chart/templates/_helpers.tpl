@@ -271,3 +271,15 @@ schema accepts them (with any value) so that this message, not a generic one, is
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The PEM bundle the subscription server trusts for forwarded client certificates:
+subscriptionServer.certificateConfig.additionalCACertificate plus clientCACertificates; empty when
+neither is set. */}}
+{{- define "cap-operator.serverClientCA" -}}
+{{- $s := .Values.subscriptionServer -}}
+{{- $parts := list -}}
+{{- range (list $s.certificateConfig.additionalCACertificate $s.clientCACertificates) -}}
+{{- if . -}}{{- $parts = append $parts (trim .) -}}{{- end -}}
+{{- end -}}
+{{- if $parts -}}{{- printf "%s\n" (join "\n" $parts) -}}{{- end -}}
+{{- end -}}

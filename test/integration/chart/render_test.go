@@ -59,7 +59,7 @@ func TestDefaultValues(t *testing.T) {
 
 	wantKinds := map[string]int{
 		"ServiceAccount": 3, "ClusterRole": 6, "ClusterRoleBinding": 3, "Role": 2, "RoleBinding": 2,
-		"Deployment": 3, "Service": 3, "Secret": 1, "PodDisruptionBudget": 1,
+		"Deployment": 3, "Service": 3, "Secret": 1, "PodDisruptionBudget": 1, "ConfigMap": 1, "NetworkPolicy": 1,
 		"ValidatingWebhookConfiguration": 1, "MutatingWebhookConfiguration": 1,
 	}
 	got := map[string]int{}
@@ -407,7 +407,8 @@ func TestControllerSettings(t *testing.T) {
 	}
 	var s appsv1.Deployment
 	objs.get(t, "Deployment", release+"-subscription-server", &s)
-	if got := container(t, &s, "subscription-server").Args; !slices.Equal(got, []string{"--client-timeout=10s", "--max-body-bytes=2097152"}) {
+	want := []string{"--client-timeout=10s", "--max-body-bytes=2097152", "--client-ca-file=/app/etc/client-ca/ca.crt"}
+	if got := container(t, &s, "subscription-server").Args; !slices.Equal(got, want) {
 		t.Errorf("subscription server args %v", got)
 	}
 }
