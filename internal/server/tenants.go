@@ -106,7 +106,7 @@ func (s *Server) upsertTenant(ctx context.Context, ca *v1alpha1.CAPApplication, 
 func (s *Server) createTenant(ctx context.Context, ca *v1alpha1.CAPApplication, sub subscription) (bool, *v1alpha1.CAPTenant, error) {
 	logger := klog.FromContext(ctx)
 	name := TenantName(ca.Name, sub.tenantID)
-	secret, err := s.writeContextSecret(ctx, ca.Namespace, name+"-context", sub)
+	secret, createdSecret, err := s.writeContextSecret(ctx, ca.Namespace, name+"-context", sub)
 	if err != nil {
 		return false, nil, err
 	}
@@ -123,6 +123,11 @@ func (s *Server) createTenant(ctx context.Context, ca *v1alpha1.CAPApplication, 
 		return false, cur, nil
 	}
 	if err != nil {
+		if createdSecret {
+			if delErr := s.kube.CoreV1().Secrets(ca.Namespace).Delete(context.WithoutCancel(ctx), secret.Name, metav1.DeleteOptions{}); delErr != nil {
+				logger.Error(delErr, "Removing the orphaned subscription-context Secret failed", "secret", klog.KObj(secret))
+			}
+		}
 		return false, nil, fmt.Errorf("creating the CAPTenant: %w", err)
 	}
 	// The owner reference makes the Secret go with the tenant.
@@ -136,9 +141,10 @@ func (s *Server) createTenant(ctx context.Context, ca *v1alpha1.CAPApplication, 
 	return true, cat, nil
 }
 
-// writeContextSecret creates the subscription-context Secret, or takes over one left by an
-// interrupted earlier attempt for the same tenant id.
-func (s *Server) writeContextSecret(ctx context.Context, namespace, name string, sub subscription) (*corev1.Secret, error) {
+// writeContextSecret creates the subscription-context Secret (created=true), or takes over one
+// left by an interrupted earlier attempt or written by a concurrent request for the same
+// tenant id.
+func (s *Server) writeContextSecret(ctx context.Context, namespace, name string, sub subscription) (*corev1.Secret, bool, error) {
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,
@@ -153,10 +159,10 @@ func (s *Server) writeContextSecret(ctx context.Context, namespace, name string,
 	}
 	created, err := s.kube.CoreV1().Secrets(namespace).Create(ctx, secret, metav1.CreateOptions{FieldManager: FieldManager})
 	if err == nil {
-		return created, nil
+		return created, true, nil
 	}
 	if !apierrors.IsAlreadyExists(err) {
-		return nil, fmt.Errorf("creating the subscription-context Secret: %w", err)
+		return nil, false, fmt.Errorf("creating the subscription-context Secret: %w", err)
 	}
 	var result *corev1.Secret
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -179,11 +185,11 @@ func (s *Server) writeContextSecret(ctx context.Context, namespace, name string,
 	if err != nil {
 		var se *statusError
 		if errors.As(err, &se) {
-			return nil, err
+			return nil, false, err
 		}
-		return nil, fmt.Errorf("updating the subscription-context Secret: %w", err)
+		return nil, false, fmt.Errorf("updating the subscription-context Secret: %w", err)
 	}
-	return result, nil
+	return result, false, nil
 }
 
 // newTenant builds a consumer CAPTenant. No version is set: the controller picks it.
