@@ -74,7 +74,8 @@ type fixture struct {
 	xsuaa    *servertest.XSUAA
 	receiver *servertest.Receiver
 	smsCert  *servertest.Leaf
-	// caFile holds the test CA's PEM; the server process trusts it through SSL_CERT_FILE.
+	// caFile holds the test CA's PEM; the server process trusts it through SSL_CERT_FILE (for
+	// its outgoing HTTPS) and --client-ca-file (for the forwarded SMS client certificate).
 	caFile string
 }
 
@@ -220,7 +221,7 @@ type serverProcess struct {
 func (f *fixture) startServer(name string) *serverProcess {
 	f.t.Helper()
 	port, metricsPort := freePort(f.t), freePort(f.t)
-	p := framework.Start(f.t, f.env, "server", []string{"--client-timeout=5s"},
+	p := framework.Start(f.t, f.env, "server", []string{"--client-timeout=5s", "--client-ca-file=" + f.caFile},
 		"PORT="+strconv.Itoa(port), "METRICS_PORT="+strconv.Itoa(metricsPort), "TLS_ENABLED=false",
 		"SSL_CERT_FILE="+f.caFile, "POD_NAME="+name)
 	s := &serverProcess{Process: p, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
