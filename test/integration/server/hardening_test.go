@@ -239,6 +239,20 @@ func TestLegacyTenantIsFound(t *testing.T) {
 	if len(list.Items) != 1 || list.Items[0].Name != legacy.Name || list.Items[0].Labels[v1alpha1.LabelSubscriptionGUID] != f.guid("g-new") {
 		t.Fatalf("tenants = %+v, want only %s with the new GUID", list.Items, legacy.Name)
 	}
+
+	// Two legacy tenants for one tenant id (left by the old race): refused, naming both.
+	second := legacy.DeepCopy()
+	second.ObjectMeta = metav1.ObjectMeta{GenerateName: appName + "-", Namespace: f.ns, Labels: legacy.Labels}
+	if second, err = f.sme.SmeV1alpha1().CAPTenants(f.ns).Create(context.Background(), second, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, waitTimeout, func() (bool, error) {
+		resp = do(t, srv, http.MethodPut, "/provision/tenants/t-old", f.saasPayload("t-old", "g-3", "old"), map[string]string{"Authorization": f.token()})
+		return resp.code == http.StatusConflict, nil
+	})
+	if msg := resp.message(t); !strings.Contains(msg, legacy.Name) || !strings.Contains(msg, second.Name) || !strings.Contains(msg, "delete the duplicates") {
+		t.Fatalf("409 message %q does not name both tenants", msg)
+	}
 }
 
 // TestUnauthenticatedAnswersDoNotReveal asks, without valid credentials, about an
