@@ -48,6 +48,23 @@ type Options struct {
 	// application with rolloutOnCredentialUpdate changed before it rolls the namespace's
 	// workloads, batching the changes made meanwhile; values below one second count as one second.
 	RolloutDelay time.Duration
+	// VersionCleanup configures the periodic deletion of unused CAPApplicationVersions.
+	VersionCleanup VersionCleanupOptions
+}
+
+// VersionCleanupOptions configure the version-cleanup controller.
+type VersionCleanupOptions struct {
+	// PrometheusAddress is the URL of the Prometheus server that deletion rules are evaluated
+	// against. Empty: versions whose workloads have deletion rules are never deleted; versions
+	// without rules still are.
+	PrometheusAddress string
+	// EvaluationInterval is the time between two evaluations of every monitored application.
+	EvaluationInterval time.Duration
+	// ClientRetryDelay is the time after a failed connection to Prometheus before the next
+	// attempt.
+	ClientRetryDelay time.Duration
+	// QueryTimeout bounds each Prometheus query and connection attempt.
+	QueryTimeout time.Duration
 }
 
 // APIs tells which optional APIs the cluster serves.

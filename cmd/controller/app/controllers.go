@@ -17,6 +17,7 @@ import (
 	"github.com/capstan-io/capstan/internal/controller/clusterdomain"
 	"github.com/capstan-io/capstan/internal/controller/credentialrollout"
 	"github.com/capstan-io/capstan/internal/controller/domain"
+	"github.com/capstan-io/capstan/internal/controller/versioncleanup"
 	"github.com/capstan-io/capstan/internal/migration"
 )
 
@@ -41,6 +42,7 @@ var registry = []registration{
 	{"credentialrollout", func(c *controller.Context) (controller.Runnable, error) {
 		return credentialrollout.NewController(c)
 	}},
+	{"versioncleanup", func(c *controller.Context) (controller.Runnable, error) { return versioncleanup.NewController(c) }},
 }
 
 // controllerNames lists the registered controllers.

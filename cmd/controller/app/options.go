@@ -45,6 +45,7 @@ var (
 		"captenantoperation":    "MAX_CONCURRENT_RECONCILES_CAP_TENANT_OPERATION",
 		"domain":                "MAX_CONCURRENT_RECONCILES_DOMAIN",
 		"clusterdomain":         "MAX_CONCURRENT_RECONCILES_CLUSTER_DOMAIN",
+		"versioncleanup":        "MAX_CONCURRENT_RECONCILES_VERSION_CLEANUP",
 		// As in the previous implementation, the credential rollout runs as many workers as
 		// the version controller.
 		"credentialrollout": "MAX_CONCURRENT_RECONCILES_CAP_APPLICATION_VERSION",
@@ -52,6 +53,7 @@ var (
 	defaultWorkers = map[string]int{
 		"capapplication": 1, "capapplicationversion": 3, "captenant": 10,
 		"captenantoperation": 10, "domain": 1, "clusterdomain": 1, "credentialrollout": 3,
+		"versioncleanup": 1,
 	}
 )
 
@@ -79,6 +81,12 @@ func NewOptions() *Options {
 			RetryMaxDelay:           envDuration("TENANT_OPERATION_RETRY_MAX_DELAY", 30*time.Minute),
 			RetryMaxAttempts:        envInt("TENANT_OPERATION_RETRY_ATTEMPTS", 5),
 			RolloutDelay:            envDuration("ROLLOUT_DELAY", credentialrollout.DefaultDelay),
+			VersionCleanup: controller.VersionCleanupOptions{
+				PrometheusAddress:  envString("PROMETHEUS_ADDRESS", ""),
+				EvaluationInterval: envDuration("METRICS_EVAL_INTERVAL", 10*time.Minute),
+				ClientRetryDelay:   envDuration("PROM_ACQUIRE_CLIENT_RETRY_DELAY", time.Hour),
+				QueryTimeout:       envDuration("PROMETHEUS_QUERY_TIMEOUT", 30*time.Second),
+			},
 		},
 	}
 	for name, env := range workerEnv {
@@ -106,6 +114,11 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.Controller.RetryMaxDelay, "retry-max-delay", o.Controller.RetryMaxDelay, "Upper bound of the retry delay.")
 	fs.IntVar(&o.Controller.RetryMaxAttempts, "retry-attempts", o.Controller.RetryMaxAttempts, "Automatic retries of a failed tenant operation (0 disables them).")
 	fs.DurationVar(&o.Controller.RolloutDelay, "rollout-delay", o.Controller.RolloutDelay, "Wait after a binding Secret of an application with rolloutOnCredentialUpdate changed before its consumers roll; changes meanwhile join the batch (env ROLLOUT_DELAY, at least 1s).")
+	vc := &o.Controller.VersionCleanup
+	fs.StringVar(&vc.PrometheusAddress, "prometheus-address", vc.PrometheusAddress, "URL of the Prometheus server that version-cleanup deletion rules query; empty: versions with deletion rules are kept (env PROMETHEUS_ADDRESS).")
+	fs.DurationVar(&vc.EvaluationInterval, "metrics-eval-interval", vc.EvaluationInterval, "Time between two version-cleanup evaluations (env METRICS_EVAL_INTERVAL).")
+	fs.DurationVar(&vc.ClientRetryDelay, "prom-acquire-client-retry-delay", vc.ClientRetryDelay, "Wait after a failed connection to Prometheus before the next attempt (env PROM_ACQUIRE_CLIENT_RETRY_DELAY).")
+	fs.DurationVar(&vc.QueryTimeout, "prometheus-query-timeout", vc.QueryTimeout, "Timeout of each Prometheus query of version cleanup (env PROMETHEUS_QUERY_TIMEOUT).")
 	fs.BoolVar(&o.DetailedMetrics, "detailed-metrics", o.DetailedMetrics, "Export per-tenant metric families (env DETAILED_OPERATIONAL_METRICS).")
 	fs.DurationVar(&o.ShutdownGraceTime, "shutdown-grace-period", o.ShutdownGraceTime, "Time given to workers to finish on SIGTERM.")
 	for name := range workerEnv {
@@ -147,6 +160,9 @@ func (o *Options) Validate() error {
 	case "", "gardener", "kubernetes":
 	default:
 		return fmt.Errorf(`--dns-manager must be "gardener" or "kubernetes", not %q`, o.Controller.DNSManager)
+	}
+	if vc := o.Controller.VersionCleanup; vc.EvaluationInterval <= 0 || vc.ClientRetryDelay < 0 || vc.QueryTimeout <= 0 {
+		return fmt.Errorf("--metrics-eval-interval and --prometheus-query-timeout must be positive and --prom-acquire-client-retry-delay must not be negative")
 	}
 	return logsapi.ValidateAndApply(o.Logging, nil)
 }
