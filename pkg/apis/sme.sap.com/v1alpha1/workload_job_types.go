@@ -81,10 +81,16 @@ type CookieAttribute struct {
 
 // WorkloadMonitoring configures monitoring of a deployment workload.
 type WorkloadMonitoring struct {
-	// DeletionRules decide when an outdated version is no longer used and may be deleted.
+	// DeletionRules decide when this workload of an outdated version is no longer used. When
+	// the CAPApplication has the annotation sme.sap.com/enable-cleanup-monitoring ("true" or
+	// "dry-run"), a version older than the latest Ready one that no tenant runs or targets is
+	// deleted ("true") or only reported ("dry-run") once the rules of all its workloads pass;
+	// a workload without rules passes. Rules are evaluated against the Prometheus server of the
+	// controller's PROMETHEUS_ADDRESS; a rule that cannot be evaluated keeps the version.
 	// +optional
 	DeletionRules *DeletionRules `json:"deletionRules,omitempty"`
-	// ScrapeConfig creates a ServiceMonitor for the workload's Service.
+	// ScrapeConfig creates a ServiceMonitor for the workload's Service, so that Prometheus
+	// collects the metrics the deletion rules query.
 	// +optional
 	ScrapeConfig *MonitoringConfig `json:"scrapeConfig,omitempty"`
 }
@@ -92,10 +98,15 @@ type WorkloadMonitoring struct {
 // DeletionRules are either metric rules or a PromQL expression.
 // +kubebuilder:validation:XValidation:rule="has(self.metrics) != has(self.expression)",message="exactly one of metrics or expression must be set"
 type DeletionRules struct {
-	// Metrics that must all be at or below their threshold.
+	// Metrics are rules on metrics of this workload, which must all pass. Each is queried with
+	// the labels job="<version name>-<lower-case workload name>-svc" (the workload's Service,
+	// as its ServiceMonitor labels the series) and namespace="<version namespace>".
 	// +optional
 	Metrics []MetricRule `json:"metrics,omitempty"`
-	// Expression is a PromQL expression evaluating to a scalar; 1 (true) allows deletion.
+	// Expression is a PromQL expression that must evaluate to a scalar; 1 (true) allows
+	// deletion, any other value keeps the version, and a vector, NaN or an error keeps it with
+	// a DeletionRuleFailed event. Example:
+	// scalar(sum(avg_over_time(current_sessions{job="cav-app-1-backend-svc",namespace="demo"}[2h]))) <= bool 5
 	// +optional
 	Expression string `json:"expression,omitempty"`
 }
@@ -112,14 +123,18 @@ const (
 
 // MetricRule compares a metric of the workload with a threshold.
 type MetricRule struct {
-	// Name of the metric.
+	// Name of the metric, a plain Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*).
 	Name string `json:"name"`
-	// Type of the metric: Gauge (averaged) or Counter (rate).
+	// Type of the metric. Gauge: the rule queries sum(avg_over_time(<name>{...}[<period>])),
+	// the average over the period summed over the workload's series. Counter: it queries
+	// sum(rate(<name>{...}[<period>])), the per-second rate over the period.
 	Type MetricType `json:"type"`
-	// CalculationPeriod is the range the metric is evaluated over, for example 90m.
+	// CalculationPeriod is the range the metric is evaluated over, a Prometheus duration such
+	// as 90m or 2h.
 	// +kubebuilder:validation:Pattern=`^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$`
 	CalculationPeriod string `json:"calculationPeriod"`
-	// ThresholdValue is a decimal number; the rule passes when the metric is at or below it.
+	// ThresholdValue is a decimal number; the rule passes when the queried value is at or
+	// below it. A query without data (no series in the period) does not pass.
 	// +kubebuilder:validation:Pattern=`^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$`
 	ThresholdValue string `json:"thresholdValue"`
 }

@@ -12,9 +12,14 @@ package v1alpha1
 //
 // DeletionRules are either metric rules or a PromQL expression.
 type DeletionRulesApplyConfiguration struct {
-	// Metrics that must all be at or below their threshold.
+	// Metrics are rules on metrics of this workload, which must all pass. Each is queried with
+	// the labels job="<version name>-<lower-case workload name>-svc" (the workload's Service,
+	// as its ServiceMonitor labels the series) and namespace="<version namespace>".
 	Metrics []MetricRuleApplyConfiguration `json:"metrics,omitempty"`
-	// Expression is a PromQL expression evaluating to a scalar; 1 (true) allows deletion.
+	// Expression is a PromQL expression that must evaluate to a scalar; 1 (true) allows
+	// deletion, any other value keeps the version, and a vector, NaN or an error keeps it with
+	// a DeletionRuleFailed event. Example:
+	// scalar(sum(avg_over_time(current_sessions{job="cav-app-1-backend-svc",namespace="demo"}[2h]))) <= bool 5
 	Expression *string `json:"expression,omitempty"`
 }
 

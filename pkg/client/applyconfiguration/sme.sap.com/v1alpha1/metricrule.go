@@ -16,13 +16,17 @@ import (
 //
 // MetricRule compares a metric of the workload with a threshold.
 type MetricRuleApplyConfiguration struct {
-	// Name of the metric.
+	// Name of the metric, a plain Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*).
 	Name *string `json:"name,omitempty"`
-	// Type of the metric: Gauge (averaged) or Counter (rate).
+	// Type of the metric. Gauge: the rule queries sum(avg_over_time(<name>{...}[<period>])),
+	// the average over the period summed over the workload's series. Counter: it queries
+	// sum(rate(<name>{...}[<period>])), the per-second rate over the period.
 	Type *smesapcomv1alpha1.MetricType `json:"type,omitempty"`
-	// CalculationPeriod is the range the metric is evaluated over, for example 90m.
+	// CalculationPeriod is the range the metric is evaluated over, a Prometheus duration such
+	// as 90m or 2h.
 	CalculationPeriod *string `json:"calculationPeriod,omitempty"`
-	// ThresholdValue is a decimal number; the rule passes when the metric is at or below it.
+	// ThresholdValue is a decimal number; the rule passes when the queried value is at or
+	// below it. A query without data (no series in the period) does not pass.
 	ThresholdValue *string `json:"thresholdValue,omitempty"`
 }
 

@@ -12,9 +12,15 @@ package v1alpha1
 //
 // WorkloadMonitoring configures monitoring of a deployment workload.
 type WorkloadMonitoringApplyConfiguration struct {
-	// DeletionRules decide when an outdated version is no longer used and may be deleted.
+	// DeletionRules decide when this workload of an outdated version is no longer used. When
+	// the CAPApplication has the annotation sme.sap.com/enable-cleanup-monitoring ("true" or
+	// "dry-run"), a version older than the latest Ready one that no tenant runs or targets is
+	// deleted ("true") or only reported ("dry-run") once the rules of all its workloads pass;
+	// a workload without rules passes. Rules are evaluated against the Prometheus server of the
+	// controller's PROMETHEUS_ADDRESS; a rule that cannot be evaluated keeps the version.
 	DeletionRules *DeletionRulesApplyConfiguration `json:"deletionRules,omitempty"`
-	// ScrapeConfig creates a ServiceMonitor for the workload's Service.
+	// ScrapeConfig creates a ServiceMonitor for the workload's Service, so that Prometheus
+	// collects the metrics the deletion rules query.
 	ScrapeConfig *MonitoringConfigApplyConfiguration `json:"scrapeConfig,omitempty"`
 }
 
