@@ -7,6 +7,12 @@
 #   kube-controller-manager,
 #   kube-scheduler, kubectl   from the tool module hack/tools/kube
 #   kwok, helm                with `go install <pkg>@<version>`
+#   prometheus, promtool      from the tool module hack/tools/prometheus, without
+#                             the service-discovery plugins and the web UI assets
+#                             (tests use static targets and the HTTP API); when
+#                             that build fails, from Debian's package prometheus
+#                             (installed with apt-get when running as root).
+#                             promtool is built only when named.
 #
 # Idempotent: every binary has a stamp file recording what it was built from;
 # a binary is rebuilt only when it is missing or its stamp differs (for
@@ -23,13 +29,15 @@ KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
 # Bump RECIPE to force a rebuild of everything when the build commands change.
 RECIPE=1
-ALL_TOOLS=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm)
+ALL_TOOLS=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm prometheus)
+KNOWN_TOOLS=("${ALL_TOOLS[@]}" promtool)
 
 ROOT=$(capstan::repo_root)
 TOOLS=$(capstan::tools_dir)
 BIN="$TOOLS/bin"
 ETCD_MOD_DIR="$ROOT/hack/tools/etcd"
 KUBE_MOD_DIR="$ROOT/hack/tools/kube"
+PROM_MOD_DIR="$ROOT/hack/tools/prometheus"
 
 capstan::require_cmd go flock
 mkdir -p "$BIN"
@@ -44,7 +52,8 @@ stamp_of() {
 	kube-* | kubectl) echo "$1 $(capstan::module_version "$KUBE_MOD_DIR" k8s.io/kubernetes) recipe=$RECIPE" ;;
 	kwok) echo "kwok $KWOK_VERSION recipe=$RECIPE" ;;
 	helm) echo "helm $HELM_VERSION recipe=$RECIPE" ;;
-	*) capstan::die "unknown tool '$1' (known: ${ALL_TOOLS[*]})" ;;
+	prometheus | promtool) echo "$1 $(capstan::module_version "$PROM_MOD_DIR" github.com/prometheus/prometheus) recipe=$RECIPE" ;;
+	*) capstan::die "unknown tool '$1' (known: ${KNOWN_TOOLS[*]})" ;;
 	esac
 }
 
@@ -73,7 +82,37 @@ build() {
 		gobin=$(mktemp -d "$BIN/.gobin.XXXXXX")
 		(cd "$TOOLS" && GOBIN="$gobin" go install "$pkg") || { rm -rf "$gobin"; return 1; }
 		mv "$gobin/$name" "$out" && rm -rf "$gobin" ;;
+	prometheus | promtool)
+		# remove_all_sd leaves out the cloud service-discovery plugins (most of the build).
+		(cd "$PROM_MOD_DIR" && go build -tags remove_all_sd -ldflags "$(prometheus_ldflags)" \
+			-o "$out" "github.com/prometheus/prometheus/cmd/$name") ||
+			debian_prometheus "$name" "$out" ;;
 	esac
+}
+
+# prometheus_ldflags prints the -X flags that stamp the release into the
+# Prometheus binaries: module version v0.3XX.Y is release 3.XX.Y.
+prometheus_ldflags() {
+	local v minor pkg=github.com/prometheus/common/version
+	v=$(capstan::module_version "$PROM_MOD_DIR" github.com/prometheus/prometheus)
+	minor=${v#v0.3}
+	echo "-X $pkg.Version=3.$((10#${minor%%.*})).${minor#*.} -X $pkg.Revision=module-$v -X $pkg.Branch=module"
+}
+
+# debian_prometheus NAME OUT copies NAME (prometheus or promtool) from Debian's
+# package prometheus to OUT, installing the package first when running as root.
+debian_prometheus() {
+	local name=$1 out=$2
+	capstan::log "building $name from the Go module failed; using Debian's package prometheus"
+	if [[ ! -x /usr/bin/$name ]]; then
+		if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+			capstan::log "/usr/bin/$name is missing: install the Debian package prometheus"
+			return 1
+		fi
+		DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus >&2 ||
+			{ apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus >&2; } || return 1
+	fi
+	cp "/usr/bin/$name" "$out"
 }
 
 # ensure NAME builds NAME unless an up-to-date binary is already present.
