@@ -12,7 +12,8 @@
 #                             (tests use static targets and the HTTP API); when
 #                             that build fails, from Debian's package prometheus
 #                             (installed with apt-get when running as root).
-#                             promtool is built only when named.
+#                             promtool is built only when named. Set
+#                             CAPSTAN_PROMETHEUS_SOURCE=debian to skip the build.
 #
 # Idempotent: every binary has a stamp file recording what it was built from;
 # a binary is rebuilt only when it is missing or its stamp differs (for
@@ -52,7 +53,12 @@ stamp_of() {
 	kube-* | kubectl) echo "$1 $(capstan::module_version "$KUBE_MOD_DIR" k8s.io/kubernetes) recipe=$RECIPE" ;;
 	kwok) echo "kwok $KWOK_VERSION recipe=$RECIPE" ;;
 	helm) echo "helm $HELM_VERSION recipe=$RECIPE" ;;
-	prometheus | promtool) echo "$1 $(capstan::module_version "$PROM_MOD_DIR" github.com/prometheus/prometheus) recipe=$RECIPE" ;;
+	prometheus | promtool)
+		if [[ ${CAPSTAN_PROMETHEUS_SOURCE:-module} == debian ]]; then
+			echo "$1 debian recipe=$RECIPE"
+		else
+			echo "$1 $(capstan::module_version "$PROM_MOD_DIR" github.com/prometheus/prometheus) recipe=$RECIPE"
+		fi ;;
 	*) capstan::die "unknown tool '$1' (known: ${KNOWN_TOOLS[*]})" ;;
 	esac
 }
@@ -83,6 +89,10 @@ build() {
 		(cd "$TOOLS" && GOBIN="$gobin" go install "$pkg") || { rm -rf "$gobin"; return 1; }
 		mv "$gobin/$name" "$out" && rm -rf "$gobin" ;;
 	prometheus | promtool)
+		if [[ ${CAPSTAN_PROMETHEUS_SOURCE:-module} == debian ]]; then
+			debian_prometheus "$name" "$out"
+			return
+		fi
 		# remove_all_sd leaves out the cloud service-discovery plugins (most of the build).
 		(cd "$PROM_MOD_DIR" && go build -tags remove_all_sd -ldflags "$(prometheus_ldflags)" \
 			-o "$out" "github.com/prometheus/prometheus/cmd/$name") ||
@@ -103,7 +113,8 @@ prometheus_ldflags() {
 # package prometheus to OUT, installing the package first when running as root.
 debian_prometheus() {
 	local name=$1 out=$2
-	capstan::log "building $name from the Go module failed; using Debian's package prometheus"
+	[[ ${CAPSTAN_PROMETHEUS_SOURCE:-module} == debian ]] ||
+		capstan::log "building $name from the Go module failed; using Debian's package prometheus"
 	if [[ ! -x /usr/bin/$name ]]; then
 		if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
 			capstan::log "/usr/bin/$name is missing: install the Debian package prometheus"
