@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	kubefake "k8s.io/client-go/kubernetes/fake"
@@ -233,5 +234,53 @@ func TestEnqueueCandidates(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(f.ctl.metrics.lastRun); v == 0 {
 		t.Error("last run timestamp not set")
+	}
+}
+
+// TestRunEvaluatesEveryInterval runs the controller on started informers and a fake clock: the
+// first pass right after the caches synced deletes the unused version, and a version that
+// becomes unused later goes only when the clock reaches the next interval.
+func TestRunEvaluatesEveryInterval(t *testing.T) {
+	f := newFixture(t, "", newCA("true"), newCAV("1.0.0", true), newCAV("3.0.0", true))
+	clk := f.ctl.c.Clock.(*clocktesting.FakeClock)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	f.ctl.c.SMEInformers.Start(ctx.Done())
+	go func() { done <- f.ctl.Run(ctx, 1) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		f.ctl.c.SMEInformers.Shutdown()
+	}()
+	waitFor(t, "the first pass deletes 1.0.0", func() bool { return slices.Contains(f.writes(), "delete capapplicationversions/cav-1.0.0") })
+	waitFor(t, "the ticker to wait", clk.HasWaiters)
+
+	// 2.0.0 arrives Ready but 3.0.0 is the latest; nothing evaluates it before the next tick.
+	cav := newCAV("2.0.0", true)
+	if _, err := f.sme.SmeV1alpha1().CAPApplicationVersions(testNS).Create(ctx, cav, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the cache to hold 2.0.0", func() bool {
+		_, err := f.ctl.cavs.CAPApplicationVersions(testNS).Get("cav-2.0.0")
+		return err == nil
+	})
+	if slices.Contains(f.writes(), "delete capapplicationversions/cav-2.0.0") {
+		t.Fatal("2.0.0 deleted before the next interval")
+	}
+	clk.Step(DefaultEvaluationInterval)
+	waitFor(t, "the next pass deletes 2.0.0", func() bool { return slices.Contains(f.writes(), "delete capapplicationversions/cav-2.0.0") })
+}
+
+// waitFor polls cond until it holds, failing the test after ten seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
