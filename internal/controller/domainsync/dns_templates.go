@@ -8,10 +8,10 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/Masterminds/sprig/v3"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/capstan-io/capstan/internal/dnstemplate"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -184,10 +184,10 @@ func expandTemplate(t namedTemplate, domain, dnsTarget string, subdomains []Subd
 	return records, nil
 }
 
-// parseTemplate parses a template with the sprig functions. Unknown variables are errors,
-// not "<no value>", so that a typo does not become a DNS name.
+// parseTemplate parses a template with the sprig functions DNS templates may use (see
+// package dnstemplate: none reads the controller's environment).
 func parseTemplate(label, field, text string) (*template.Template, error) {
-	t, err := template.New(label + "." + field).Funcs(sprig.TxtFuncMap()).Option("missingkey=error").Parse(text)
+	t, err := dnstemplate.Parse(label+"."+field, text)
 	if err != nil {
 		return nil, &TemplateError{Template: label, Field: field, Text: text, Err: err}
 	}

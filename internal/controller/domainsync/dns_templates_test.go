@@ -155,3 +155,42 @@ func TestClaimSubdomains(t *testing.T) {
 		t.Errorf("conflicts = %+v, want shared claimed by later", conflicts)
 	}
 }
+
+// TestDNSTemplatesCannotReadTheEnvironment is the attack of a Domain author who writes a
+// template that reads the controller's environment (its credentials) or resolves internal
+// host names, hoping the value shows up in a DNS entry or an error message. The functions
+// are refused by name, and the value never appears.
+func TestDNSTemplatesCannotReadTheEnvironment(t *testing.T) {
+	const secret = "s3cr3t-value-of-the-controller"
+	t.Setenv("CAPSTAN_TEST_SECRET", secret)
+	tests := map[string]struct {
+		// template is the name template; the target is plain.
+		template string
+		// function is the refused function the error must name.
+		function string
+	}{
+		"env":               {template: `{{ env "CAPSTAN_TEST_SECRET" }}.{{ .domain }}`, function: "env"},
+		"expandenv":         {template: `{{ expandenv "$CAPSTAN_TEST_SECRET" }}.{{ .domain }}`, function: "expandenv"},
+		"getHostByName":     {template: `{{ getHostByName "localhost" }}.{{ .domain }}`, function: "getHostByName"},
+		"env in a pipeline": {template: `{{ "CAPSTAN_TEST_SECRET" | env | lower }}.{{ .domain }}`, function: "env"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			spec := v1alpha1.DomainSpec{Domain: "my.example.com", DNSMode: v1alpha1.DNSModeCustom,
+				DNSTemplates: []v1alpha1.DNSTemplate{{Name: tc.template, Target: "{{ .dnsTarget }}"}}}
+			got, err := ExpandDNSTemplates(&spec, "lb.example.com", nil)
+			var te *TemplateError
+			if !errors.As(err, &te) {
+				t.Fatalf("want a TemplateError, got %v (records %v)", err, got)
+			}
+			for _, want := range []string{"dnsTemplates[0] name", `function "` + tc.function + `" is not available in DNS templates`} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error echoes the environment: %q", err)
+			}
+		})
+	}
+}

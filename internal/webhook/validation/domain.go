@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/capstan-io/capstan/internal/dnstemplate"
 	"github.com/capstan-io/capstan/internal/webhook/admission"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -33,7 +34,7 @@ func (v *Validator) validateDomain(ctx context.Context, req *admissionv1.Admissi
 	if err := decode(req, dom, nil); err != nil {
 		return admission.Result{}, err
 	}
-	return v.validateUniqueDomain(ctx, domainIdentity{admission.KindDomain, dom.Namespace, dom.Name}, dom.Spec.Domain)
+	return v.validateDomainSpec(ctx, domainIdentity{admission.KindDomain, dom.Namespace, dom.Name}, &dom.Spec)
 }
 
 // validateClusterDomain validates CREATE and UPDATE of a ClusterDomain.
@@ -45,7 +46,34 @@ func (v *Validator) validateClusterDomain(ctx context.Context, req *admissionv1.
 	if err := decode(req, cdom, nil); err != nil {
 		return admission.Result{}, err
 	}
-	return v.validateUniqueDomain(ctx, domainIdentity{admission.KindClusterDomain, "", cdom.Name}, cdom.Spec.Domain)
+	return v.validateDomainSpec(ctx, domainIdentity{admission.KindClusterDomain, "", cdom.Name}, &cdom.Spec)
+}
+
+// validateDomainSpec checks the spec of a Domain or ClusterDomain: a host of its own and DNS
+// templates the controller can render.
+func (v *Validator) validateDomainSpec(ctx context.Context, self domainIdentity, spec *v1alpha1.DomainSpec) (admission.Result, error) {
+	res, err := v.validateUniqueDomain(ctx, self, spec.Domain)
+	if err != nil {
+		return res, err
+	}
+	res.Errors = append(res.Errors, validateDNSTemplates(spec.DNSTemplates)...)
+	return res, nil
+}
+
+// validateDNSTemplates parses every DNS template as the controller does, so a template that
+// does not parse, or calls a function DNS templates may not use (env, expandenv,
+// getHostByName), is denied with its field path instead of putting the domain in Error.
+func validateDNSTemplates(templates []v1alpha1.DNSTemplate) field.ErrorList {
+	var errs field.ErrorList
+	path := field.NewPath("spec", "dnsTemplates")
+	for i, t := range templates {
+		for _, f := range []struct{ name, text string }{{"name", t.Name}, {"target", t.Target}} {
+			if _, err := dnstemplate.Parse(fmt.Sprintf("dnsTemplates[%d].%s", i, f.name), f.text); err != nil {
+				errs = append(errs, field.Invalid(path.Index(i).Child(f.name), f.text, err.Error()))
+			}
+		}
+	}
+	return errs
 }
 
 // validateUniqueDomain denies a host that another Domain (in any namespace) or ClusterDomain

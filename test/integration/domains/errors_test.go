@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capstan-io/capstan/internal/controller/controllertest"
@@ -129,6 +131,36 @@ func TestInvalidDNSTemplate(t *testing.T) {
 	must(t, err)
 	waitReady(t, cctx, ns, d.Name)
 	waitDNSEntries(t, cctx, ns, "Domain."+ns+"."+d.Name, entry("*.templates.example.com", ingressTarget), entry("x.templates.example.com", ingressTarget))
+}
+
+// TestDNSTemplateCannotReadTheEnvironment is the attack of a Domain author who asks a DNS
+// template for the controller's environment: the domain goes to Error with a condition
+// naming the refused function, and the value appears neither there nor in a DNS entry.
+func TestDNSTemplateCannotReadTheEnvironment(t *testing.T) {
+	const secret = "s3cr3t-of-the-controller"
+	t.Setenv("CAPSTAN_DOMAINS_TEST_SECRET", secret) // the controllers run in this process
+	env := testenv.Current()
+	ensureIngressGateway(t)
+	ns, opNs := env.NewNamespace(t), env.NewNamespace(t)
+	cctx := startControllers(t, controllertest.DefaultOptions(opNs))
+	cleanupDomains(t, cctx, ns)
+	d := newDomain(ns, "leaky", "leaky.example.com")
+	d.Spec.DNSMode = v1alpha1.DNSModeCustom
+	d.Spec.DNSTemplates = []v1alpha1.DNSTemplate{{Name: `{{ env "CAPSTAN_DOMAINS_TEST_SECRET" }}.{{ .domain }}`, Target: "{{ .dnsTarget }}"}}
+	_, err := cctx.Clients.SME.SmeV1alpha1().Domains(ns).Create(context.Background(), d, metav1.CreateOptions{})
+	must(t, err)
+	st := waitForState(t, cctx, ns, d.Name, v1alpha1.DomainStateError, domainsync.ReasonInvalidDNSTemplate, true,
+		"dnsTemplates[0] name", `function "env" is not available in DNS templates`)
+	if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionTypeReady); c == nil || strings.Contains(c.Message, secret) {
+		t.Errorf("the condition echoes the environment: %+v", c)
+	}
+	entries, err := cctx.Clients.GardenerDNS.DnsV1alpha1().DNSEntries(metav1.NamespaceAll).List(context.Background(), metav1.ListOptions{})
+	must(t, err)
+	for _, e := range entries.Items {
+		if strings.Contains(e.Spec.DNSName, secret) {
+			t.Errorf("DNSEntry %s/%s carries the environment: %s", e.Namespace, e.Name, e.Spec.DNSName)
+		}
+	}
 }
 
 // TestDomainChangeMovesEverything changes spec.domain of a Ready domain: the Gateway, the
