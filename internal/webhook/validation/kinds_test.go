@@ -76,6 +76,25 @@ func TestCAPTenant(t *testing.T) {
 		"update version": {op: admissionv1.Update, old: tenant(), obj: tenant(func(c *v1alpha1.CAPTenant) { c.Spec.Version = "2" })},
 		"update application": {op: admissionv1.Update, old: tenant(), obj: tenant(func(c *v1alpha1.CAPTenant) { c.Spec.CAPApplicationInstance = "other" }),
 			denied: []string{`spec.capApplicationInstance: Invalid value: "other": field is immutable`}},
+		// A second tenant for one tenant id would deprovision and provision the same
+		// subscriber independently of the first.
+		"create a second tenant with the tenant id": {existing: []runtime.Object{app(), tenant()}, op: admissionv1.Create,
+			obj:    tenant(func(c *v1alpha1.CAPTenant) { c.Name = "t2"; c.Spec.SubDomain = "other-sub" }),
+			denied: []string{`spec.tenantId: Duplicate value: "tid": CAPTenant t1 of CAPApplication app already has this tenant id`}},
+		"create a second tenant while the first is being deleted": {existing: []runtime.Object{app(), tenant(func(c *v1alpha1.CAPTenant) {
+			c.DeletionTimestamp = &metav1.Time{}
+			c.Finalizers = []string{v1alpha1.FinalizerCAPTenant}
+		})}, op: admissionv1.Create, obj: tenant(func(c *v1alpha1.CAPTenant) { c.Name = "t2" }),
+			denied: []string{`spec.tenantId: Duplicate value: "tid"`, "being deleted"}},
+		"the tenant id in another application": {existing: []runtime.Object{app(), tenant(func(c *v1alpha1.CAPTenant) { c.Spec.CAPApplicationInstance = "other" })},
+			op: admissionv1.Create, obj: tenant(func(c *v1alpha1.CAPTenant) { c.Name = "t2" })},
+		"update tenant id": {op: admissionv1.Update, old: tenant(), obj: tenant(func(c *v1alpha1.CAPTenant) { c.Spec.TenantId = "other" }),
+			denied: []string{`spec.tenantId: Invalid value: "other": field is immutable`}},
+		"update subdomain": {op: admissionv1.Update, old: tenant(), obj: tenant(func(c *v1alpha1.CAPTenant) { c.Spec.SubDomain = "other" }),
+			denied: []string{`spec.subDomain: Invalid value: "other": field is immutable`}},
+		"update all three": {op: admissionv1.Update, old: tenant(), obj: tenant(func(c *v1alpha1.CAPTenant) {
+			c.Spec.CAPApplicationInstance, c.Spec.TenantId, c.Spec.SubDomain = "a", "b", "c"
+		}), denied: []string{"spec.capApplicationInstance", "spec.tenantId", "spec.subDomain"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) { runReview(t, tc) })
