@@ -12,6 +12,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/domainref"
 	"github.com/capstan-io/capstan/internal/controller/serviceexposure"
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/internal/workload"
@@ -39,6 +40,9 @@ func (ctl *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	}
 	if ca.DeletionTimestamp != nil {
 		return ctl.finalize(ctx, ca)
+	}
+	if len(domainref.LegacyDomains(ca)) > 0 {
+		return ctl.migrateDomains(ctx, ca)
 	}
 	o, err := ctl.evaluate(ctx, ca)
 	if err != nil {

@@ -1,7 +1,8 @@
 // Package mutation implements the mutating admission webhook of the sme.sap.com kinds:
 // CAPApplicationVersion env values written as numbers become strings (spec 0.2), and the
-// deprecated CAPApplication domains become Domain/ClusterDomain objects referenced from
-// domainRefs (spec 4.3). Every change is returned as a JSON patch with a warning saying what
+// deprecated CAPApplication domains become domainRefs to the Domain/ClusterDomain objects
+// serving them (spec 4.3; missing objects are created by the CAPApplication controller, never
+// by the webhook, which makes no API writes). Every change is returned as a JSON patch with a warning saying what
 // was changed, so users learn to fix their manifests.
 package mutation
 
@@ -21,7 +22,8 @@ type Mutator struct {
 	client smeclient.Interface
 }
 
-// New returns a Mutator that looks up and creates Domain objects with client.
+// New returns a Mutator that looks Domain and ClusterDomain objects up with client; it only
+// reads.
 func New(client smeclient.Interface) *Mutator {
 	return &Mutator{client: client}
 }

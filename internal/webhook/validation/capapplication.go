@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/capstan-io/capstan/internal/controller/domainref"
 	"github.com/capstan-io/capstan/internal/webhook/admission"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -14,9 +15,11 @@ import (
 // domainsDeprecated is the reason given for every denial about spec.domains.
 const domainsDeprecated = "domains are deprecated. Use domainRefs instead"
 
-// validateCAPApplication validates CREATE and UPDATE of a CAPApplication (spec 4.1). The
-// mutating webhook has already migrated spec.domains where it could, so domains that are still
-// present here could not be migrated and are denied.
+// validateCAPApplication validates CREATE and UPDATE of a CAPApplication (spec 4.1). Domains
+// with hosts are admitted on creation: the mutating webhook has no side effects, so the
+// CAPApplication controller creates the objects for hosts no Domain or ClusterDomain serves
+// yet and replaces spec.domains with domainRefs. Domains without hosts cannot be migrated and
+// are denied.
 func (v *Validator) validateCAPApplication(_ context.Context, req *admissionv1.AdmissionRequest) (admission.Result, error) {
 	spec := field.NewPath("spec")
 	switch req.Operation {
@@ -25,7 +28,7 @@ func (v *Validator) validateCAPApplication(_ context.Context, req *admissionv1.A
 		if err := decode(req, ca, nil); err != nil {
 			return admission.Result{}, err
 		}
-		if hasDomains(ca.Spec.Domains) {
+		if hasDomains(ca.Spec.Domains) && len(domainref.LegacyDomains(ca)) == 0 {
 			return admission.Result{Errors: field.ErrorList{field.Forbidden(spec.Child("domains"), domainsDeprecated)}}, nil
 		}
 	case admissionv1.Update:

@@ -19,8 +19,12 @@ func TestCAPApplicationDomains(t *testing.T) {
 	}
 	tests := map[string]review{
 		"create with domainRefs": {op: admissionv1.Create, obj: app(refs)},
-		"create with domains": {op: admissionv1.Create, obj: app(legacy),
-			denied: []string{"spec.domains: Forbidden: domains are deprecated. Use domainRefs instead"}},
+		// The controller migrates the hosts (the mutating webhook has no side effects).
+		"create with domains": {op: admissionv1.Create, obj: app(legacy)},
+		"create with domains without hosts": {op: admissionv1.Create, obj: app(func(ca *v1alpha1.CAPApplication) {
+			ca.Spec.Domains = &v1alpha1.ApplicationDomains{DnsTarget: "lb.example.com"}
+		}), denied: []string{"spec.domains: Forbidden: domains are deprecated. Use domainRefs instead"}},
+		"update of a migrating application": {op: admissionv1.Update, old: app(legacy), obj: app(legacy, func(ca *v1alpha1.CAPApplication) { ca.Spec.BTPAppName = "x" })},
 		"update adding domains to domainRefs": {op: admissionv1.Update, old: app(refs), obj: app(refs, legacy),
 			denied: []string{"spec.domains: Forbidden: domains are deprecated. Use domainRefs instead (this CAPApplication already has domainRefs)"}},
 		"update keeping refs": {op: admissionv1.Update, old: app(refs), obj: app(refs, func(ca *v1alpha1.CAPApplication) { ca.Spec.BTPAppName = "x" })},

@@ -2,11 +2,17 @@ package webhooks
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
+	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/capstan-io/capstan/internal/testenv"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -46,29 +52,43 @@ func TestProviderTenantDeletion(t *testing.T) {
 	}
 }
 
+// TestDomainsMigration applies an application with the deprecated domains through the API
+// server: the webhook makes no writes, and the CAPApplication controller creates the Domain
+// and ClusterDomain and replaces spec.domains with domainRefs to them (spec 4.3).
 func TestDomainsMigration(t *testing.T) {
 	env := setup(t)
 	ns := env.NewNamespace(t)
+	startApplicationController(t, env, ns)
 	ca := example(t, "multitenant/capapplication.yaml", ns)
 	unstructured.RemoveNestedField(ca.Object, "spec", "domainRefs")
 	_ = unstructured.SetNestedMap(ca.Object, map[string]any{
 		"primary": ns + ".primary.example.com", "secondary": []any{ns + ".alt.example.com"},
 		"istioIngressGatewayLabels": []any{map[string]any{"name": "istio", "value": "ingressgateway"}},
 	}, "spec", "domains")
-	created, w := mustCreate(t, env, ca)
+	_, w := mustCreate(t, env, ca)
 	requireContains(t, "warnings", w.joined(), "Spec.Domains is deprecated", "Automatically migrating spec.domains of CAPApplication "+ns+"/cap-app-01")
-	if _, found, _ := unstructured.NestedMap(created.Object, "spec", "domains"); found {
-		t.Errorf("spec.domains is still set: %v", created.Object["spec"])
-	}
-	refs, _, _ := unstructured.NestedSlice(created.Object, "spec", "domainRefs")
+	ctx := context.Background()
+	cas := env.Dynamic().Resource(gvr("capapplications")).Namespace(ns)
+	var migrated *unstructured.Unstructured
+	testenv.Eventually(t, 30*time.Second, func() (bool, error) {
+		var err error
+		migrated, err = cas.Get(ctx, "cap-app-01", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		_, hasDomains, _ := unstructured.NestedMap(migrated.Object, "spec", "domains")
+		refs, _, _ := unstructured.NestedSlice(migrated.Object, "spec", "domainRefs")
+		return !hasDomains && len(refs) > 0, fmt.Errorf("spec %v", migrated.Object["spec"])
+	})
+	refs, _, _ := unstructured.NestedSlice(migrated.Object, "spec", "domainRefs")
 	if len(refs) != 2 {
 		t.Fatalf("domainRefs = %v, want a Domain and a ClusterDomain", refs)
 	}
 	primary, secondary := refs[0].(map[string]any), refs[1].(map[string]any)
-	if primary["kind"] != "Domain" || primary["name"] != "cap-app-01-primary" || secondary["kind"] != "ClusterDomain" {
+	if primary["kind"] != "Domain" || primary["name"] != "cap-app-01-primary" || secondary["kind"] != "ClusterDomain" ||
+		!strings.HasPrefix(secondary["name"].(string), "cap-operator-domains-") {
 		t.Fatalf("domainRefs = %v", refs)
 	}
-	ctx := context.Background()
 	dom, err := env.Dynamic().Resource(gvr("domains")).Namespace(ns).Get(ctx, "cap-app-01-primary", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -83,16 +103,60 @@ func TestDomainsMigration(t *testing.T) {
 	for obj, want := range map[*unstructured.Unstructured][2]string{dom: {ns + ".primary.example.com", "Wildcard"}, cdom: {ns + ".alt.example.com", "Subdomain"}} {
 		host, _, _ := unstructured.NestedString(obj.Object, "spec", "domain")
 		mode, _, _ := unstructured.NestedString(obj.Object, "spec", "dnsMode")
-		if host != want[0] || mode != want[1] || obj.GetAnnotations()[v1alpha1.AnnotationMigratedToDomainRefs] != ns+"/cap-app-01" {
-			t.Errorf("%s %s: domain %q dnsMode %q annotations %v, want %v", obj.GetKind(), obj.GetName(), host, mode, obj.GetAnnotations(), want)
+		selector, _, _ := unstructured.NestedStringMap(obj.Object, "spec", "ingressSelector")
+		if host != want[0] || mode != want[1] || obj.GetAnnotations()[v1alpha1.AnnotationMigratedToDomainRefs] != ns+"/cap-app-01" ||
+			len(selector) != 1 || selector["istio"] != "ingressgateway" {
+			t.Errorf("%s %s: domain %q dnsMode %q selector %v annotations %v, want %v", obj.GetKind(), obj.GetName(), host, mode, selector, obj.GetAnnotations(), want)
 		}
 	}
 
 	// Adding domains again to an application with domainRefs is denied.
-	_ = unstructured.SetNestedMap(created.Object, map[string]any{"primary": ns + ".third.example.com"}, "spec", "domains")
-	_, err = env.Dynamic().Resource(gvr("capapplications")).Namespace(ns).Update(ctx, created, metav1.UpdateOptions{})
+	_ = unstructured.SetNestedMap(migrated.Object, map[string]any{"primary": ns + ".third.example.com"}, "spec", "domains")
+	_, err = cas.Update(ctx, migrated, metav1.UpdateOptions{})
 	if err == nil {
 		t.Fatal("adding domains to an application with domainRefs was allowed")
 	}
 	requireContains(t, "denial", err.Error(), "spec.domains: Forbidden: domains are deprecated. Use domainRefs instead")
+}
+
+// TestForgedMutationReviewCreatesNothing posts an AdmissionReview straight to the mutating
+// webhook, as anyone who reaches its port can (the webhook does not authenticate callers):
+// an application with domains that no object serves must not make the webhook create a
+// Domain or ClusterDomain.
+func TestForgedMutationReviewCreatesNothing(t *testing.T) {
+	env := setup(t)
+	ns := env.NewNamespace(t)
+	ca := example(t, "multitenant/capapplication.yaml", ns)
+	unstructured.RemoveNestedField(ca.Object, "spec", "domainRefs")
+	_ = unstructured.SetNestedMap(ca.Object, map[string]any{"primary": ns + ".forged.example.com",
+		"secondary": []any{ns + ".forged-alt.example.com"}}, "spec", "domains")
+	raw, err := ca.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	review := admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{UID: "forged", Operation: admissionv1.Create, Name: ca.GetName(), Namespace: ns,
+			Kind:     metav1.GroupVersionKind{Group: "sme.sap.com", Version: "v1alpha1", Kind: "CAPApplication"},
+			Resource: metav1.GroupVersionResource{Group: "sme.sap.com", Version: "v1alpha1", Resource: "capapplications"},
+			Object:   runtime.RawExtension{Raw: raw}},
+	}
+	resp := postReview(t, "/mutate", review)
+	if resp.Response == nil || !resp.Response.Allowed {
+		t.Fatalf("the review was not answered with allowed: %+v", resp.Response)
+	}
+	ctx := context.Background()
+	doms, err := env.Dynamic().Resource(gvr("domains")).Namespace(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdoms, err := env.Dynamic().Resource(gvr("clusterdomains")).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range append(doms.Items, cdoms.Items...) {
+		if strings.HasPrefix(d.GetAnnotations()[v1alpha1.AnnotationMigratedToDomainRefs], ns+"/") {
+			t.Errorf("the forged review created %s %s", d.GetKind(), d.GetName())
+		}
+	}
 }

@@ -1,8 +1,13 @@
 package webhooks
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -20,6 +26,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/capstan-io/capstan/examples"
+	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/capapplication"
+	"github.com/capstan-io/capstan/internal/controller/controllertest"
 	"github.com/capstan-io/capstan/internal/testenv"
 	"github.com/capstan-io/capstan/internal/webhook"
 	"github.com/capstan-io/capstan/internal/webhook/mutation"
@@ -31,6 +40,10 @@ import (
 var (
 	setupOnce sync.Once
 	setupErr  error
+	// webhookURL and webhookCA are the server's base URL and the CA of its certificate, for
+	// tests that post reviews to it directly.
+	webhookURL string
+	webhookCA  []byte
 )
 
 // setup starts the webhook server once per test binary and registers it with the API server.
@@ -74,6 +87,7 @@ func startWebhooks(env *testenv.Env) error {
 	}
 	go func() { _ = srv.Run(context.Background()) }()
 	base := fmt.Sprintf("https://%s", srv.Addr().String())
+	webhookURL, webhookCA = base, ca.PEM
 	if err := register(env, base, ca.PEM); err != nil {
 		return err
 	}
@@ -262,4 +276,35 @@ func requireContains(t *testing.T, what, s string, want ...string) {
 			t.Errorf("%s does not contain %q:\n%s", what, w, s)
 		}
 	}
+}
+
+// postReview posts an AdmissionReview to the webhook server directly, as any client that
+// reaches its port can, and returns the answer.
+func postReview(t *testing.T, path string, review admissionv1.AdmissionReview) admissionv1.AdmissionReview {
+	t.Helper()
+	body, err := json.Marshal(review)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(webhookCA)
+	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	resp, err := client.Post(webhookURL+path, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out admissionv1.AdmissionReview
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("decoding the answer (HTTP %d): %v", resp.StatusCode, err)
+	}
+	return out
+}
+
+// startApplicationController runs the CAPApplication controller in the test process until
+// the test ends; its writes go through the webhooks.
+func startApplicationController(t *testing.T, env *testenv.Env, operatorNamespace string) {
+	t.Helper()
+	controllertest.Start(t, env.Config, controllertest.DefaultOptions(operatorNamespace),
+		func(c *controller.Context) (controller.Runnable, error) { return capapplication.NewController(c) })
 }
