@@ -64,8 +64,8 @@ type subscriptionContext struct {
 }
 
 // createProviderTenant creates the provider tenant with its subscription-context Secret.
-// The tenant is created with the owner reference, labels and finalizer the tenant controller
-// would add, which saves it an update.
+// The tenant is created with the labels and finalizer the tenant controller would add, which
+// saves it an update.
 func (ctl *Controller) createProviderTenant(ctx context.Context, ca *v1alpha1.CAPApplication, latest *v1alpha1.CAPApplicationVersion) error {
 	globalAccount := ca.Spec.GlobalAccountId
 	if globalAccount == "" {
@@ -119,8 +119,8 @@ func newProviderTenant(ca *v1alpha1.CAPApplication, latest *v1alpha1.CAPApplicat
 				v1alpha1.AnnotationAppIdentifier:             identity.AppID(account, ca.Spec.BTPAppName),
 				v1alpha1.AnnotationOwnerIdentifier:           identity.OwnerID(ca.Namespace, ca.Name),
 			},
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(ca, v1alpha1.SchemeGroupVersion.WithKind("CAPApplication"))},
-			Finalizers:      []string{v1alpha1.FinalizerCAPTenant},
+			// No owner reference to the application: see tenant.WithoutApplicationOwner.
+			Finalizers: []string{v1alpha1.FinalizerCAPTenant},
 		},
 		Spec: v1alpha1.CAPTenantSpec{
 			CAPApplicationInstance:  ca.Name,

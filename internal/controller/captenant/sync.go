@@ -130,9 +130,10 @@ func (ctl *Controller) missingApplication(ctx context.Context, cat *v1alpha1.CAP
 	return err
 }
 
-// prepare makes sure the tenant is owned by its application and carries the identity labels,
-// annotations and the finalizer (never overwriting them). Tenants the application controller
-// creates already have them.
+// prepare makes sure the tenant carries the identity labels, annotations and the finalizer
+// (never overwriting them), and no owner reference to its application (see
+// tenant.WithoutApplicationOwner). Tenants the application controller creates already
+// comply.
 func (ctl *Controller) prepare(ctx context.Context, cat *v1alpha1.CAPTenant, ca *v1alpha1.CAPApplication) (*v1alpha1.CAPTenant, error) {
 	want := cat.DeepCopy()
 	account := identity.AppAccount(ca.Spec.ProviderSubaccountId, ca.Spec.GlobalAccountId)
@@ -142,8 +143,8 @@ func (ctl *Controller) prepare(ctx context.Context, cat *v1alpha1.CAPTenant, ca 
 	controller.SetIfMissing(&want.Labels, v1alpha1.LabelBTPTenantIdentifier, cat.Spec.TenantId)
 	controller.SetIfMissing(&want.Annotations, v1alpha1.AnnotationAppIdentifier, identity.AppID(account, ca.Spec.BTPAppName))
 	controller.SetIfMissing(&want.Annotations, v1alpha1.AnnotationOwnerIdentifier, identity.OwnerID(ca.Namespace, ca.Name))
-	if metav1.GetControllerOfNoCopy(want) == nil {
-		want.OwnerReferences = append(want.OwnerReferences, *metav1.NewControllerRef(ca, v1alpha1.SchemeGroupVersion.WithKind("CAPApplication")))
+	if refs, dropped := tenant.WithoutApplicationOwner(want.OwnerReferences); dropped {
+		want.OwnerReferences = refs
 	}
 	if cat.DeletionTimestamp == nil {
 		controller.AddFinalizer(want, v1alpha1.FinalizerCAPTenant)

@@ -148,9 +148,10 @@ func testCAV(version string) *v1alpha1.CAPApplicationVersion {
 	}
 }
 
-// testTenant is a prepared tenant of the application asking for version 1.
+// testTenant is a prepared tenant of the application asking for version 1. It has no owner
+// reference to the application: a reference would let garbage collection delete (and so
+// deprovision) it when the application is deleted.
 func testTenant(state v1alpha1.CAPTenantState, current string) *v1alpha1.CAPTenant {
-	ca := testCA()
 	return &v1alpha1.CAPTenant{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: "t", Namespace: "ns", UID: "uid-t",
@@ -158,9 +159,8 @@ func testTenant(state v1alpha1.CAPTenantState, current string) *v1alpha1.CAPTena
 				v1alpha1.LabelAppIdentifierHash: identity.AppHash("ga", "btp-app"), v1alpha1.LabelOwnerIdentifierHash: identity.OwnerHash("ns", "app"),
 				v1alpha1.LabelOwnerGeneration: "0", v1alpha1.LabelBTPTenantIdentifier: "tid", v1alpha1.LabelTenantType: "consumer",
 			},
-			Annotations:     map[string]string{v1alpha1.AnnotationAppIdentifier: identity.AppID("ga", "btp-app"), v1alpha1.AnnotationOwnerIdentifier: "ns.app"},
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(ca, v1alpha1.SchemeGroupVersion.WithKind("CAPApplication"))},
-			Finalizers:      []string{v1alpha1.FinalizerCAPTenant},
+			Annotations: map[string]string{v1alpha1.AnnotationAppIdentifier: identity.AppID("ga", "btp-app"), v1alpha1.AnnotationOwnerIdentifier: "ns.app"},
+			Finalizers:  []string{v1alpha1.FinalizerCAPTenant},
 		},
 		Spec:   v1alpha1.CAPTenantSpec{CAPApplicationInstance: "app", Version: "1", BTPTenantIdentification: v1alpha1.BTPTenantIdentification{SubDomain: "sub", TenantId: "tid"}},
 		Status: v1alpha1.CAPTenantStatus{State: state, CurrentCAPApplicationVersionInstance: current},
@@ -238,6 +238,12 @@ func TestSync(t *testing.T) {
 			ops:   []runtime.Object{testOp(1, "provisioning", tenant.ReasonStepCompleted)},
 			state: v1alpha1.CAPTenantStateReady, reason: "ProvisioningCompleted", current: "cav-1",
 		},
+		"owner reference of earlier versions: removed": {
+			tenant: withLegacyOwner(readyTenant("t-op1")), vs: true,
+			ops:    []runtime.Object{testOp(1, "provisioning", tenant.ReasonStepCompleted)},
+			writes: []string{"update captenants"},
+			state:  v1alpha1.CAPTenantStateReady, reason: "ProvisioningCompleted", current: "cav-1",
+		},
 		"history beyond two operations is pruned": {
 			tenant: readyTenant("t-op3"), vs: true,
 			ops: []runtime.Object{testOp(1, "provisioning", tenant.ReasonStepFailed), testOp(2, "provisioning", tenant.ReasonStepFailed),
@@ -265,6 +271,9 @@ func TestSync(t *testing.T) {
 			if got.Status.State != tc.state || ready == nil || ready.Reason != tc.reason || got.Status.CurrentCAPApplicationVersionInstance != tc.current {
 				t.Errorf("status %+v, want %s/%s on %q", got.Status, tc.state, tc.reason, tc.current)
 			}
+			if len(got.OwnerReferences) > 0 {
+				t.Errorf("owner references %v, want none", got.OwnerReferences)
+			}
 			if n := len(f.events.Events); n != tc.events {
 				t.Errorf("%d events, want %d", n, tc.events)
 			}
@@ -277,6 +286,13 @@ func readyTenant(op string) *v1alpha1.CAPTenant {
 	cat := testTenant(v1alpha1.CAPTenantStateReady, "cav-1")
 	cat.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: "True", Reason: "ProvisioningCompleted",
 		Message: "CAPTenantOperation ns/" + op + " (provisioning) completed: running CAPApplicationVersion cav-1"}}
+	return cat
+}
+
+// withLegacyOwner adds the controller reference to the application that earlier versions
+// (and the previous implementation) set.
+func withLegacyOwner(cat *v1alpha1.CAPTenant) *v1alpha1.CAPTenant {
+	cat.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(testCA(), v1alpha1.SchemeGroupVersion.WithKind("CAPApplication"))}
 	return cat
 }
 
