@@ -12,12 +12,15 @@ import (
 	"github.com/capstan-io/capstan/internal/controller"
 )
 
-// The child descriptions below tell controller.EnsureChild how to read (from listers) and
-// write each kind the version owns, and which part of it the operator manages.
+// The child descriptions below tell controller.EnsureChild how to read (from listers, and
+// live to explain a name conflict) and write each kind the version owns, and which part of it
+// the operator manages.
 
 func (ctl *Controller) deploymentChild() controller.Child[*appsv1.Deployment] {
 	return controller.Child[*appsv1.Deployment]{
-		Get: func(ns, n string) (*appsv1.Deployment, error) { return ctl.deployments.Deployments(ns).Get(n) },
+		Kind: "Deployment",
+		Live: controller.LiveMetadata(ctl.c.Clients.Metadata, appsv1.SchemeGroupVersion.WithResource("deployments")),
+		Get:  func(ns, n string) (*appsv1.Deployment, error) { return ctl.deployments.Deployments(ns).Get(n) },
 		Create: func(ctx ctxT, o *appsv1.Deployment, opts createOpts) (*appsv1.Deployment, error) {
 			return ctl.c.Clients.Kube.AppsV1().Deployments(o.Namespace).Create(ctx, o, opts)
 		},
@@ -42,7 +45,9 @@ func (ctl *Controller) deploymentChild() controller.Child[*appsv1.Deployment] {
 
 func (ctl *Controller) serviceChild() controller.Child[*corev1.Service] {
 	return controller.Child[*corev1.Service]{
-		Get: func(ns, n string) (*corev1.Service, error) { return ctl.services.Services(ns).Get(n) },
+		Kind: "Service",
+		Live: controller.LiveMetadata(ctl.c.Clients.Metadata, corev1.SchemeGroupVersion.WithResource("services")),
+		Get:  func(ns, n string) (*corev1.Service, error) { return ctl.services.Services(ns).Get(n) },
 		Create: func(ctx ctxT, o *corev1.Service, opts createOpts) (*corev1.Service, error) {
 			return ctl.c.Clients.Kube.CoreV1().Services(o.Namespace).Create(ctx, o, opts)
 		},
@@ -66,7 +71,9 @@ type serviceOwned struct {
 
 func (ctl *Controller) jobChild() controller.Child[*batchv1.Job] {
 	return controller.Child[*batchv1.Job]{
-		Get: func(ns, n string) (*batchv1.Job, error) { return ctl.jobs.Jobs(ns).Get(n) },
+		Kind: "Job",
+		Live: controller.LiveMetadata(ctl.c.Clients.Metadata, batchv1.SchemeGroupVersion.WithResource("jobs")),
+		Get:  func(ns, n string) (*batchv1.Job, error) { return ctl.jobs.Jobs(ns).Get(n) },
 		Create: func(ctx ctxT, o *batchv1.Job, opts createOpts) (*batchv1.Job, error) {
 			return ctl.c.Clients.Kube.BatchV1().Jobs(o.Namespace).Create(ctx, o, opts)
 		},
@@ -83,6 +90,8 @@ func (ctl *Controller) jobChild() controller.Child[*batchv1.Job] {
 
 func (ctl *Controller) pdbChild() controller.Child[*policyv1.PodDisruptionBudget] {
 	return controller.Child[*policyv1.PodDisruptionBudget]{
+		Kind: "PodDisruptionBudget",
+		Live: controller.LiveMetadata(ctl.c.Clients.Metadata, policyv1.SchemeGroupVersion.WithResource("poddisruptionbudgets")),
 		Get: func(ns, n string) (*policyv1.PodDisruptionBudget, error) {
 			return ctl.pdbs.PodDisruptionBudgets(ns).Get(n)
 		},
@@ -100,6 +109,8 @@ func (ctl *Controller) pdbChild() controller.Child[*policyv1.PodDisruptionBudget
 
 func (ctl *Controller) hpaChild() controller.Child[*autoscalingv2.HorizontalPodAutoscaler] {
 	return controller.Child[*autoscalingv2.HorizontalPodAutoscaler]{
+		Kind: "HorizontalPodAutoscaler",
+		Live: controller.LiveMetadata(ctl.c.Clients.Metadata, autoscalingv2.SchemeGroupVersion.WithResource("horizontalpodautoscalers")),
 		Get: func(ns, n string) (*autoscalingv2.HorizontalPodAutoscaler, error) {
 			return ctl.hpas.HorizontalPodAutoscalers(ns).Get(n)
 		},
@@ -117,7 +128,9 @@ func (ctl *Controller) hpaChild() controller.Child[*autoscalingv2.HorizontalPodA
 
 func (ctl *Controller) networkPolicyChild() controller.Child[*networkingv1.NetworkPolicy] {
 	return controller.Child[*networkingv1.NetworkPolicy]{
-		Get: func(ns, n string) (*networkingv1.NetworkPolicy, error) { return ctl.netpols.NetworkPolicies(ns).Get(n) },
+		Kind: "NetworkPolicy",
+		Live: controller.LiveMetadata(ctl.c.Clients.Metadata, networkingv1.SchemeGroupVersion.WithResource("networkpolicies")),
+		Get:  func(ns, n string) (*networkingv1.NetworkPolicy, error) { return ctl.netpols.NetworkPolicies(ns).Get(n) },
 		Create: func(ctx ctxT, o *networkingv1.NetworkPolicy, opts createOpts) (*networkingv1.NetworkPolicy, error) {
 			return ctl.c.Clients.Kube.NetworkingV1().NetworkPolicies(o.Namespace).Create(ctx, o, opts)
 		},
@@ -132,7 +145,9 @@ func (ctl *Controller) networkPolicyChild() controller.Child[*networkingv1.Netwo
 
 func (ctl *Controller) destinationRuleChild() controller.Child[*istiov1.DestinationRule] {
 	return controller.Child[*istiov1.DestinationRule]{
-		Get: func(ns, n string) (*istiov1.DestinationRule, error) { return ctl.destRules.DestinationRules(ns).Get(n) },
+		Kind: "DestinationRule",
+		Live: controller.LiveMetadata(ctl.c.Clients.Metadata, istiov1.SchemeGroupVersion.WithResource("destinationrules")),
+		Get:  func(ns, n string) (*istiov1.DestinationRule, error) { return ctl.destRules.DestinationRules(ns).Get(n) },
 		Create: func(ctx ctxT, o *istiov1.DestinationRule, opts createOpts) (*istiov1.DestinationRule, error) {
 			return ctl.c.Clients.Istio.NetworkingV1().DestinationRules(o.Namespace).Create(ctx, o, opts)
 		},

@@ -280,6 +280,10 @@ func classify(reason string, err error) outcome {
 	if _, ok := controller.IsRequeue(err); ok {
 		return transient(err)
 	}
+	var conflict *controller.ChildConflictError
+	if errors.As(err, &conflict) {
+		return failed(controller.ReasonChildConflict, err)
+	}
 	var status apierrors.APIStatus
 	if errors.As(err, &status) && !apierrors.IsInvalid(err) && !apierrors.IsForbidden(err) {
 		return transient(err)

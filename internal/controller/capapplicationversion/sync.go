@@ -2,8 +2,10 @@ package capapplicationversion
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,8 +47,20 @@ func (ctl *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	if result.err != nil && result.state != v1alpha1.CAPApplicationVersionStateError {
 		return result.err // transient: retried with backoff, status left as it is
 	}
-	return ctl.writeStatus(ctx, cav, result)
+	if err := ctl.writeStatus(ctx, cav, result); err != nil {
+		return err
+	}
+	var conflict *controller.ChildConflictError
+	if errors.As(result.err, &conflict) {
+		// No event announces the removal of an object the operator does not own (its cache
+		// may not even show it), so the version looks again.
+		return controller.RequeueAfter(conflictRecheck, conflict.Error())
+	}
+	return nil
 }
+
+// conflictRecheck is how often a version whose child name is taken looks again.
+const conflictRecheck = 30 * time.Second
 
 // prepare makes sure the version is owned by its application and carries the identity
 // labels, annotations and the finalizer. It returns the (possibly updated) version.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 
 	istioapi "istio.io/api/networking/v1alpha3"
@@ -21,6 +20,9 @@ import (
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
+// vsGVR is the resource of Istio VirtualServices, read live to explain a name conflict.
+var vsGVR = istionetworkingv1.SchemeGroupVersion.WithResource("virtualservices")
+
 // Networking events, with action networkingAction.
 const (
 	networkingAction         = "ReconcileTenantNetworking"
@@ -30,7 +32,8 @@ const (
 
 // ensureVirtualService creates or updates the tenant's VirtualService: written when it is
 // missing or its content hash differs, so a tenant in sync costs no API call. An update (not
-// the creation that comes with provisioning) records TenantNetworkingModified.
+// the creation that comes with provisioning) records TenantNetworkingModified. A name held by
+// a VirtualService the tenant does not control is a *controller.ChildConflictError.
 func (ctl *Controller) ensureVirtualService(ctx context.Context, cat *v1alpha1.CAPTenant, ca *v1alpha1.CAPApplication, domains []domainref.DomainInfo, d tenant.Decision) error {
 	if len(domains) == 0 {
 		return nil
@@ -49,17 +52,16 @@ func (ctl *Controller) ensureVirtualService(ctx context.Context, cat *v1alpha1.C
 	if apierrors.IsNotFound(err) {
 		_, err = client.Create(ctx, want, metav1.CreateOptions{FieldManager: controller.FieldManager})
 		if apierrors.IsAlreadyExists(err) {
-			return controller.RequeueAfter(retryDelayFloor, "waiting for the cache to show VirtualService "+cat.Name)
+			// The cache is behind, or an unlabelled VirtualService it cannot see holds the name.
+			return controller.CreateConflict(ctx, "VirtualService", want, controller.LiveMetadata(ctl.c.Clients.Metadata, vsGVR))
 		}
 		return err
 	}
 	if err != nil {
 		return err
 	}
-	if ref := metav1.GetControllerOfNoCopy(existing); ref == nil || ref.UID != cat.UID {
-		msg := fmt.Sprintf("VirtualService %s/%s exists and is not controlled by the tenant", cat.Namespace, cat.Name)
-		ctl.c.Recorder.Eventf(cat, nil, corev1.EventTypeWarning, reasonModificationFailed, networkingAction, "%s", msg)
-		return nil
+	if err := controller.CheckController("VirtualService", want, existing, false); err != nil {
+		return err
 	}
 	if existing.Annotations[v1alpha1.AnnotationResourceHash] == want.Annotations[v1alpha1.AnnotationResourceHash] &&
 		controller.ContainsAll(existing.Labels, want.Labels) {

@@ -100,7 +100,8 @@ func (ctl *Controller) apply(ctx context.Context, cat *v1alpha1.CAPTenant, ca *v
 		return err
 	}
 	if cat.DeletionTimestamp == nil && d.Current != "" && domainErr == nil {
-		if err := ctl.ensureVirtualService(ctx, cat, ca, domains, d); err != nil {
+		err := ctl.ensureVirtualService(ctx, cat, ca, domains, d)
+		if err := ctl.reportNetworking(ctx, cat, d, err); err != nil {
 			return err
 		}
 	}

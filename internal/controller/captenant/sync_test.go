@@ -3,11 +3,13 @@ package captenant
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/capstan-io/capstan/internal/golden"
 
+	istionetworkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
 	istioinformers "istio.io/client-go/pkg/informers/externalversions"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -308,4 +310,56 @@ func sameStrings(a, b []string) bool {
 
 func TestNewVirtualService(t *testing.T) {
 	golden.CheckNamed(t, "TestNewVirtualService/single-route", syncedVS(t))
+}
+
+// TestVirtualServiceNameTaken puts a VirtualService the tenant does not control where the
+// tenant's belongs: the tenant reports it in a NetworkingReady condition and one event and
+// looks again later; once the object is gone the VirtualService is created and the
+// condition removed.
+func TestVirtualServiceNameTaken(t *testing.T) {
+	squatter := syncedVS(t).(*istionetworkingv1.VirtualService)
+	squatter.OwnerReferences, squatter.Labels = nil, nil
+	f := newFixture(t, testCA(), testDomain(), testCAV("1"), readyTenant("t-op1"), testOp(1, "provisioning", tenant.ReasonStepCompleted), squatter)
+	key := cache.ObjectName{Namespace: "ns", Name: "t"}
+	err := f.ctl.sync(context.Background(), key)
+	if _, ok := controller.IsRequeue(err); !ok {
+		t.Fatalf("sync: %v, want a requeue", err)
+	}
+	got, _ := f.sme.SmeV1alpha1().CAPTenants("ns").Get(context.Background(), "t", metav1.GetOptions{})
+	c := meta.FindStatusCondition(got.Status.Conditions, ConditionTypeNetworkingReady)
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != controller.ReasonChildConflict ||
+		!strings.Contains(c.Message, "VirtualService ns/t already exists and is not controlled by CAPTenant t") {
+		t.Fatalf("NetworkingReady = %+v", c)
+	}
+	if got.Status.State != v1alpha1.CAPTenantStateReady {
+		t.Errorf("state %s, want Ready (the tenant itself is provisioned)", got.Status.State)
+	}
+	if n := len(f.events.Events); n != 1 {
+		t.Fatalf("%d events, want 1", n)
+	}
+	if e := <-f.events.Events; !strings.Contains(e, controller.ReasonChildConflict) {
+		t.Errorf("event %q", e)
+	}
+
+	// The squatter goes; the next sync creates the VirtualService and clears the condition.
+	if err := f.istio.NetworkingV1().VirtualServices("ns").Delete(context.Background(), "t", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ctl.c.IstioInformers.Networking().V1().VirtualServices().Informer().GetIndexer().Delete(squatter); err != nil {
+		t.Fatal(err)
+	}
+	// The cache catches up with the status written by the first sync.
+	if err := f.ctl.c.SMEInformers.Sme().V1alpha1().CAPTenants().Informer().GetIndexer().Update(got); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ctl.sync(context.Background(), key); err != nil {
+		t.Fatalf("second sync: %v", err)
+	}
+	got, _ = f.sme.SmeV1alpha1().CAPTenants("ns").Get(context.Background(), "t", metav1.GetOptions{})
+	if c := meta.FindStatusCondition(got.Status.Conditions, ConditionTypeNetworkingReady); c != nil {
+		t.Errorf("NetworkingReady still set: %+v", c)
+	}
+	if _, err := f.istio.NetworkingV1().VirtualServices("ns").Get(context.Background(), "t", metav1.GetOptions{}); err != nil {
+		t.Errorf("VirtualService not created: %v", err)
+	}
 }

@@ -4,13 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	gardenercertv1alpha1 "github.com/gardener/cert-management/pkg/apis/cert/v1alpha1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/capstan-io/capstan/internal/controller"
 )
+
+// conflictRecheck is how often a domain whose child name is held by an object it does not
+// own looks again: the removal of that object announces nothing.
+const conflictRecheck = 30 * time.Second
 
 // ensureCertificate creates or updates the domain's Certificate with the configured
 // certificate manager, deletes stale ones, and reports the Certificate's readiness.
@@ -56,7 +63,19 @@ func (r *Reconciler) ensureCertManagerCertificate(ctx context.Context, l layout)
 	notReady := readiness{notReady: fmt.Sprintf("Certificate %s/%s is not ready", want.Namespace, want.Name)}
 	switch {
 	case current == nil:
-		if _, err := client.Create(ctx, want, createOpts); err != nil {
+		_, err := client.Create(ctx, want, createOpts)
+		if apierrors.IsAlreadyExists(err) {
+			// The cache is behind, or an unlabelled Certificate it cannot see holds the name.
+			err = controller.CreateConflict(ctx, "Certificate", want, controller.LiveMetadata(r.clients.Metadata, cmv1.SchemeGroupVersion.WithResource("certificates")))
+			var conflict *controller.ChildConflictError
+			if errors.As(err, &conflict) {
+				return readiness{}, &syncError{reason: controller.ReasonChildConflict, err: conflict, requeueAfter: conflictRecheck}
+			}
+			if _, behind := controller.IsRequeue(err); behind {
+				return notReady, nil
+			}
+		}
+		if err != nil {
 			return readiness{}, fmt.Errorf("creating certificate %s/%s: %w", want.Namespace, want.Name, err)
 		}
 		return notReady, nil
