@@ -1,5 +1,5 @@
 // Command web-hooks runs the validating and mutating admission webhooks of the sme.sap.com
-// API. See docs/webhooks.md for the rules, the configuration and the registration.
+// API. See docs/internals/webhooks.md for the rules, the configuration and the registration.
 package main
 
 import (

@@ -71,7 +71,7 @@ func smeRules(ops []admissionregistrationv1.OperationType, resources ...string) 
 }
 
 // registerWebhooks creates the Validating- and MutatingWebhookConfiguration with the rules of
-// the chart (docs/webhooks.md), pointing at the local server by URL.
+// the chart (docs/internals/webhooks.md), pointing at the local server by URL.
 func (s *Session) registerWebhooks(ctx context.Context, caBundle []byte) error {
 	ops := []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
 	fail, equivalent := admissionregistrationv1.Fail, admissionregistrationv1.Equivalent

@@ -643,7 +643,7 @@ func controllerNeeds() []need {
 	return needs
 }
 
-// serverNeeds lists the subscription server's permissions (docs/subscription-server.md).
+// serverNeeds lists the subscription server's permissions (docs/internals/subscription-server.md).
 func serverNeeds() []need {
 	var needs []need
 	for _, r := range []string{"capapplications", "capapplicationversions", "captenantoutputs", "domains", "clusterdomains"} {
@@ -663,7 +663,7 @@ func serverNeeds() []need {
 	return needs
 }
 
-// webhookNeeds lists the webhook's permissions (docs/webhooks.md).
+// webhookNeeds lists the webhook's permissions (docs/internals/webhooks.md).
 func webhookNeeds() []need {
 	var needs []need
 	for _, r := range smeResources {
@@ -807,7 +807,7 @@ func checkAggregatedRoles(t *testing.T, objs manifests) {
 	}
 }
 
-// checkWebhookConfigurations checks both registrations against docs/webhooks.md.
+// checkWebhookConfigurations checks both registrations against docs/internals/webhooks.md.
 func checkWebhookConfigurations(t *testing.T, objs manifests, ns string, certManager bool) {
 	t.Helper()
 	var v admissionv1.ValidatingWebhookConfiguration
