@@ -1,0 +1,37 @@
+package main
+
+// envDocs describes every environment variable of the configuration reference. gen-docs fails
+// when the code reads, a flag names or the chart sets a variable missing here.
+var envDocs = map[string]string{
+	"CERT_MANAGER":                 "Certificate API of domains: `gardener` (cert.gardener.cloud) or `cert-manager.io`; empty detects the installed one. Default of `--cert-manager`.",
+	"CERT_RENEW_BEFORE":            "Renew the webhook's serving certificate when it expires within this Go duration (default `1440h`). Default of `--cert-renew-before`.",
+	"CERT_SECRET_NAME":             "Secret in `POD_NAMESPACE` holding the webhook's serving certificate and CA; when set, the webhook renews the certificate before it expires. Default of `--cert-secret-name`.",
+	"CERT_SERVICE_NAME":            "Service whose DNS names a renewed webhook certificate holds. Default of `--cert-service-name`.",
+	"CERT_VALIDITY":                "Validity of a renewed webhook certificate as a Go duration (default `24000h`). Default of `--cert-validity`.",
+	"CLIENT_BURST":                 "Burst of the controller's requests to the API server. Default of `--client-burst`.",
+	"CLIENT_QPS":                   "Queries per second of the controller to the API server. Default of `--client-qps`.",
+	"DETAILED_OPERATIONAL_METRICS": "`true` exports per-tenant metric families. Default of `--detailed-metrics`.",
+	"DNS_MANAGER":                  "DNS API of domains: `gardener` (dns.gardener.cloud DNSEntries) or `kubernetes` (external-dns style annotations); empty detects it. Default of `--dns-manager`.",
+	"DNS_TARGET":                   "Default DNS target (the ingress gateway's public host name) of domains that set none. Default of `--dns-target`.",
+	"LOG_FORMAT":                   "Log format of the webhook: `text` or `json`. Default of `--log-format`.",
+	"MAX_CONCURRENT_RECONCILES_CAP_APPLICATION":         "Workers of the CAPApplication controller. Default of `--capapplication-workers`.",
+	"MAX_CONCURRENT_RECONCILES_CAP_APPLICATION_VERSION": "Workers of the CAPApplicationVersion controller and of the credential rollout. Default of `--capapplicationversion-workers` and `--credentialrollout-workers`.",
+	"MAX_CONCURRENT_RECONCILES_CAP_TENANT":              "Workers of the CAPTenant controller. Default of `--captenant-workers`.",
+	"MAX_CONCURRENT_RECONCILES_CAP_TENANT_OPERATION":    "Workers of the CAPTenantOperation controller. Default of `--captenantoperation-workers`.",
+	"MAX_CONCURRENT_RECONCILES_CLUSTER_DOMAIN":          "Workers of the ClusterDomain controller. Default of `--clusterdomain-workers`.",
+	"MAX_CONCURRENT_RECONCILES_DOMAIN":                  "Workers of the Domain controller. Default of `--domain-workers`.",
+	"MAX_TENANT_VERSION_HISTORY":                        "Length of a tenant's `status.previousCAPApplicationVersions`. Default of `--max-tenant-version-history`.",
+	"METRICS_PORT":                                      "Port of the plain-HTTP `/metrics`, `/healthz` and `/readyz` endpoints of each binary (default 9090).",
+	"POD_NAME":                                          "Name of the subscription server's pod (set by the chart from the downward API); identifies the replica holding a pending callback.",
+	"POD_NAMESPACE":                                     "Namespace the operator runs in (set by the chart from the downward API): the namespace of the leader-election Lease, of ClusterDomain Gateways and of the webhook's certificate Secret.",
+	"PORT":                                              "Port of the subscription server's HTTP(S) listener (default 4000).",
+	"ROLLOUT_DELAY":                                     "Wait after a binding Secret of an application with `rolloutOnCredentialUpdate` changed before its consumers roll (a Go duration, at least `1s`). Default of `--rollout-delay`.",
+	"TENANT_OPERATION_HISTORY":                          "Finished CAPTenantOperations kept per tenant. Default of `--tenant-operation-history`.",
+	"TENANT_OPERATION_RETRY_ATTEMPTS":                   "Automatic retries of a failed tenant operation (0 disables them). Default of `--retry-attempts`.",
+	"TENANT_OPERATION_RETRY_INITIAL_DELAY":              "Delay before the first retry of a failed tenant operation; doubles per attempt. Default of `--retry-initial-delay`.",
+	"TENANT_OPERATION_RETRY_MAX_DELAY":                  "Upper bound of the retry delay. Default of `--retry-max-delay`.",
+	"TLS_CERT":                                          "Path of the serving certificate (PEM) of the subscription server (with `TLS_ENABLED=true`) or the webhook (default of `--tls-cert-file`).",
+	"TLS_ENABLED":                                       "`true` serves the subscription server over TLS (it then needs `TLS_CERT` and `TLS_KEY`); for the webhook the default of `--tls-enabled` (default `true`).",
+	"TLS_KEY":                                           "Path of the serving key (PEM) belonging to `TLS_CERT`.",
+	"WEBHOOK_PORT":                                      "Port of the webhook's HTTPS listener. Default of `--port`.",
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"testing"
+)
+
+// TestTroubleshootingCoversEveryReason fails when docs/troubleshooting.md does not explain a
+// condition or event reason the operator can set. A reason counts as covered when it appears
+// in backquotes in a heading or table row of the page.
+func TestTroubleshootingCoversEveryReason(t *testing.T) {
+	root := filepath.Join("..", "..")
+	reasons, err := collectReasons(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reasons) < 20 {
+		t.Fatalf("found only %d reasons; the extraction is broken", len(reasons))
+	}
+	page, err := os.ReadFile(filepath.Join(root, "docs", "troubleshooting.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := documentedReasons(string(page))
+	var missing []string
+	for reason, where := range reasons {
+		if !documented[reason] {
+			missing = append(missing, reason+" (set in "+where[0]+")")
+		}
+	}
+	sort.Strings(missing)
+	for _, m := range missing {
+		t.Errorf("docs/troubleshooting.md does not explain reason %s", m)
+	}
+}
+
+// TestCollectReasonsFindsEveryForm checks the extraction on known reasons of each form.
+func TestCollectReasonsFindsEveryForm(t *testing.T) {
+	reasons, err := collectReasons(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"ProcessingStarted",     // exported constant
+		"DeploymentReplaced",    // unexported constant
+		"UndeclaredServices",    // literal Eventf argument
+		"ProviderTenantCreated", // literal Eventf argument
+		"MissingSecrets",        // literal argument of a function's reason parameter
+	} {
+		if _, ok := reasons[want]; !ok {
+			t.Errorf("reason %q not found", want)
+		}
+	}
+}
+
+// reasonMention matches a reason in backquotes at the start of a table cell or in a heading.
+var reasonMention = regexp.MustCompile("(?m)(?:^\\|\\s*|^#+ .*?)`([A-Za-z][A-Za-z0-9]*)`")
+
+// documentedReasons returns the reasons the page explains.
+func documentedReasons(page string) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range reasonMention.FindAllStringSubmatch(page, -1) {
+		out[m[1]] = true
+	}
+	return out
+}
