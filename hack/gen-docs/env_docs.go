@@ -34,4 +34,11 @@ var envDocs = map[string]string{
 	"TLS_ENABLED":                                       "`true` serves the subscription server over TLS (it then needs `TLS_CERT` and `TLS_KEY`); for the webhook the default of `--tls-enabled` (default `true`).",
 	"TLS_KEY":                                           "Path of the serving key (PEM) belonging to `TLS_CERT`.",
 	"WEBHOOK_PORT":                                      "Port of the webhook's HTTPS listener. Default of `--port`.",
+	"CLIENT_CA_FILE":                                    "PEM bundle of the CAs the Subscription Manager's forwarded client certificate must chain to; empty refuses all Subscription Manager requests. Default of the server's `--client-ca-file`.",
+	"MAX_CONCURRENT_RECONCILES_VERSION_CLEANUP":         "Workers of the version-cleanup controller. Default of `--versioncleanup-workers`.",
+	"MAX_REQUESTS_IN_FLIGHT":                            "Subscription-server API requests handled at once; more are answered 429. Default of the server's `--max-requests-in-flight`.",
+	"METRICS_EVAL_INTERVAL":                             "Time between two version-cleanup evaluations (default `10m`). Default of `--metrics-eval-interval`.",
+	"PROMETHEUS_ADDRESS":                                "URL of the Prometheus server that version cleanup queries; empty: deletion rules cannot be evaluated and no version is deleted. Default of `--prometheus-address`.",
+	"PROMETHEUS_QUERY_TIMEOUT":                          "Timeout of each Prometheus query of version cleanup (default `30s`). Default of `--prometheus-query-timeout`.",
+	"PROM_ACQUIRE_CLIENT_RETRY_DELAY":                   "Wait after a failed connection to Prometheus before the next attempt (default `1h`). Default of `--prom-acquire-client-retry-delay`.",
 }
