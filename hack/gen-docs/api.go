@@ -24,6 +24,9 @@ var kindOrder = []string{"CAPApplication", "CAPApplicationVersion", "CAPTenant",
 // apiPackage is the documentation of the API package.
 type apiPackage struct {
 	types map[string]*doc.Type
+	// markers holds, per type, the marker comment block separated from its doc comment by
+	// a blank line (the usual kubebuilder layout).
+	markers map[string]string
 }
 
 // loadAPI parses the API types with their comments.
@@ -50,9 +53,14 @@ func loadAPI(root string) (*apiPackage, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &apiPackage{types: map[string]*doc.Type{}}
+	out := &apiPackage{types: map[string]*doc.Type{}, markers: map[string]string{}}
 	for _, t := range pkg.Types {
 		out.types[t.Name] = t
+	}
+	for _, f := range files {
+		for name, text := range detachedMarkers(fset, f) {
+			out.markers[name] = text
+		}
 	}
 	return out, nil
 }
@@ -151,6 +159,12 @@ func (a *apiPackage) writeType(b *strings.Builder, name, level string) {
 	if d := cleanDoc(t.Doc); d != "" {
 		b.WriteString(d + "\n\n")
 	}
+	if r := resourceInfo(t.Doc + "\n" + a.markers[name]); r != "" {
+		b.WriteString(r + "\n\n")
+	}
+	if v := typeValidation(t.Doc); v != "" {
+		b.WriteString(v + "\n\n")
+	}
 	st := structOf(t)
 	if st == nil {
 		a.writeValues(b, t)
@@ -202,6 +216,9 @@ func (a *apiPackage) writeFields(b *strings.Builder, st *ast.StructType) {
 		desc := cleanDoc(f.Doc.Text())
 		if strings.Contains(f.Doc.Text(), "+optional") || strings.Contains(opts, "omitempty") {
 			desc = "*Optional.* " + desc
+		}
+		if v := fieldValidation(f.Doc.Text()); v != "" {
+			desc += " " + v
 		}
 		fmt.Fprintf(b, "| `%s` | %s | %s |\n", name, a.typeLink(f.Type), tableCell(desc))
 	}
@@ -332,4 +349,100 @@ func exprString(e ast.Expr) string {
 		return "map[" + exprString(t.Key) + "]" + exprString(t.Value)
 	}
 	return fmt.Sprintf("%T", e)
+}
+
+// markers returns the values of the +kubebuilder markers with the given prefix in a comment.
+func markers(text, prefix string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if v, ok := strings.CutPrefix(line, "+kubebuilder:"+prefix); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// fieldValidation renders the default and validation markers of a field.
+func fieldValidation(text string) string {
+	var parts []string
+	for _, v := range markers(text, "default=") {
+		parts = append(parts, "Default: `"+v+"`.")
+	}
+	for _, v := range markers(text, "validation:Enum=") {
+		parts = append(parts, "One of: `"+strings.ReplaceAll(v, ";", "`, `")+"`.")
+	}
+	for _, v := range markers(text, "validation:Pattern=") {
+		parts = append(parts, "Pattern: `"+strings.Trim(v, "`")+"`.")
+	}
+	for _, m := range []struct{ marker, label string }{
+		{"validation:MinItems=", "At least %s item(s)."},
+		{"validation:MaxItems=", "At most %s item(s)."},
+		{"validation:MaxLength=", "At most %s characters."},
+	} {
+		for _, v := range markers(text, m.marker) {
+			parts = append(parts, fmt.Sprintf(m.label, v))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// typeValidation renders the CEL rules and pattern of a type.
+func typeValidation(text string) string {
+	var parts []string
+	for _, v := range markers(text, "validation:XValidation:") {
+		if _, msg, ok := strings.Cut(v, "message="); ok {
+			parts = append(parts, "Validation: "+strings.Trim(msg, `"`)+".")
+		}
+	}
+	for _, v := range markers(text, "validation:Pattern=") {
+		parts = append(parts, "Pattern: `"+strings.Trim(v, "`")+"`.")
+	}
+	return strings.Join(parts, " ")
+}
+
+// resourceInfo renders the scope and short name of a kind from its resource marker.
+func resourceInfo(text string) string {
+	res := markers(text, "resource:")
+	if len(res) == 0 {
+		return ""
+	}
+	scope, short := "Namespaced", ""
+	for _, kv := range strings.Split(res[0], ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "scope":
+			scope = v
+		case "shortName":
+			short = v
+		}
+	}
+	out := "Scope: " + scope + "."
+	if short != "" {
+		out += " Short name: `" + short + "`."
+	}
+	return out
+}
+
+// detachedMarkers returns, per type declared in f, the text of the comment block that ends
+// one blank line above its doc comment.
+func detachedMarkers(fset *token.FileSet, f *ast.File) map[string]string {
+	out := map[string]string{}
+	for _, decl := range f.Decls {
+		gd, ok := decl.(*ast.GenDecl)
+		if !ok || gd.Tok != token.TYPE || len(gd.Specs) != 1 {
+			continue
+		}
+		start := gd.Pos()
+		if gd.Doc != nil {
+			start = gd.Doc.Pos()
+		}
+		line := fset.Position(start).Line
+		for _, g := range f.Comments {
+			if g.End() < start && line-fset.Position(g.End()).Line == 2 {
+				out[gd.Specs[0].(*ast.TypeSpec).Name.Name] = g.Text()
+			}
+		}
+	}
+	return out
 }
