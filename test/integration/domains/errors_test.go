@@ -7,9 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/controller/controllertest"
 	"github.com/capstan-io/capstan/internal/controller/domainsync"
 	"github.com/capstan-io/capstan/internal/testenv"
@@ -235,4 +238,33 @@ func TestGardenerCertificates(t *testing.T) {
 	if gw.Spec.Servers[0].Tls.CredentialName != cred {
 		t.Errorf("gateway credential %q, want %q", gw.Spec.Servers[0].Tls.CredentialName, cred)
 	}
+}
+
+// TestCertificateNameHeldByHiddenObject puts an unlabelled cert-manager Certificate where
+// the domain's Certificate belongs. The controller's cache only shows labelled objects, so
+// its create fails with AlreadyExists: the domain reports the object in its status instead
+// of retrying silently, and becomes Ready once the object is gone.
+func TestCertificateNameHeldByHiddenObject(t *testing.T) {
+	env := testenv.Current()
+	ensureIngressGateway(t)
+	ns, opNs := env.NewNamespace(t), env.NewNamespace(t)
+	cctx := startControllers(t, controllertest.DefaultOptions(opNs))
+	cleanupDomains(t, cctx, ns)
+	ctx := context.Background()
+	name := ns + "--squatted"
+	certs := cctx.Clients.CertManager.CertmanagerV1().Certificates(ingressNamespace)
+	squatter := &cmv1.Certificate{ObjectMeta: metav1.ObjectMeta{Namespace: ingressNamespace, Name: name},
+		Spec: cmv1.CertificateSpec{SecretName: "someone-elses", DNSNames: []string{"other.example.com"},
+			IssuerRef: cmmeta.IssuerReference{Name: "other", Kind: "ClusterIssuer"}}}
+	_, err := certs.Create(ctx, squatter, metav1.CreateOptions{})
+	must(t, err)
+	t.Cleanup(func() { _ = certs.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	d := newDomain(ns, "squatted", "squatted.example.com")
+	_, err = cctx.Clients.SME.SmeV1alpha1().Domains(ns).Create(ctx, d, metav1.CreateOptions{})
+	must(t, err)
+	waitForState(t, cctx, ns, d.Name, v1alpha1.DomainStateError, controller.ReasonChildConflict, false,
+		"Certificate "+ingressNamespace+"/"+name+" already exists", "lacks the label sme.sap.com/owner-identifier-hash", "delete or rename it")
+
+	must(t, certs.Delete(ctx, name, metav1.DeleteOptions{}))
+	waitReady(t, cctx, ns, d.Name)
 }

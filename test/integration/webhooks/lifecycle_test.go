@@ -119,6 +119,39 @@ func TestDomainsMigration(t *testing.T) {
 	requireContains(t, "denial", err.Error(), "spec.domains: Forbidden: domains are deprecated. Use domainRefs instead")
 }
 
+// TestDomainsMigrationRefused migrates a host that a Domain of another namespace serves: the
+// webhook denies the controller's Domain for it, and the application says so in its status.
+func TestDomainsMigrationRefused(t *testing.T) {
+	env := setup(t)
+	ns, other := env.NewNamespace(t), env.NewNamespace(t)
+	startApplicationController(t, env, ns)
+	host := ns + ".taken.example.com"
+	dom := example(t, "domains/domain-custom-dns.yaml", other)
+	_ = unstructured.SetNestedField(dom.Object, host, "spec", "domain")
+	mustCreate(t, env, dom)
+	ca := example(t, "multitenant/capapplication.yaml", ns)
+	unstructured.RemoveNestedField(ca.Object, "spec", "domainRefs")
+	_ = unstructured.SetNestedMap(ca.Object, map[string]any{"primary": host}, "spec", "domains")
+	mustCreate(t, env, ca)
+	testenv.Eventually(t, 30*time.Second, func() (bool, error) {
+		got, err := env.Dynamic().Resource(gvr("capapplications")).Namespace(ns).Get(context.Background(), "cap-app-01", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		state, _, _ := unstructured.NestedString(got.Object, "status", "state")
+		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+		for _, c := range conds {
+			m := c.(map[string]any)
+			if m["type"] == "Ready" && m["reason"] == "DomainsMigrationFailed" && state == "Error" &&
+				strings.Contains(fmt.Sprint(m["message"]), `cannot migrate spec.domains.primary "`+host+`"`) &&
+				strings.Contains(fmt.Sprint(m["message"]), "already used by Domain "+other+"/") {
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("state %q, conditions %v", state, conds)
+	})
+}
+
 // TestForgedMutationReviewCreatesNothing posts an AdmissionReview straight to the mutating
 // webhook, as anyone who reaches its port can (the webhook does not authenticate callers):
 // an application with domains that no object serves must not make the webhook create a
