@@ -1,5 +1,6 @@
-// Package controllertest runs controllers in-process against a real API server for
-// integration tests.
+// Package controllertest supports controller tests: Fake is a context on fake clientsets
+// with seeded informer caches for unit tests of a sync, and Start runs controllers
+// in-process against a real API server for integration tests.
 package controllertest
 
 import (
