@@ -28,7 +28,7 @@ func TestServiceMonitor(t *testing.T) {
 	tests := map[string]struct {
 		// setup
 		existing  func(want *monitoringv1.ServiceMonitor) *monitoringv1.ServiceMonitor // nil: none exists
-		notServed bool                                                             // the ServiceMonitor API is not served
+		notServed bool                                                                 // the ServiceMonitor API is not served
 
 		// expectations
 		wantWrites []string

@@ -53,16 +53,28 @@ func everyCommonField() v1alpha1.CommonDetails {
 // the value set by everyCommonField. deployment tells a Deployment's template (whose restart
 // policy is always Always) from a Job's.
 var commonFieldChecks = map[string]func(c v1alpha1.CommonDetails, pod corev1.PodSpec, deployment bool) bool{
-	"Image":           func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool { return p.Containers[0].Image == c.Image },
-	"ImagePullPolicy": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool { return p.Containers[0].ImagePullPolicy == c.ImagePullPolicy },
-	"Command":         func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool { return slices.Equal(p.Containers[0].Command, c.Command) },
-	"Args":            func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool { return slices.Equal(p.Containers[0].Args, c.Args) },
+	"Image": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool { return p.Containers[0].Image == c.Image },
+	"ImagePullPolicy": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool {
+		return p.Containers[0].ImagePullPolicy == c.ImagePullPolicy
+	},
+	"Command": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool {
+		return slices.Equal(p.Containers[0].Command, c.Command)
+	},
+	"Args": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool {
+		return slices.Equal(p.Containers[0].Args, c.Args)
+	},
 	"Env": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool {
 		return slices.Contains(p.Containers[0].Env, c.Env[0])
 	},
-	"Volumes":            func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool { return equality.Semantic.DeepEqual(p.Volumes, c.Volumes) },
-	"VolumeMounts":       func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool { return slices.Contains(p.Containers[0].VolumeMounts, c.VolumeMounts[0]) },
-	"ServiceAccountName": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool { return p.ServiceAccountName == c.ServiceAccountName },
+	"Volumes": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool {
+		return equality.Semantic.DeepEqual(p.Volumes, c.Volumes)
+	},
+	"VolumeMounts": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool {
+		return slices.Contains(p.Containers[0].VolumeMounts, c.VolumeMounts[0])
+	},
+	"ServiceAccountName": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool {
+		return p.ServiceAccountName == c.ServiceAccountName
+	},
 	"Resources": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool {
 		return equality.Semantic.DeepEqual(p.Containers[0].Resources, c.Resources)
 	},
@@ -72,11 +84,19 @@ var commonFieldChecks = map[string]func(c v1alpha1.CommonDetails, pod corev1.Pod
 	"PodSecurityContext": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool {
 		return equality.Semantic.DeepEqual(p.SecurityContext, c.PodSecurityContext)
 	},
-	"NodeName":          func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool { return p.NodeName == c.NodeName },
-	"NodeSelector":      func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool { return reflect.DeepEqual(p.NodeSelector, c.NodeSelector) },
-	"PriorityClassName": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool { return p.PriorityClassName == c.PriorityClassName },
-	"Affinity":          func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool { return equality.Semantic.DeepEqual(p.Affinity, c.Affinity) },
-	"Tolerations":       func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool { return equality.Semantic.DeepEqual(p.Tolerations, c.Tolerations) },
+	"NodeName": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool { return p.NodeName == c.NodeName },
+	"NodeSelector": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool {
+		return reflect.DeepEqual(p.NodeSelector, c.NodeSelector)
+	},
+	"PriorityClassName": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool {
+		return p.PriorityClassName == c.PriorityClassName
+	},
+	"Affinity": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool {
+		return equality.Semantic.DeepEqual(p.Affinity, c.Affinity)
+	},
+	"Tolerations": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool {
+		return equality.Semantic.DeepEqual(p.Tolerations, c.Tolerations)
+	},
 	"TopologySpreadConstraints": func(c v1alpha1.CommonDetails, p corev1.PodSpec, _ bool) bool {
 		return equality.Semantic.DeepEqual(p.TopologySpreadConstraints, c.TopologySpreadConstraints)
 	},
