@@ -3,6 +3,7 @@ package controller
 import (
 	"fmt"
 
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
@@ -100,6 +101,17 @@ func ByIndex[T any](indexer cache.Indexer, index, value string) ([]T, error) {
 		}
 	}
 	return out, nil
+}
+
+// ByIndexForEvent is ByIndex for event handlers, which cannot return an error: a failed
+// lookup (an index the informer lacks, a programming error) is reported through
+// utilruntime.HandleError and yields no objects.
+func ByIndexForEvent[T any](indexer cache.Indexer, index, value string) []T {
+	out, err := ByIndex[T](indexer, index, value)
+	if err != nil {
+		utilruntime.HandleError(fmt.Errorf("looking up %s=%q: %w", index, value, err))
+	}
+	return out
 }
 
 // Indexers returns the named index functions, for indexers built outside informers (tests).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -206,20 +207,11 @@ func decodeSMS(data []byte) (subscription, error) {
 func nonEmpty(values ...string) []string {
 	var out []string
 	for _, v := range values {
-		if v != "" && !contains(out, v) {
+		if v != "" && !slices.Contains(out, v) {
 			out = append(out, v)
 		}
 	}
 	return out
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // checkCallbackPath accepts only a path: the token is sent to the service URL from the

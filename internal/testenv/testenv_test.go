@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,7 +80,7 @@ func TestNonAdminConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u := review.Status.UserInfo; u.Username != "carol" || !contains(u.Groups, "capstan-testers") {
+	if u := review.Status.UserInfo; u.Username != "carol" || !slices.Contains(u.Groups, "capstan-testers") {
 		t.Errorf("authenticated as %q %v, want carol in capstan-testers", u.Username, u.Groups)
 	}
 	_, err = cs.CoreV1().ConfigMaps(ns).List(context.Background(), metav1.ListOptions{})
@@ -121,14 +122,4 @@ func TestNewNamespaceAndEventually(t *testing.T) {
 	if err == nil || !apierrors.IsNotFound(err) {
 		t.Errorf("Poll error %v, want a timeout wrapping NotFound", err)
 	}
-}
-
-// contains reports whether s is in list.
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -120,7 +120,7 @@ func (ctl *Controller) domainChanged(obj metav1.Object) {
 	if _, ok := obj.(*v1alpha1.ClusterDomain); ok {
 		ref.Kind = v1alpha1.DomainRefKindClusterDomain
 	}
-	cas, _ := controller.ByIndex[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexByDomainRef, controller.DomainRefKey(obj.GetNamespace(), ref))
+	cas := controller.ByIndexForEvent[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexByDomainRef, controller.DomainRefKey(obj.GetNamespace(), ref))
 	for _, ca := range cas {
 		controller.EnqueueBatched(ctl.queue, cache.MetaObjectToName(ca))
 	}
@@ -128,7 +128,7 @@ func (ctl *Controller) domainChanged(obj metav1.Object) {
 
 // secretChanged queues the applications bound to a created or deleted Secret.
 func (ctl *Controller) secretChanged(obj metav1.Object) {
-	cas, _ := controller.ByIndex[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexBySecret, obj.GetNamespace()+"/"+obj.GetName())
+	cas := controller.ByIndexForEvent[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexBySecret, obj.GetNamespace()+"/"+obj.GetName())
 	for _, ca := range cas {
 		controller.EnqueueImmediately(ctl.queue, cache.MetaObjectToName(ca))
 	}

@@ -34,31 +34,37 @@ func (ctl *Controller) checkDomains(ca *v1alpha1.CAPApplication) ([]domainref.Do
 }
 
 // versions returns the application's versions that are not being deleted.
-func (ctl *Controller) versions(ca *v1alpha1.CAPApplication) []*v1alpha1.CAPApplicationVersion {
-	cavs, _ := controller.ByIndex[*v1alpha1.CAPApplicationVersion](ctl.cavIndexer, controller.IndexByApplication, controller.ApplicationKey(ca.Namespace, ca.Name))
+func (ctl *Controller) versions(ca *v1alpha1.CAPApplication) ([]*v1alpha1.CAPApplicationVersion, error) {
+	cavs, err := controller.ByIndex[*v1alpha1.CAPApplicationVersion](ctl.cavIndexer, controller.IndexByApplication, controller.ApplicationKey(ca.Namespace, ca.Name))
+	if err != nil {
+		return nil, err
+	}
 	out := cavs[:0]
 	for _, cav := range cavs {
 		if cav.DeletionTimestamp == nil {
 			out = append(out, cav)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // latestVersions returns the highest Ready version (nil if none) and the highest version of
 // any state.
-func (ctl *Controller) latestVersions(ca *v1alpha1.CAPApplication) (latestReady, newest *v1alpha1.CAPApplicationVersion) {
-	cavs := ctl.versions(ca)
+func (ctl *Controller) latestVersions(ca *v1alpha1.CAPApplication) (latestReady, newest *v1alpha1.CAPApplicationVersion, err error) {
+	cavs, err := ctl.versions(ca)
+	if err != nil {
+		return nil, nil, err
+	}
 	sort.Slice(cavs, func(i, j int) bool { return CompareVersions(cavs[i].Spec.Version, cavs[j].Spec.Version) > 0 })
 	for _, cav := range cavs {
 		if newest == nil {
 			newest = cav
 		}
 		if meta.IsStatusConditionTrue(cav.Status.Conditions, v1alpha1.ConditionTypeReady) {
-			return cav, newest
+			return cav, newest, nil
 		}
 	}
-	return nil, newest
+	return nil, newest, nil
 }
 
 // CompareVersions compares two CAPApplicationVersion versions by semantic versioning.
@@ -68,14 +74,22 @@ func CompareVersions(a, b string) int {
 
 // observedSubdomains returns the sorted subdomains in use by the application's versions'
 // service exposures and its tenants.
-func (ctl *Controller) observedSubdomains(ca *v1alpha1.CAPApplication) []string {
+func (ctl *Controller) observedSubdomains(ca *v1alpha1.CAPApplication) ([]string, error) {
 	set := map[string]bool{}
-	for _, cav := range ctl.versions(ca) {
+	cavs, err := ctl.versions(ca)
+	if err != nil {
+		return nil, err
+	}
+	for _, cav := range cavs {
 		for _, e := range cav.Spec.ServiceExposures {
 			set[e.SubDomain] = true
 		}
 	}
-	for _, t := range ctl.appTenants(ca) {
+	tenants, err := ctl.appTenants(ca)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tenants {
 		set[t.Spec.SubDomain] = true
 	}
 	out := make([]string, 0, len(set))
@@ -83,11 +97,10 @@ func (ctl *Controller) observedSubdomains(ca *v1alpha1.CAPApplication) []string 
 		out = append(out, s)
 	}
 	sort.Strings(out)
-	return out
+	return out, nil
 }
 
 // appTenants returns the application's tenants.
-func (ctl *Controller) appTenants(ca *v1alpha1.CAPApplication) []*v1alpha1.CAPTenant {
-	tenants, _ := controller.ByIndex[*v1alpha1.CAPTenant](ctl.tenantIndex, controller.IndexByApplication, controller.ApplicationKey(ca.Namespace, ca.Name))
-	return tenants
+func (ctl *Controller) appTenants(ca *v1alpha1.CAPApplication) ([]*v1alpha1.CAPTenant, error) {
+	return controller.ByIndex[*v1alpha1.CAPTenant](ctl.tenantIndex, controller.IndexByApplication, controller.ApplicationKey(ca.Namespace, ca.Name))
 }

@@ -19,7 +19,10 @@ func (ctl *Controller) finalize(ctx context.Context, ca *v1alpha1.CAPApplication
 	if !controller.HasFinalizer(ca, v1alpha1.FinalizerCAPApplication) {
 		return nil
 	}
-	tenants := ctl.appTenants(ca)
+	tenants, err := ctl.appTenants(ca)
+	if err != nil {
+		return err
+	}
 	consumers := 0
 	for _, t := range tenants {
 		if t.Labels[v1alpha1.LabelTenantType] == v1alpha1.TenantTypeProvider || t.Name == providerTenantName(ca) {
@@ -40,7 +43,7 @@ func (ctl *Controller) finalize(ctx context.Context, ca *v1alpha1.CAPApplication
 	}
 	updated := ca.DeepCopy()
 	controller.RemoveFinalizer(updated, v1alpha1.FinalizerCAPApplication)
-	_, err := ctl.c.Clients.SME.SmeV1alpha1().CAPApplications(ca.Namespace).Update(ctx, updated, metav1.UpdateOptions{FieldManager: controller.FieldManager})
+	_, err = ctl.c.Clients.SME.SmeV1alpha1().CAPApplications(ca.Namespace).Update(ctx, updated, metav1.UpdateOptions{FieldManager: controller.FieldManager})
 	return err
 }
 

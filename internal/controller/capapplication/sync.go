@@ -48,7 +48,11 @@ func (ctl *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	if err != nil {
 		return err
 	}
-	return ctl.writeStatus(ctx, ca, o, ctl.observedSubdomains(ca))
+	subdomains, err := ctl.observedSubdomains(ca)
+	if err != nil {
+		return err
+	}
+	return ctl.writeStatus(ctx, ca, o, subdomains)
 }
 
 // prepare adds the finalizer and the identity label and annotation (never overwriting them)
@@ -81,7 +85,10 @@ func (ctl *Controller) evaluate(ctx context.Context, ca *v1alpha1.CAPApplication
 	if !ok {
 		return o, nil
 	}
-	latest, newest := ctl.latestVersions(ca)
+	latest, newest, err := ctl.latestVersions(ca)
+	if err != nil {
+		return outcome{}, err
+	}
 	if latest == nil {
 		o.state = v1alpha1.CAPApplicationStateProcessing
 		o.conditions = append(o.conditions,

@@ -230,3 +230,22 @@ func TestSyncWaitingWritesOnce(t *testing.T) {
 		t.Errorf("second sync recorded %q, want nothing", e)
 	}
 }
+
+// TestSyncReturnsLookupErrors checks that a failed cache lookup is returned for a retry with
+// backoff rather than read as "no tenants", which would remove the finalizer of an
+// application whose tenants still exist.
+func TestSyncReturnsLookupErrors(t *testing.T) {
+	f := controllertest.NewFake(t, controllertest.DefaultOptions("op"), syncCA(deleting), syncTenant("consumer", false))
+	ctl, err := NewController(f.Context)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An indexer without the by-application index makes every lookup fail.
+	ctl.tenantIndex = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	if err := ctl.sync(context.Background(), cache.ObjectName{Namespace: "ns", Name: "app"}); err == nil {
+		t.Error("sync succeeded although the tenant lookup failed")
+	}
+	if w := f.Writes(); len(w) != 0 {
+		t.Errorf("writes = %q, want none", w)
+	}
+}

@@ -23,7 +23,11 @@ const upgradeWorkers = 8
 func (ctl *Controller) upgradeTenants(ctx context.Context, ca *v1alpha1.CAPApplication, latest *v1alpha1.CAPApplicationVersion, o outcome) (outcome, error) {
 	var toUpdate []*v1alpha1.CAPTenant
 	notReady := 0
-	for _, t := range ctl.appTenants(ca) {
+	tenants, err := ctl.appTenants(ca)
+	if err != nil {
+		return o, err
+	}
+	for _, t := range tenants {
 		if needsUpgrade(t, latest) {
 			toUpdate = append(toUpdate, t)
 			continue
@@ -32,7 +36,7 @@ func (ctl *Controller) upgradeTenants(ctx context.Context, ca *v1alpha1.CAPAppli
 			notReady++
 		}
 	}
-	err := ctl.setTenantVersions(ctx, toUpdate, latest.Spec.Version)
+	err = ctl.setTenantVersions(ctx, toUpdate, latest.Spec.Version)
 	switch {
 	case len(toUpdate) > 0:
 		msg := fmt.Sprintf("moving %d tenants to version %s", len(toUpdate), latest.Spec.Version)

@@ -145,7 +145,7 @@ func (ctl *Controller) enqueueOwner(obj metav1.Object) {
 
 // enqueueApplicationVersions queues every version of an application.
 func (ctl *Controller) enqueueApplicationVersions(namespace, app string) {
-	cavs, _ := controller.ByIndex[*v1alpha1.CAPApplicationVersion](ctl.cavIndexer, controller.IndexByApplication, controller.ApplicationKey(namespace, app))
+	cavs := controller.ByIndexForEvent[*v1alpha1.CAPApplicationVersion](ctl.cavIndexer, controller.IndexByApplication, controller.ApplicationKey(namespace, app))
 	for _, cav := range cavs {
 		controller.EnqueueBatched(ctl.queue, cache.MetaObjectToName(cav))
 	}
@@ -158,7 +158,7 @@ func (ctl *Controller) tenantChanged(obj metav1.Object) {
 	if !ok {
 		return
 	}
-	cavs, _ := controller.ByIndex[*v1alpha1.CAPApplicationVersion](ctl.cavIndexer, controller.IndexByApplication, controller.ApplicationKey(cat.Namespace, cat.Spec.CAPApplicationInstance))
+	cavs := controller.ByIndexForEvent[*v1alpha1.CAPApplicationVersion](ctl.cavIndexer, controller.IndexByApplication, controller.ApplicationKey(cat.Namespace, cat.Spec.CAPApplicationInstance))
 	for _, cav := range cavs {
 		if cav.DeletionTimestamp != nil {
 			controller.EnqueueBatched(ctl.queue, cache.MetaObjectToName(cav))
@@ -173,7 +173,7 @@ func (ctl *Controller) domainChanged(obj metav1.Object) {
 	if _, ok := obj.(*v1alpha1.ClusterDomain); ok {
 		ref.Kind = v1alpha1.DomainRefKindClusterDomain
 	}
-	cas, _ := controller.ByIndex[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexByDomainRef, controller.DomainRefKey(obj.GetNamespace(), ref))
+	cas := controller.ByIndexForEvent[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexByDomainRef, controller.DomainRefKey(obj.GetNamespace(), ref))
 	for _, ca := range cas {
 		ctl.enqueueApplicationVersions(ca.Namespace, ca.Name)
 	}
@@ -182,7 +182,7 @@ func (ctl *Controller) domainChanged(obj metav1.Object) {
 // secretChanged queues the versions of applications bound to a created or deleted Secret,
 // and the version owning a deleted VCAP_SERVICES Secret.
 func (ctl *Controller) secretChanged(obj metav1.Object) {
-	cas, _ := controller.ByIndex[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexBySecret, obj.GetNamespace()+"/"+obj.GetName())
+	cas := controller.ByIndexForEvent[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexBySecret, obj.GetNamespace()+"/"+obj.GetName())
 	for _, ca := range cas {
 		ctl.enqueueApplicationVersions(ca.Namespace, ca.Name)
 	}

@@ -7,6 +7,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/controller/domainref"
@@ -51,7 +52,7 @@ func (ctl *Controller) exposureDomainsReady(in input) *outcome {
 		return nil
 	}
 	if _, err := domainref.Resolve(in.ca, ctl.domains, ctl.clusterDoms, ctl.c.Options.OperatorNamespace); err != nil {
-		return ptrTo(waiting(ReasonWaitingForDNSEntries, "waiting for the application's domains: %v", err))
+		return ptr.To(waiting(ReasonWaitingForDNSEntries, "waiting for the application's domains: %v", err))
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/ptr"
 
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/workload"
@@ -88,7 +89,7 @@ func (ctl *Controller) reconcileDeployment(ctx context.Context, in input, w *v1a
 	name := workload.Name(in.cav.Name, w.Name)
 	existing, getErr := ctl.deployments.Deployments(in.cav.Namespace).Get(name)
 	if getErr != nil && !apierrors.IsNotFound(getErr) {
-		return ptrTo(transient(getErr))
+		return ptr.To(transient(getErr))
 	}
 	current := ""
 	if getErr == nil {
@@ -96,20 +97,20 @@ func (ctl *Controller) reconcileDeployment(ctx context.Context, in input, w *v1a
 	}
 	vcap, err := ctl.ensureVCAPSecret(ctx, in, name, w.ConsumedBTPServices, current)
 	if err != nil {
-		return ptrTo(transient(fmt.Errorf("VCAP_SERVICES secret of workload %s: %w", w.Name, err)))
+		return ptr.To(transient(fmt.Errorf("VCAP_SERVICES secret of workload %s: %w", w.Name, err)))
 	}
 	destinations := ""
 	if w.DeploymentDefinition.Type == v1alpha1.DeploymentRouter {
 		if destinations, err = routerDestinations(in, w); err != nil {
-			return ptrTo(failed(ReasonDeploymentError, err))
+			return ptr.To(failed(ReasonDeploymentError, err))
 		}
 	}
 	d, err := ctl.ensureDeployment(ctx, in, newDeployment(in, w, destinations, vcap), existing, getErr)
 	if err != nil {
-		return ptrTo(classify(ReasonDeploymentError, fmt.Errorf("deployment %s: %w", name, err)))
+		return ptr.To(classify(ReasonDeploymentError, fmt.Errorf("deployment %s: %w", name, err)))
 	}
 	if err := ctl.cleanupVCAPSecrets(ctx, in, d); err != nil {
-		return ptrTo(transient(err))
+		return ptr.To(transient(err))
 	}
 	return nil
 }
@@ -118,25 +119,25 @@ func (ctl *Controller) reconcileDeployment(ctx context.Context, in input, w *v1a
 func (ctl *Controller) reconcileWorkloadExtras(ctx context.Context, in input, w *v1alpha1.WorkloadDetails) *outcome {
 	if svc := newService(in, w); svc != nil {
 		if _, err := controller.EnsureChild(ctx, ctl.serviceChild(), svc); err != nil {
-			return ptrTo(classify(ReasonServiceError, fmt.Errorf("service %s: %w", svc.Name, err)))
+			return ptr.To(classify(ReasonServiceError, fmt.Errorf("service %s: %w", svc.Name, err)))
 		}
 	}
 	if err := ctl.ensureServiceMonitor(ctx, in, w); err != nil {
-		return ptrTo(classify(ReasonServiceError, err))
+		return ptr.To(classify(ReasonServiceError, err))
 	}
 	if pdb := newPodDisruptionBudget(in, w); pdb != nil {
 		if _, err := controller.EnsureChild(ctx, ctl.pdbChild(), pdb); err != nil {
-			return ptrTo(classify(ReasonDeploymentError, fmt.Errorf("pod disruption budget %s: %w", pdb.Name, err)))
+			return ptr.To(classify(ReasonDeploymentError, fmt.Errorf("pod disruption budget %s: %w", pdb.Name, err)))
 		}
 	}
 	if hpa := newHorizontalPodAutoscaler(in, w); hpa != nil {
 		if _, err := controller.EnsureChild(ctx, ctl.hpaChild(), hpa); err != nil {
-			return ptrTo(classify(ReasonDeploymentError, fmt.Errorf("autoscaler %s: %w", hpa.Name, err)))
+			return ptr.To(classify(ReasonDeploymentError, fmt.Errorf("autoscaler %s: %w", hpa.Name, err)))
 		}
 	}
 	if dr := newDestinationRule(in, w); dr != nil {
 		if _, err := controller.EnsureChild(ctx, ctl.destinationRuleChild(), dr); err != nil {
-			return ptrTo(classify(ReasonDeploymentError, fmt.Errorf("destination rule %s: %w", dr.Name, err)))
+			return ptr.To(classify(ReasonDeploymentError, fmt.Errorf("destination rule %s: %w", dr.Name, err)))
 		}
 	}
 	return nil
@@ -146,7 +147,7 @@ func (ctl *Controller) reconcileWorkloadExtras(ctx context.Context, in input, w 
 func (ctl *Controller) reconcileNetworkPolicies(ctx context.Context, in input) *outcome {
 	for _, np := range newNetworkPolicies(in) {
 		if _, err := controller.EnsureChild(ctx, ctl.networkPolicyChild(), np); err != nil {
-			return ptrTo(classify(ReasonNetworkPolicyError, fmt.Errorf("network policy %s: %w", np.Name, err)))
+			return ptr.To(classify(ReasonNetworkPolicyError, fmt.Errorf("network policy %s: %w", np.Name, err)))
 		}
 	}
 	return nil
@@ -173,12 +174,12 @@ func (ctl *Controller) reconcileContentJobs(ctx context.Context, in input) conte
 		if apierrors.IsNotFound(err) {
 			res.pending = name
 			if err := ctl.createContentJob(ctx, in, w, name); err != nil {
-				res.done = ptrTo(classify(ReasonContentJobError, err))
+				res.done = ptr.To(classify(ReasonContentJobError, err))
 			}
 			return res
 		}
 		if err != nil {
-			res.done = ptrTo(transient(err))
+			res.done = ptr.To(transient(err))
 			return res
 		}
 		complete, failedMsg := jobFinished(job)
@@ -239,13 +240,13 @@ func (ctl *Controller) deploymentStatus(in input) *outcome {
 		name := workload.Name(in.cav.Name, w.Name)
 		d, err := ctl.deployments.Deployments(in.cav.Namespace).Get(name)
 		if err != nil {
-			return ptrTo(waiting(ReasonWaitingForWorkloads, "waiting for deployment %s", name))
+			return ptr.To(waiting(ReasonWaitingForWorkloads, "waiting for deployment %s", name))
 		}
 		if msg := replicaFailure(d); msg != "" {
-			return ptrTo(failed(ReasonWorkloadStatusError, fmt.Errorf("deployment %s: %s", name, msg)))
+			return ptr.To(failed(ReasonWorkloadStatusError, fmt.Errorf("deployment %s: %s", name, msg)))
 		}
 		if !available(d) {
-			return ptrTo(waiting(ReasonWaitingForWorkloads, "waiting for deployment %s to become available", name))
+			return ptr.To(waiting(ReasonWaitingForWorkloads, "waiting for deployment %s to become available", name))
 		}
 	}
 	return nil
@@ -290,6 +291,3 @@ func classify(reason string, err error) outcome {
 	}
 	return failed(reason, err)
 }
-
-// ptrTo returns a pointer to o.
-func ptrTo(o outcome) *outcome { return &o }

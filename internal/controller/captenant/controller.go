@@ -174,7 +174,7 @@ func (ctl *Controller) domainChanged(obj metav1.Object) {
 	if _, ok := obj.(*v1alpha1.ClusterDomain); ok {
 		ref.Kind = v1alpha1.DomainRefKindClusterDomain
 	}
-	cas, _ := controller.ByIndex[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexByDomainRef, controller.DomainRefKey(obj.GetNamespace(), ref))
+	cas := controller.ByIndexForEvent[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexByDomainRef, controller.DomainRefKey(obj.GetNamespace(), ref))
 	for _, ca := range cas {
 		ctl.enqueueTenants(ca.Namespace, ca.Name)
 	}
@@ -182,7 +182,7 @@ func (ctl *Controller) domainChanged(obj metav1.Object) {
 
 // enqueueTenants queues, batched, every tenant of an application.
 func (ctl *Controller) enqueueTenants(namespace, app string) {
-	cats, _ := controller.ByIndex[*v1alpha1.CAPTenant](ctl.catIndexer, controller.IndexByApplication, controller.ApplicationKey(namespace, app))
+	cats := controller.ByIndexForEvent[*v1alpha1.CAPTenant](ctl.catIndexer, controller.IndexByApplication, controller.ApplicationKey(namespace, app))
 	for _, cat := range cats {
 		controller.EnqueueBatched(ctl.queue, cache.MetaObjectToName(cat))
 	}

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/controller/domainref"
@@ -49,8 +50,14 @@ func (ctl *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 			return err
 		}
 	}
-	ops, _ := controller.ByIndex[*v1alpha1.CAPTenantOperation](ctl.opIndexer, indexByTenant, identity.OwnerHash(cat.Namespace, cat.Name))
-	cavs, _ := controller.ByIndex[*v1alpha1.CAPApplicationVersion](ctl.cavIndexer, controller.IndexByApplication, controller.ApplicationKey(ca.Namespace, ca.Name))
+	ops, err := controller.ByIndex[*v1alpha1.CAPTenantOperation](ctl.opIndexer, indexByTenant, identity.OwnerHash(cat.Namespace, cat.Name))
+	if err != nil {
+		return err
+	}
+	cavs, err := controller.ByIndex[*v1alpha1.CAPApplicationVersion](ctl.cavIndexer, controller.IndexByApplication, controller.ApplicationKey(ca.Namespace, ca.Name))
+	if err != nil {
+		return err
+	}
 	domains, domainErr := domainref.Resolve(ca, ctl.domains, ctl.clusterDoms, ctl.c.Options.OperatorNamespace)
 	o := ctl.c.Options
 	d := tenant.Decide(tenant.Input{
@@ -80,13 +87,13 @@ func (ctl *Controller) apply(ctx context.Context, cat *v1alpha1.CAPTenant, ca *v
 			// The version cannot run the operation; its next change requeues the tenant.
 			row := tenant.RowFor(d.Operation, tenant.PhaseFailed)
 			row.Reason = tenant.ReasonInvalidSteps
-			d.State, d.Condition = row.State, ptrTo(row.Condition(err.Error()))
+			d.State, d.Condition = row.State, ptr.To(row.Condition(err.Error()))
 			d.Event = &tenant.Event{Type: corev1.EventTypeWarning, Reason: tenant.ReasonInvalidSteps, Action: string(d.Operation), Message: err.Error()}
 		case err != nil:
 			return err
 		default:
 			row := tenant.RowFor(d.Operation, tenant.PhaseProcessing)
-			d.State, d.Condition = row.State, ptrTo(row.Condition(tenant.ProcessingMessage(op)))
+			d.State, d.Condition = row.State, ptr.To(row.Condition(tenant.ProcessingMessage(op)))
 		}
 	}
 	wrote, err := ctl.writeStatus(ctx, cat, d)

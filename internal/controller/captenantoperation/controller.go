@@ -119,7 +119,7 @@ func (ctl *Controller) enqueueOwner(obj metav1.Object) {
 // versionChanged queues the unfinished operations of a changed version: they may be waiting
 // for it to become Ready.
 func (ctl *Controller) versionChanged(obj metav1.Object) {
-	ops, _ := controller.ByIndex[*v1alpha1.CAPTenantOperation](ctl.opIndexer, indexByVersion, obj.GetNamespace()+"/"+obj.GetName())
+	ops := controller.ByIndexForEvent[*v1alpha1.CAPTenantOperation](ctl.opIndexer, indexByVersion, obj.GetNamespace()+"/"+obj.GetName())
 	for _, op := range ops {
 		if !tenant.Finished(op) {
 			controller.EnqueueBatched(ctl.queue, cache.MetaObjectToName(op))

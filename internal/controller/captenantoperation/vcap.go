@@ -3,6 +3,7 @@ package captenantoperation
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -75,7 +76,7 @@ func (ctl *Controller) vcapContent(ctx context.Context, ca *v1alpha1.CAPApplicat
 func (ctl *Controller) bindingVersions(ca *v1alpha1.CAPApplication, consumed []string) string {
 	var parts []string
 	for _, svc := range ca.Spec.BTP.Services {
-		if !contains(consumed, svc.Name) {
+		if !slices.Contains(consumed, svc.Name) {
 			continue
 		}
 		rv := ""
@@ -88,16 +89,6 @@ func (ctl *Controller) bindingVersions(ca *v1alpha1.CAPApplication, consumed []s
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
-}
-
-// contains reports whether list holds s.
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ensureVCAPSecret creates the VCAP_SERVICES Secret of a step's Job, named like the Job, and
