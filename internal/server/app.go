@@ -85,11 +85,20 @@ func service(ca *v1alpha1.CAPApplication, class string) (v1alpha1.ServiceInfo, b
 
 // entry reads a service's binding Secret into its VCAP_SERVICES entry.
 func (s *Server) entry(ctx context.Context, ca *v1alpha1.CAPApplication, svc v1alpha1.ServiceInfo) (map[string]any, error) {
+	data, err := s.bindingData(ctx, ca, svc)
+	if err != nil {
+		return nil, err
+	}
+	return bindings.Entry(bindings.Service{Name: svc.Name, Class: svc.Class}, data)
+}
+
+// bindingData reads the data of a service's binding Secret.
+func (s *Server) bindingData(ctx context.Context, ca *v1alpha1.CAPApplication, svc v1alpha1.ServiceInfo) (map[string][]byte, error) {
 	secret, err := s.kube.CoreV1().Secrets(ca.Namespace).Get(ctx, svc.Secret, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("reading the binding Secret of service %q: %w", svc.Name, err)
 	}
-	return bindings.Entry(bindings.Service{Name: svc.Name, Class: svc.Class}, secret.Data)
+	return secret.Data, nil
 }
 
 // credentials returns the decoded credentials of the CA's service of a class.
@@ -98,15 +107,11 @@ func (s *Server) credentials(ctx context.Context, ca *v1alpha1.CAPApplication, c
 	if !ok {
 		return nil, fmt.Errorf("CAPApplication %s/%s has no %s service", ca.Namespace, ca.Name, class)
 	}
-	entry, err := s.entry(ctx, ca, svc)
+	data, err := s.bindingData(ctx, ca, svc)
 	if err != nil {
 		return nil, err
 	}
-	creds, ok := entry["credentials"].(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("binding of service %q: credentials are not a JSON object", svc.Name)
-	}
-	return creds, nil
+	return bindings.Credentials(bindings.Service{Name: svc.Name, Class: svc.Class}, data)
 }
 
 // str reads a string field of decoded credentials.
