@@ -7,116 +7,41 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capstan-io/capstan/internal/golden"
-
 	istionetworkingv1 "istio.io/client-go/pkg/apis/networking/v1"
-	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
-	istioinformers "istio.io/client-go/pkg/informers/externalversions"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/informers"
-	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/events"
-	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/controllertest"
 	"github.com/capstan-io/capstan/internal/controller/domainref"
+	"github.com/capstan-io/capstan/internal/golden"
 	"github.com/capstan-io/capstan/internal/identity"
-	"github.com/capstan-io/capstan/internal/kube"
 	"github.com/capstan-io/capstan/internal/tenant"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
-	smefake "github.com/capstan-io/capstan/pkg/client/clientset/versioned/fake"
-	smeinformers "github.com/capstan-io/capstan/pkg/client/informers/externalversions"
 )
 
-// t0 is the reference time of the tests.
-var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+// t0 is the reference time of the tests, where the fake clock starts.
+var t0 = controllertest.T0
 
 // fixture holds a controller on fake clients whose caches are seeded by hand.
 type fixture struct {
-	ctl    *Controller
-	sme    *smefake.Clientset
-	istio  *istiofake.Clientset
-	events *events.FakeRecorder
+	*controllertest.Fake
+	ctl *Controller
 }
 
 // newFixture builds the controller; objects go into the fake clients and the caches.
 func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 	t.Helper()
-	var smeObjs, istioObjs []runtime.Object
-	for _, o := range objs {
-		if _, ok := o.(*v1alpha1.CAPTenant); ok || isSME(o) {
-			smeObjs = append(smeObjs, o)
-		} else {
-			istioObjs = append(istioObjs, o)
-		}
-	}
-	f := &fixture{sme: smefake.NewSimpleClientset(smeObjs...), istio: istiofake.NewSimpleClientset(istioObjs...), events: events.NewFakeRecorder(100)}
-	c := &controller.Context{
-		Clients:        &kube.Clients{SME: f.sme, Istio: f.istio, Kube: kubefake.NewClientset()},
-		SMEInformers:   smeinformers.NewSharedInformerFactory(f.sme, 0),
-		OwnedInformers: informers.NewSharedInformerFactory(kubefake.NewClientset(), 0),
-		IstioInformers: istioinformers.NewSharedInformerFactory(f.istio, 0),
-		Recorder:       f.events,
-		Clock:          clocktesting.NewFakeClock(t0),
-		Options: controller.Options{OperatorNamespace: "op", MaxTenantVersionHistory: 10, TenantOperationHistory: 2,
-			RetryInitialDelay: time.Second, RetryMaxDelay: time.Minute, RetryMaxAttempts: 3},
-	}
-	ctl, err := NewController(c)
+	f := &fixture{Fake: controllertest.NewFake(t, controller.Options{OperatorNamespace: "op", MaxTenantVersionHistory: 10,
+		TenantOperationHistory: 2, RetryInitialDelay: time.Second, RetryMaxDelay: time.Minute, RetryMaxAttempts: 3}, objs...)}
+	ctl, err := NewController(f.Context)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.ctl = ctl
-	for _, o := range objs {
-		informer, err := c.SMEInformers.ForResource(resourceOf(o))
-		var indexer cache.Indexer
-		if err == nil {
-			indexer = informer.Informer().GetIndexer()
-		} else {
-			indexer = c.IstioInformers.Networking().V1().VirtualServices().Informer().GetIndexer()
-		}
-		if err := indexer.Add(o); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return f
-}
-
-// isSME reports whether an object is of the sme.sap.com group.
-func isSME(o runtime.Object) bool {
-	switch o.(type) {
-	case *v1alpha1.CAPApplication, *v1alpha1.CAPApplicationVersion, *v1alpha1.CAPTenantOperation, *v1alpha1.Domain, *v1alpha1.ClusterDomain:
-		return true
-	}
-	return false
-}
-
-// resourceOf maps a test object to its resource.
-func resourceOf(o runtime.Object) schemaGVR {
-	names := map[string]string{
-		"*v1alpha1.CAPApplication": "capapplications", "*v1alpha1.CAPApplicationVersion": "capapplicationversions",
-		"*v1alpha1.CAPTenant": "captenants", "*v1alpha1.CAPTenantOperation": "captenantoperations", "*v1alpha1.Domain": "domains",
-	}
-	return v1alpha1.SchemeGroupVersion.WithResource(names[typeName(o)])
-}
-
-// writes returns the write calls, as "verb resource[/subresource]".
-func (f *fixture) writes() []string {
-	var out []string
-	for _, a := range append(f.sme.Actions(), f.istio.Actions()...) {
-		switch a.GetVerb() {
-		case "get", "list", "watch":
-			continue
-		}
-		w := a.GetVerb() + " " + a.GetResource().Resource
-		if a.GetSubresource() != "" {
-			w += "/" + a.GetSubresource()
-		}
-		out = append(out, w)
-	}
-	return out
 }
 
 // testCA is an application with one Ready Domain.
@@ -265,10 +190,10 @@ func TestSync(t *testing.T) {
 			if err != nil {
 				t.Fatalf("sync: %v", err)
 			}
-			if got := f.writes(); len(got) != len(tc.writes) || (len(got) > 0 && !sameStrings(got, tc.writes)) {
+			if got := f.Writes(); len(got) != len(tc.writes) || (len(got) > 0 && !sameStrings(got, tc.writes)) {
 				t.Errorf("writes %v, want %v", got, tc.writes)
 			}
-			got, _ := f.sme.SmeV1alpha1().CAPTenants("ns").Get(context.Background(), "t", metav1.GetOptions{})
+			got, _ := f.SME.SmeV1alpha1().CAPTenants("ns").Get(context.Background(), "t", metav1.GetOptions{})
 			ready := meta.FindStatusCondition(got.Status.Conditions, "Ready")
 			if got.Status.State != tc.state || ready == nil || ready.Reason != tc.reason || got.Status.CurrentCAPApplicationVersionInstance != tc.current {
 				t.Errorf("status %+v, want %s/%s on %q", got.Status, tc.state, tc.reason, tc.current)
@@ -276,7 +201,7 @@ func TestSync(t *testing.T) {
 			if len(got.OwnerReferences) > 0 {
 				t.Errorf("owner references %v, want none", got.OwnerReferences)
 			}
-			if n := len(f.events.Events); n != tc.events {
+			if n := len(f.Recorder.Events); n != tc.events {
 				t.Errorf("%d events, want %d", n, tc.events)
 			}
 		})
@@ -325,7 +250,7 @@ func TestVirtualServiceNameTaken(t *testing.T) {
 	if _, ok := controller.IsRequeue(err); !ok {
 		t.Fatalf("sync: %v, want a requeue", err)
 	}
-	got, _ := f.sme.SmeV1alpha1().CAPTenants("ns").Get(context.Background(), "t", metav1.GetOptions{})
+	got, _ := f.SME.SmeV1alpha1().CAPTenants("ns").Get(context.Background(), "t", metav1.GetOptions{})
 	c := meta.FindStatusCondition(got.Status.Conditions, ConditionTypeNetworkingReady)
 	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != controller.ReasonChildConflict ||
 		!strings.Contains(c.Message, "VirtualService ns/t already exists and is not controlled by CAPTenant t") {
@@ -334,15 +259,15 @@ func TestVirtualServiceNameTaken(t *testing.T) {
 	if got.Status.State != v1alpha1.CAPTenantStateReady {
 		t.Errorf("state %s, want Ready (the tenant itself is provisioned)", got.Status.State)
 	}
-	if n := len(f.events.Events); n != 1 {
+	if n := len(f.Recorder.Events); n != 1 {
 		t.Fatalf("%d events, want 1", n)
 	}
-	if e := <-f.events.Events; !strings.Contains(e, controller.ReasonChildConflict) {
+	if e := <-f.Recorder.Events; !strings.Contains(e, controller.ReasonChildConflict) {
 		t.Errorf("event %q", e)
 	}
 
 	// The squatter goes; the next sync creates the VirtualService and clears the condition.
-	if err := f.istio.NetworkingV1().VirtualServices("ns").Delete(context.Background(), "t", metav1.DeleteOptions{}); err != nil {
+	if err := f.Istio.NetworkingV1().VirtualServices("ns").Delete(context.Background(), "t", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.ctl.c.IstioInformers.Networking().V1().VirtualServices().Informer().GetIndexer().Delete(squatter); err != nil {
@@ -355,11 +280,11 @@ func TestVirtualServiceNameTaken(t *testing.T) {
 	if err := f.ctl.sync(context.Background(), key); err != nil {
 		t.Fatalf("second sync: %v", err)
 	}
-	got, _ = f.sme.SmeV1alpha1().CAPTenants("ns").Get(context.Background(), "t", metav1.GetOptions{})
+	got, _ = f.SME.SmeV1alpha1().CAPTenants("ns").Get(context.Background(), "t", metav1.GetOptions{})
 	if c := meta.FindStatusCondition(got.Status.Conditions, ConditionTypeNetworkingReady); c != nil {
 		t.Errorf("NetworkingReady still set: %+v", c)
 	}
-	if _, err := f.istio.NetworkingV1().VirtualServices("ns").Get(context.Background(), "t", metav1.GetOptions{}); err != nil {
+	if _, err := f.Istio.NetworkingV1().VirtualServices("ns").Get(context.Background(), "t", metav1.GetOptions{}); err != nil {
 		t.Errorf("VirtualService not created: %v", err)
 	}
 }
