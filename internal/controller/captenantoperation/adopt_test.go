@@ -85,10 +85,10 @@ func TestSyncAdoptsReferenceJobs(t *testing.T) {
 			if err := f.ctl.sync(context.Background(), cache.MetaObjectToName(tc.op)); err != nil {
 				t.Fatalf("sync: %v", err)
 			}
-			if got := f.writes(); !equalStrings(got, tc.writes) {
+			if got := f.Writes(); !equalStrings(got, tc.writes) {
 				t.Errorf("writes %v, want %v", got, tc.writes)
 			}
-			got, _ := f.sme.SmeV1alpha1().CAPTenantOperations("ns").Get(context.Background(), tc.op.Name, metav1.GetOptions{})
+			got, _ := f.SME.SmeV1alpha1().CAPTenantOperations("ns").Get(context.Background(), tc.op.Name, metav1.GetOptions{})
 			ready := meta.FindStatusCondition(got.Status.Conditions, "Ready")
 			if got.Status.State != tc.state || ready.Reason != tc.reason {
 				t.Errorf("state %s reason %s (%s), want %s %s", got.Status.State, ready.Reason, ready.Message, tc.state, tc.reason)

@@ -2,18 +2,18 @@ package captenantoperation
 
 import (
 	"encoding/json"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 
+	"github.com/capstan-io/capstan/internal/controller/controllertest"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
-// t0 is the reference time of the tests.
-var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+// t0 is the reference time of the tests, where the fake clock of controllertest starts.
+var t0 = controllertest.T0
 
 // testCA is the application of the tests, with a provider and a global account.
 func testCA() *v1alpha1.CAPApplication {
