@@ -6,12 +6,18 @@
 #   /app/webhook     (cmd/web-hooks, admission webhooks)
 # The Helm chart (chart/) selects the binary with the container command.
 #
-#   docker build -t ghcr.io/capstan-io/capstan:0.1.0 .
+# Releases do not use this file: hack/build-images.sh builds the same image without a container
+# engine (see docs/images.md and .github/workflows/release.yaml). It is kept for those who
+# build with Docker:
+#
+#   docker build --build-arg VERSION=v0.1.0 --build-arg REVISION=$(git rev-parse HEAD) -t ghcr.io/capstan-io/capstan:0.1.0 .
 #   docker buildx build --platform linux/amd64,linux/arm64 -t ghcr.io/capstan-io/capstan:0.1.0 --push .
 
 FROM --platform=$BUILDPLATFORM golang:1.26 AS builder
 ARG TARGETOS=linux
 ARG TARGETARCH
+ARG VERSION=dev
+ARG REVISION=unknown
 WORKDIR /src
 
 # Dependencies first, so that source changes do not invalidate the module cache layer.
@@ -29,12 +35,18 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     set -eu; \
     export CGO_ENABLED=0 GOOS="${TARGETOS}" GOARCH="${TARGETARCH}"; \
     mkdir -p /out; \
-    go build -trimpath -ldflags="-s -w" -o /out/controller ./cmd/controller; \
-    go build -trimpath -ldflags="-s -w" -o /out/server ./cmd/server; \
-    go build -trimpath -ldflags="-s -w" -o /out/webhook ./cmd/web-hooks
+    ldflags="-s -w -X github.com/capstan-io/capstan/internal/cli.version=${VERSION} -X github.com/capstan-io/capstan/internal/cli.revision=${REVISION}"; \
+    go build -trimpath -ldflags="${ldflags}" -o /out/controller ./cmd/controller; \
+    go build -trimpath -ldflags="${ldflags}" -o /out/server ./cmd/server; \
+    go build -trimpath -ldflags="${ldflags}" -o /out/webhook ./cmd/web-hooks
 
-FROM gcr.io/distroless/static-debian12:nonroot
+FROM gcr.io/distroless/static:nonroot
+ARG VERSION=dev
+ARG REVISION=unknown
 LABEL org.opencontainers.image.title="capstan" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.description="CAP Operator replacement: controller, subscription server and admission webhooks" \
       org.opencontainers.image.source="https://github.com/capstan-io/capstan"
 WORKDIR /app

@@ -1,29 +1,19 @@
 // Command server is the subscription server: it receives the subscription callbacks of the
 // SAP SaaS provisioning service and the Subscription Manager and turns them into CAPTenants.
-//
-// Configuration (environment, as the previous implementation; flags for the rest):
-//
-//	PORT            API port (default 4000)
-//	TLS_ENABLED     "true" serves the API over HTTPS with TLS_CERT and TLS_KEY (file paths)
-//	METRICS_PORT    metrics and health port (default 9090)
-//	POD_NAME        names this instance in pending-callback claims (default: random)
-//	MAX_REQUESTS_IN_FLIGHT  default of --max-requests-in-flight
-//	CLIENT_CA_FILE          default of --client-ca-file
+// Run it with --help for its flags and environment variables (PORT, TLS_ENABLED, TLS_CERT,
+// TLS_KEY, METRICS_PORT and POD_NAME as in the previous implementation; MAX_REQUESTS_IN_FLIGHT
+// and CLIENT_CA_FILE are Capstan's own).
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"strconv"
-	"syscall"
 	"time"
 
 	"k8s.io/klog/v2"
 
+	"github.com/capstan-io/capstan/internal/cli"
 	"github.com/capstan-io/capstan/internal/kube"
 	"github.com/capstan-io/capstan/internal/server"
 	"github.com/capstan-io/capstan/internal/server/clientcert"
@@ -32,50 +22,118 @@ import (
 // userAgent identifies the server's API requests.
 const userAgent = "capstan-subscription-server"
 
-// flags are the command-line options.
-type flags struct {
-	kubeconfig             string
-	qps                    float64
-	burst                  int
-	clientTimeout          time.Duration
-	requestTimeout         time.Duration
-	shutdownTimeout        time.Duration
-	defaultCallbackTimeout time.Duration
-	maxBodyBytes           int64
-	maxRequestsInFlight    int
-	clientCAFile           string
+// options are the server binary's settings.
+type options struct {
+	kubeconfig string
+	qps        float32
+	burst      int
+	port       int
+	tlsEnabled bool
+	// clientCAFile is the PEM bundle loaded into server.ClientCAs.
+	clientCAFile string
+	server       server.Options
 }
 
 func main() {
-	klog.InitFlags(nil)
-	var f flags
-	flag.StringVar(&f.kubeconfig, "kubeconfig", "", "Path to a kubeconfig; default: KUBECONFIG, ~/.kube/config, then in-cluster.")
-	flag.Float64Var(&f.qps, "client-qps", 25, "Kubernetes client queries per second.")
-	flag.IntVar(&f.burst, "client-burst", 50, "Kubernetes client burst.")
-	flag.DurationVar(&f.clientTimeout, "client-timeout", 30*time.Second, "Timeout of each outgoing HTTP request (XSUAA, token service, callbacks).")
-	flag.DurationVar(&f.requestTimeout, "request-timeout", server.DefaultRequestTimeout, "Time limit for handling one incoming request.")
-	flag.DurationVar(&f.shutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "Time allowed for in-flight requests and callbacks at shutdown.")
-	flag.DurationVar(&f.defaultCallbackTimeout, "default-callback-timeout", server.DefaultCallbackTimeout, "How long a tenant operation may take when the credentials do not say.")
-	flag.Int64Var(&f.maxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "Maximum request body size.")
-	flag.IntVar(&f.maxRequestsInFlight, "max-requests-in-flight", 0,
-		fmt.Sprintf("API requests handled at once; more are answered 429. Default: env MAX_REQUESTS_IN_FLIGHT, else %d.", server.DefaultMaxRequestsInFlight))
-	flag.StringVar(&f.clientCAFile, "client-ca-file", os.Getenv("CLIENT_CA_FILE"),
-		"PEM bundle of the CAs the Subscription Manager's forwarded client certificate must chain to; every certificate in it is a trust anchor. Empty refuses all SMS requests (env CLIENT_CA_FILE).")
-	flag.Parse()
-	if err := run(f); err != nil {
-		klog.ErrorS(err, "Subscription server failed")
-		klog.FlushAndExit(klog.ExitFlushTimeout, 1)
-	}
-	klog.Flush()
+	os.Exit(cli.Main(newCommand()))
 }
 
-// run builds the server from flags and environment and runs it until SIGINT or SIGTERM.
-func run(f flags) error {
-	opts, err := optionsFromEnv()
-	if err != nil {
-		return err
+// newCommand returns the subscription server's command.
+func newCommand() cli.Command {
+	o := &options{qps: 25, burst: 50, port: 4000, server: server.Options{
+		MetricsAddr:            server.DefaultMetricsAddr,
+		ClientTimeout:          30 * time.Second,
+		RequestTimeout:         server.DefaultRequestTimeout,
+		ShutdownTimeout:        server.DefaultShutdownTimeout,
+		DefaultCallbackTimeout: server.DefaultCallbackTimeout,
+		MaxBodyBytes:           server.DefaultMaxBodyBytes,
+		MaxRequestsInFlight:    server.DefaultMaxRequestsInFlight,
+		TLSCertFile:            "/app/etc/ssl/tls.crt",
+		TLSKeyFile:             "/app/etc/ssl/tls.key",
+	}}
+	return cli.Command{
+		Name: "server",
+		Description: "The subscription server: receives the subscription callbacks of the SAP SaaS provisioning\n" +
+			"service and the Subscription Manager and turns them into CAPTenants.",
+		AddFlags: o.addFlags,
+		Validate: o.validate,
+		Run:      o.run,
 	}
-	cfg, err := kube.Config(f.kubeconfig, float32(f.qps), f.burst)
+}
+
+// addFlags registers the flags and their environment variables.
+func (o *options) addFlags(fs *cli.FlagSet) {
+	s := &o.server
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig; default: KUBECONFIG, ~/.kube/config, then in-cluster.")
+	fs.Float32Var(&o.qps, "client-qps", o.qps, "Kubernetes client queries per second.")
+	fs.IntVar(&o.burst, "client-burst", o.burst, "Kubernetes client burst.")
+	fs.IntVar(&o.port, "port", o.port, "Port of the subscription API.")
+	fs.Env("port", "PORT")
+	fs.BoolVar(&o.tlsEnabled, "tls-enabled", false, "Serve the subscription API over HTTPS with --tls-cert-file and --tls-key-file.")
+	fs.Env("tls-enabled", "TLS_ENABLED")
+	fs.StringVar(&s.TLSCertFile, "tls-cert-file", s.TLSCertFile, "Serving certificate (PEM) when TLS is enabled.")
+	fs.Env("tls-cert-file", "TLS_CERT")
+	fs.StringVar(&s.TLSKeyFile, "tls-key-file", s.TLSKeyFile, "Serving key (PEM) when TLS is enabled.")
+	fs.Env("tls-key-file", "TLS_KEY")
+	cli.AddMetricsAddressFlag(fs, &s.MetricsAddr)
+	fs.StringVar(&s.Identity, "identity", "", "Names this instance in pending-callback claims; empty picks a random one.")
+	fs.Env("identity", "POD_NAME")
+	fs.DurationVar(&s.ClientTimeout, "client-timeout", s.ClientTimeout, "Timeout of each outgoing HTTP request (XSUAA, token service, callbacks).")
+	fs.DurationVar(&s.RequestTimeout, "request-timeout", s.RequestTimeout, "Time limit for handling one incoming request.")
+	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", s.ShutdownTimeout, "Time allowed for in-flight requests and callbacks at shutdown.")
+	fs.DurationVar(&s.DefaultCallbackTimeout, "default-callback-timeout", s.DefaultCallbackTimeout, "How long a tenant operation may take when the credentials do not say.")
+	fs.Int64Var(&s.MaxBodyBytes, "max-body-bytes", s.MaxBodyBytes, "Maximum request body size.")
+	fs.IntVar(&s.MaxRequestsInFlight, "max-requests-in-flight", s.MaxRequestsInFlight, "API requests handled at once; more are answered 429.")
+	fs.Env("max-requests-in-flight", "MAX_REQUESTS_IN_FLIGHT")
+	fs.StringVar(&o.clientCAFile, "client-ca-file", "", "PEM bundle of the CAs the Subscription Manager's forwarded client certificate must chain to; every certificate in it is a trust anchor. Empty refuses all SMS requests.")
+	fs.Env("client-ca-file", "CLIENT_CA_FILE")
+}
+
+// validate checks the options and derives the API address.
+func (o *options) validate(fs *cli.FlagSet) error {
+	s := &o.server
+	if o.port < 1 || o.port > 65535 {
+		return fmt.Errorf("%s: %d is not a port number (1-65535)", fs.Source("port"), o.port)
+	}
+	s.Addr = fmt.Sprintf(":%d", o.port)
+	if err := cli.ValidateAddress(s.MetricsAddr); err != nil {
+		return fmt.Errorf("%s: %w", fs.Source(cli.MetricsAddressFlag), err)
+	}
+	if o.tlsEnabled && (s.TLSCertFile == "" || s.TLSKeyFile == "") {
+		return fmt.Errorf("%s needs %s and %s", fs.Source("tls-enabled"), fs.Source("tls-cert-file"), fs.Source("tls-key-file"))
+	}
+	if !o.tlsEnabled {
+		s.TLSCertFile, s.TLSKeyFile = "", ""
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"client-timeout", s.ClientTimeout}, {"request-timeout", s.RequestTimeout}, {"shutdown-timeout", s.ShutdownTimeout}, {"default-callback-timeout", s.DefaultCallbackTimeout}} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s must be positive", fs.Source(d.flag))
+		}
+	}
+	if s.MaxRequestsInFlight < 1 {
+		return fmt.Errorf("%s must be at least 1", fs.Source("max-requests-in-flight"))
+	}
+	if o.clientCAFile != "" {
+		data, err := os.ReadFile(o.clientCAFile)
+		if err == nil {
+			s.ClientCAs, err = clientcert.LoadPool(data)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", fs.Source("client-ca-file"), err)
+		}
+	}
+	if s.MaxBodyBytes <= 0 || o.qps <= 0 || o.burst <= 0 {
+		return fmt.Errorf("%s, %s and %s must be positive", fs.Source("max-body-bytes"), fs.Source("client-qps"), fs.Source("client-burst"))
+	}
+	return nil
+}
+
+// run builds the server and runs it until ctx ends.
+func (o *options) run(ctx context.Context) error {
+	cfg, err := kube.Config(o.kubeconfig, o.qps, o.burst)
 	if err != nil {
 		return err
 	}
@@ -83,85 +141,14 @@ func run(f flags) error {
 	if err != nil {
 		return err
 	}
+	opts := o.server
 	opts.Kube, opts.SME = clients.Kube, clients.SME
-	opts.ClientTimeout = f.clientTimeout
-	opts.RequestTimeout = f.requestTimeout
-	opts.ShutdownTimeout = f.shutdownTimeout
-	opts.DefaultCallbackTimeout = f.defaultCallbackTimeout
-	opts.MaxBodyBytes = f.maxBodyBytes
-	if f.maxRequestsInFlight == 0 {
-		if f.maxRequestsInFlight, err = envInt("MAX_REQUESTS_IN_FLIGHT", server.DefaultMaxRequestsInFlight); err != nil {
-			return err
-		}
+	if opts.ClientCAs == nil {
+		klog.FromContext(ctx).Info("No --client-ca-file: every Subscription Manager request will be refused")
 	}
-	if f.maxRequestsInFlight < 1 {
-		return fmt.Errorf("--max-requests-in-flight=%d: must be at least 1", f.maxRequestsInFlight)
-	}
-	opts.MaxRequestsInFlight = f.maxRequestsInFlight
-	if f.clientCAFile != "" {
-		data, err := os.ReadFile(f.clientCAFile)
-		if err != nil {
-			return fmt.Errorf("--client-ca-file: %w", err)
-		}
-		if opts.ClientCAs, err = clientcert.LoadPool(data); err != nil {
-			return fmt.Errorf("--client-ca-file %s: %w", f.clientCAFile, err)
-		}
-	} else {
-		klog.InfoS("No --client-ca-file: every Subscription Manager request will be refused")
-	}
-	opts.Identity = os.Getenv("POD_NAME")
 	srv, err := server.New(opts)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	return srv.Run(klog.NewContext(ctx, klog.Background()))
-}
-
-// optionsFromEnv reads PORT, METRICS_PORT, TLS_ENABLED, TLS_CERT and TLS_KEY.
-func optionsFromEnv() (server.Options, error) {
-	var opts server.Options
-	port, err := envPort("PORT", 4000)
-	if err != nil {
-		return opts, err
-	}
-	metricsPort, err := envPort("METRICS_PORT", 9090)
-	if err != nil {
-		return opts, err
-	}
-	opts.Addr, opts.MetricsAddr = fmt.Sprintf(":%d", port), fmt.Sprintf(":%d", metricsPort)
-	if enabled, _ := strconv.ParseBool(os.Getenv("TLS_ENABLED")); enabled {
-		opts.TLSCertFile, opts.TLSKeyFile = os.Getenv("TLS_CERT"), os.Getenv("TLS_KEY")
-		if opts.TLSCertFile == "" || opts.TLSKeyFile == "" {
-			return opts, errors.New("TLS_ENABLED needs TLS_CERT and TLS_KEY")
-		}
-	}
-	return opts, nil
-}
-
-// envInt reads an integer from the environment, def when unset.
-func envInt(name string, def int) (int, error) {
-	v := os.Getenv(name)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, fmt.Errorf("%s=%q is not an integer", name, v)
-	}
-	return n, nil
-}
-
-// envPort reads a port number from the environment.
-func envPort(name string, def int) (int, error) {
-	v := os.Getenv(name)
-	if v == "" {
-		return def, nil
-	}
-	port, err := strconv.Atoi(v)
-	if err != nil || port < 1 || port > 65535 {
-		return 0, fmt.Errorf("%s=%q is not a port number", name, v)
-	}
-	return port, nil
+	return srv.Run(ctx)
 }

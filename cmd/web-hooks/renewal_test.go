@@ -1,56 +1,70 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"k8s.io/client-go/rest"
 
-	"github.com/capstan-io/capstan/internal/webhook/certrenewal"
+	"github.com/capstan-io/capstan/internal/cli"
 )
 
+// parse runs the command's flag and environment handling without running it.
+func parse(t *testing.T, env map[string]string, args ...string) (*options, int, string) {
+	t.Helper()
+	o := newOptions()
+	c := newCommand(o)
+	c.Run = func(context.Context) error { return nil }
+	var stderr bytes.Buffer
+	code := cli.Execute(context.Background(), c, cli.Streams{Args: args, Stdout: &bytes.Buffer{}, Stderr: &stderr,
+		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	return o, code, stderr.String()
+}
+
 func TestRenewalFromEnv(t *testing.T) {
-	t.Setenv("CERT_SECRET_NAME", "capop-webhook-tls")
-	t.Setenv("CERT_SERVICE_NAME", "capop-webhook")
-	t.Setenv("POD_NAMESPACE", "ops")
-	t.Setenv("CERT_VALIDITY", "240h")
-	t.Setenv("CERT_RENEW_BEFORE", "24h")
-	o, err := renewalFromEnv()
-	if err != nil {
-		t.Fatal(err)
+	o, code, stderr := parse(t, map[string]string{"CERT_SECRET_NAME": "capop-webhook-tls", "CERT_SERVICE_NAME": "capop-webhook",
+		"POD_NAMESPACE": "ops", "CERT_VALIDITY": "240h", "CERT_RENEW_BEFORE": "24h"})
+	if code != cli.ExitOK {
+		t.Fatalf("exit code %d: %s", code, stderr)
 	}
-	if o.secretName != "capop-webhook-tls" || o.cfg.ServiceName != "capop-webhook" || o.cfg.Namespace != "ops" ||
-		o.cfg.Validity != 240*time.Hour || o.cfg.RenewBefore != 24*time.Hour {
-		t.Errorf("options %+v", o)
+	r := o.renewal
+	if r.secretName != "capop-webhook-tls" || r.cfg.ServiceName != "capop-webhook" || r.cfg.Namespace != "ops" ||
+		r.cfg.Validity != 240*time.Hour || r.cfg.RenewBefore != 24*time.Hour || r.interval != time.Hour {
+		t.Errorf("options %+v", r)
 	}
-	o.interval = time.Hour
-	if _, err := o.renewer(&rest.Config{Host: "https://127.0.0.1:1"}); err != nil {
-		t.Errorf("valid options refused: %v", err)
+	if renewer, err := r.renewer(&rest.Config{Host: "https://127.0.0.1:1"}); err != nil || renewer == nil {
+		t.Errorf("valid options gave %v, %v", renewer, err)
 	}
 }
 
 func TestRenewalOptionsRefused(t *testing.T) {
-	t.Setenv("CERT_VALIDITY", "ten days")
-	if _, err := renewalFromEnv(); err == nil || !strings.Contains(err.Error(), "CERT_VALIDITY") {
-		t.Errorf("a malformed CERT_VALIDITY gave %v", err)
-	}
-	valid := renewalOptions{secretName: "s", interval: time.Hour,
-		cfg: certrenewal.Config{Namespace: "ops", ServiceName: "svc", Validity: 240 * time.Hour, RenewBefore: 24 * time.Hour}}
+	valid := map[string]string{"CERT_SECRET_NAME": "s", "CERT_SERVICE_NAME": "svc", "POD_NAMESPACE": "ops",
+		"CERT_VALIDITY": "240h", "CERT_RENEW_BEFORE": "24h"}
 	for name, tc := range map[string]struct {
-		edit func(*renewalOptions)
+		env  map[string]string
+		args []string
 		want string
 	}{
-		"no namespace":            {func(o *renewalOptions) { o.cfg.Namespace = "" }, "POD_NAMESPACE"},
-		"no service":              {func(o *renewalOptions) { o.cfg.ServiceName = "" }, "CERT_SERVICE_NAME"},
-		"renewal window too long": {func(o *renewalOptions) { o.cfg.RenewBefore = o.cfg.Validity }, "must exceed"},
-		"non-positive interval":   {func(o *renewalOptions) { o.interval = 0 }, "cert-check-interval"},
+		"malformed validity":      {env: map[string]string{"CERT_VALIDITY": "ten days"}, want: `CERT_VALIDITY="ten days"`},
+		"no namespace":            {env: map[string]string{"POD_NAMESPACE": ""}, want: "POD_NAMESPACE"},
+		"no service":              {env: map[string]string{"CERT_SERVICE_NAME": ""}, want: "--cert-service-name"},
+		"renewal window too long": {env: map[string]string{"CERT_RENEW_BEFORE": "240h"}, want: "must exceed"},
+		"non-positive interval":   {args: []string{"--cert-check-interval=0s"}, want: "--cert-check-interval must be positive"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			o := valid
-			tc.edit(&o)
-			if _, err := o.renewer(&rest.Config{Host: "https://127.0.0.1:1"}); err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %v, want one containing %q", err, tc.want)
+			env := map[string]string{}
+			for k, v := range valid {
+				env[k] = v
+			}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			_, code, stderr := parse(t, env, tc.args...)
+			if code != cli.ExitUsage || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit code %d, stderr %q; want 2 and %q", code, stderr, tc.want)
 			}
 		})
 	}

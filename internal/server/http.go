@@ -68,13 +68,13 @@ func (s *Server) limit(next http.Handler) http.Handler {
 	})
 }
 
-// metricsHandler serves metrics and health on their own mux, so the API port does not expose
-// metrics and the metrics port does not expose the API.
-func (s *Server) metricsHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", s.metrics.handler())
-	s.addHealth(mux)
-	return mux
+// readyCheck fails until the tenant cache synced and pending callbacks resumed, and again
+// once shutdown began.
+func (s *Server) readyCheck(*http.Request) error {
+	if !s.ready.Load() {
+		return errors.New("not ready")
+	}
+	return nil
 }
 
 // addHealth registers liveness and readiness. Readiness is false until the tenant cache synced

@@ -76,8 +76,3 @@ func (m *metrics) instrument(family string, h http.Handler) http.Handler {
 	counted := promhttp.InstrumentHandlerCounter(rm.total, h)
 	return promhttp.InstrumentHandlerInFlight(rm.inflight, promhttp.InstrumentHandlerInFlight(rm.inflightAlias, counted))
 }
-
-// handler serves the registry.
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
-}

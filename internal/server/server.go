@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
+	"github.com/capstan-io/capstan/internal/cli"
 	"github.com/capstan-io/capstan/internal/server/callback"
 	"github.com/capstan-io/capstan/internal/server/xsuaa"
 	smeclient "github.com/capstan-io/capstan/pkg/client/clientset/versioned"
@@ -126,9 +127,10 @@ type Server struct {
 	// inFlight holds a token per API request being handled.
 	inFlight chan struct{}
 
-	api              *http.Server
-	metricsServer    *http.Server
-	apiLn, metricsLn net.Listener
+	api   *http.Server
+	apiLn net.Listener
+	// ops serves metrics and health on MetricsAddr.
+	ops *cli.OpsServer
 
 	ready atomic.Bool
 	// workCtx ends the callback workers; cancelled after the HTTP servers stopped.
@@ -174,9 +176,12 @@ func (s *Server) authHTTPClient() *http.Client {
 	return &http.Client{Timeout: s.opts.ClientTimeout, Transport: t}
 }
 
-// Start syncs the caches, resumes recorded callbacks and starts both listeners. It
-// returns once the server accepts requests.
+// Start syncs the caches, resumes recorded callbacks and starts both listeners. It returns
+// once the server accepts requests. Cancelling ctx aborts the start at any step, including
+// the sync of the caches.
 func (s *Server) Start(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, s.stopWork)
+	defer stop()
 	var err error
 	s.verifier, err = xsuaa.NewVerifier(s.workCtx, xsuaa.Options{HTTPClient: s.authHTTPClient()})
 	if err != nil {
@@ -193,7 +198,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.ready.Store(true)
 	klog.FromContext(ctx).Info("Subscription server started", "addr", s.apiLn.Addr().String(),
-		"metricsAddr", s.metricsLn.Addr().String(), "tls", s.tlsEnabled(), "identity", s.opts.Identity)
+		"metricsAddr", s.ops.Addr(), "tls", s.tlsEnabled(), "identity", s.opts.Identity)
 	return nil
 }
 
@@ -205,12 +210,15 @@ func (s *Server) listen() error {
 	if s.apiLn, err = net.Listen("tcp", s.opts.Addr); err != nil {
 		return fmt.Errorf("listening on %s: %w", s.opts.Addr, err)
 	}
-	if s.metricsLn, err = net.Listen("tcp", s.opts.MetricsAddr); err != nil {
+	if s.ops, err = cli.NewOpsServer(s.opts.MetricsAddr, s.metrics.registry); err == nil {
+		s.ops.AddReadyCheck("started", s.readyCheck)
+		err = s.ops.Listen()
+	}
+	if err != nil {
 		_ = s.apiLn.Close()
-		return fmt.Errorf("listening on %s: %w", s.opts.MetricsAddr, err)
+		return err
 	}
 	s.api = newHTTPServer(s.apiHandler(), s.opts.RequestTimeout)
-	s.metricsServer = newHTTPServer(s.metricsHandler(), s.opts.RequestTimeout)
 	go func() {
 		var err error
 		if s.tlsEnabled() {
@@ -220,7 +228,7 @@ func (s *Server) listen() error {
 		}
 		s.serveErr <- err
 	}()
-	go func() { s.serveErr <- s.metricsServer.Serve(s.metricsLn) }()
+	go func() { s.serveErr <- s.ops.Serve() }()
 	return nil
 }
 
@@ -240,12 +248,15 @@ func newHTTPServer(h http.Handler, requestTimeout time.Duration) *http.Server {
 func (s *Server) Addr() string { return s.apiLn.Addr().String() }
 
 // MetricsAddr is the metrics listener's address (after Start).
-func (s *Server) MetricsAddr() string { return s.metricsLn.Addr().String() }
+func (s *Server) MetricsAddr() string { return s.ops.Addr() }
 
 // Run starts the server and shuts it down gracefully when ctx ends.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.Start(ctx); err != nil {
 		s.stopWork()
+		if ctx.Err() != nil {
+			return nil // stopped by a signal while starting
+		}
 		return err
 	}
 	var serveErr error
@@ -284,8 +295,8 @@ func (s *Server) shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("callback workers did not stop: %w", ctx.Err()))
 	}
-	if s.metricsServer != nil {
-		errs = append(errs, s.metricsServer.Shutdown(ctx))
+	if s.ops != nil {
+		errs = append(errs, s.ops.Shutdown(ctx))
 	}
 	if s.verifier != nil {
 		errs = append(errs, s.verifier.Close(ctx))

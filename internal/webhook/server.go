@@ -16,8 +16,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/klog/v2"
+
+	"github.com/capstan-io/capstan/internal/cli"
 )
 
 // Options configure the server.
@@ -45,10 +46,10 @@ type Server struct {
 	opts     Options
 	reloader *CertReloader
 	webhook  *http.Server
-	metrics  *http.Server
-	hooksLn  net.Listener
-	metricLn net.Listener
-	ready    atomic.Bool
+	// ops serves metrics and health when MetricsPort is not negative.
+	ops     *cli.OpsServer
+	hooksLn net.Listener
+	ready   atomic.Bool
 }
 
 // NewServer loads the certificate and opens the listeners, so that a bad configuration fails
@@ -65,12 +66,15 @@ func NewServer(opts Options, handler *Handler, metrics *Metrics) (*Server, error
 	hooks.HandleFunc("/"+webhookValidate, handler.Validate)
 	hooks.HandleFunc("/"+webhookMutate, handler.Mutate)
 	s.addHealth(hooks)
-	// Separate muxes: metrics are not served on the webhook port, which the API server reaches.
-	ops := http.NewServeMux()
-	ops.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
-	s.addHealth(ops)
 	s.webhook = newHTTPServer(hooks)
-	s.metrics = newHTTPServer(ops)
+	// Metrics are not served on the webhook port, which the API server reaches.
+	if opts.MetricsPort >= 0 {
+		var err error
+		if s.ops, err = cli.NewOpsServer(net.JoinHostPort(opts.BindAddress, strconv.Itoa(opts.MetricsPort)), metrics.Registry); err != nil {
+			return nil, err
+		}
+		s.ops.AddReadyCheck("webhook", s.ReadyCheck)
+	}
 	if err := s.listen(); err != nil {
 		return nil, err
 	}
@@ -93,10 +97,10 @@ func (s *Server) listen() error {
 	if s.reloader != nil {
 		s.hooksLn = tls.NewListener(s.hooksLn, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.reloader.GetCertificate})
 	}
-	if s.opts.MetricsPort >= 0 {
-		if s.metricLn, err = net.Listen("tcp", net.JoinHostPort(s.opts.BindAddress, strconv.Itoa(s.opts.MetricsPort))); err != nil {
+	if s.ops != nil {
+		if err = s.ops.Listen(); err != nil {
 			_ = s.hooksLn.Close()
-			return fmt.Errorf("metrics listener: %w", err)
+			return err
 		}
 	}
 	return nil
@@ -106,13 +110,22 @@ func (s *Server) listen() error {
 // shutting down) to mux.
 func (s *Server) addHealth(mux *http.ServeMux) {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !s.ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.ReadyCheck(r); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ok"))
 	})
+}
+
+// ReadyCheck fails until Run serves and once shutdown began; cmd/web-hooks gives it to its
+// metrics and health server.
+func (s *Server) ReadyCheck(*http.Request) error {
+	if !s.ready.Load() {
+		return errors.New("not ready")
+	}
+	return nil
 }
 
 // Addr is the address of the webhook listener.
@@ -120,10 +133,14 @@ func (s *Server) Addr() net.Addr { return s.hooksLn.Addr() }
 
 // MetricsAddr is the address of the metrics listener, nil when disabled.
 func (s *Server) MetricsAddr() net.Addr {
-	if s.metricLn == nil {
+	if s.ops == nil {
 		return nil
 	}
-	return s.metricLn.Addr()
+	addr, err := net.ResolveTCPAddr("tcp", s.ops.Addr())
+	if err != nil {
+		return nil
+	}
+	return addr
 }
 
 // Run serves until ctx is done (or a listener fails), then marks the server not ready, stops
@@ -134,9 +151,9 @@ func (s *Server) Run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
-	serve := func(srv *http.Server, ln net.Listener) {
+	serve := func(run func() error) {
 		wg.Go(func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := run(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errs <- err
 				cancel()
 			}
@@ -145,9 +162,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.reloader != nil {
 		wg.Go(func() { s.reloader.Run(ctx, s.opts.CertReloadInterval) })
 	}
-	serve(s.webhook, s.hooksLn)
-	if s.metricLn != nil {
-		serve(s.metrics, s.metricLn)
+	serve(func() error { return s.webhook.Serve(s.hooksLn) })
+	if s.ops != nil {
+		serve(s.ops.Serve)
 	}
 	s.ready.Store(true)
 	logger.Info("Serving admission webhooks", "address", s.Addr().String(), "tls", s.reloader != nil, "metrics", s.MetricsAddr())
@@ -156,7 +173,10 @@ func (s *Server) Run(ctx context.Context) error {
 	logger.Info("Shutting down", "timeout", s.opts.ShutdownTimeout)
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
 	defer scancel()
-	err := errors.Join(s.webhook.Shutdown(sctx), s.metrics.Shutdown(sctx))
+	err := s.webhook.Shutdown(sctx)
+	if s.ops != nil {
+		err = errors.Join(err, s.ops.Shutdown(sctx))
+	}
 	wg.Wait()
 	close(errs)
 	for serveErr := range errs {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	"github.com/capstan-io/capstan/internal/controller"
@@ -21,47 +19,60 @@ import (
 	"github.com/capstan-io/capstan/internal/migration"
 )
 
-// registration names a controller and how to build it.
-type registration struct {
-	name      string
-	construct func(c *controller.Context) (controller.Runnable, error)
+// Registration describes one controller of the binary.
+type Registration struct {
+	// Name selects the controller in --controllers and names its --<name>-workers flag.
+	Name string
+	// New builds the controller from the shared context.
+	New func(c *controller.Context) (controller.Runnable, error)
+	// WorkersEnv is the environment variable of the worker count (as in the previous
+	// implementation) and DefaultWorkers its default.
+	WorkersEnv     string
+	DefaultWorkers int
 }
 
-// registry lists every controller the binary runs, in start order.
-var registry = []registration{
-	{"capapplication", func(c *controller.Context) (controller.Runnable, error) { return capapplication.NewController(c) }},
-	{"capapplicationversion", func(c *controller.Context) (controller.Runnable, error) {
-		return capapplicationversion.NewController(c)
-	}},
-	{"captenant", func(c *controller.Context) (controller.Runnable, error) { return captenant.NewController(c) }},
-	{"captenantoperation", func(c *controller.Context) (controller.Runnable, error) {
-		return captenantoperation.NewController(c)
-	}},
-	{"domain", func(c *controller.Context) (controller.Runnable, error) { return domain.NewController(c) }},
-	{"clusterdomain", func(c *controller.Context) (controller.Runnable, error) { return clusterdomain.NewController(c) }},
-	{"credentialrollout", func(c *controller.Context) (controller.Runnable, error) {
-		return credentialrollout.NewController(c)
-	}},
-	{"versioncleanup", func(c *controller.Context) (controller.Runnable, error) { return versioncleanup.NewController(c) }},
+// Registry lists every controller the binary runs, in start order.
+var Registry = []Registration{
+	{Name: "capapplication", WorkersEnv: "MAX_CONCURRENT_RECONCILES_CAP_APPLICATION", DefaultWorkers: 1,
+		New: func(c *controller.Context) (controller.Runnable, error) { return capapplication.NewController(c) }},
+	{Name: "capapplicationversion", WorkersEnv: "MAX_CONCURRENT_RECONCILES_CAP_APPLICATION_VERSION", DefaultWorkers: 3,
+		New: func(c *controller.Context) (controller.Runnable, error) {
+			return capapplicationversion.NewController(c)
+		}},
+	{Name: "captenant", WorkersEnv: "MAX_CONCURRENT_RECONCILES_CAP_TENANT", DefaultWorkers: 10,
+		New: func(c *controller.Context) (controller.Runnable, error) { return captenant.NewController(c) }},
+	{Name: "captenantoperation", WorkersEnv: "MAX_CONCURRENT_RECONCILES_CAP_TENANT_OPERATION", DefaultWorkers: 10,
+		New: func(c *controller.Context) (controller.Runnable, error) { return captenantoperation.NewController(c) }},
+	{Name: "domain", WorkersEnv: "MAX_CONCURRENT_RECONCILES_DOMAIN", DefaultWorkers: 1,
+		New: func(c *controller.Context) (controller.Runnable, error) { return domain.NewController(c) }},
+	{Name: "clusterdomain", WorkersEnv: "MAX_CONCURRENT_RECONCILES_CLUSTER_DOMAIN", DefaultWorkers: 1,
+		New: func(c *controller.Context) (controller.Runnable, error) { return clusterdomain.NewController(c) }},
+	// As in the previous implementation, the credential rollout runs as many workers as the
+	// version controller.
+	{Name: "credentialrollout", WorkersEnv: "MAX_CONCURRENT_RECONCILES_CAP_APPLICATION_VERSION", DefaultWorkers: 3,
+		New: func(c *controller.Context) (controller.Runnable, error) { return credentialrollout.NewController(c) }},
+	{Name: "versioncleanup", WorkersEnv: "MAX_CONCURRENT_RECONCILES_VERSION_CLEANUP", DefaultWorkers: 1,
+		New: func(c *controller.Context) (controller.Runnable, error) { return versioncleanup.NewController(c) }},
 }
 
-// controllerNames lists the registered controllers.
-func controllerNames() []string {
-	names := make([]string, len(registry))
-	for i, r := range registry {
-		names[i] = r.name
+// names lists the registered controllers.
+func names(regs []Registration) []string {
+	out := make([]string, len(regs))
+	for i, r := range regs {
+		out[i] = r.Name
 	}
-	return names
+	return out
 }
 
-// runControllers builds the controller context, constructs every registered controller,
-// starts the informers and runs the controllers until ctx is cancelled. It returns after
-// every worker has stopped.
-func runControllers(ctx context.Context, cfg *rest.Config, opts *Options, metrics *controller.Metrics, health *health) error {
+// runControllers builds the controller context, constructs every enabled controller, starts
+// the informers and runs the controllers until ctx is cancelled; ready is set once they run.
+// It returns after every worker has stopped, with the first error of a constructor or a
+// controller.
+func (r *runner) runControllers(ctx context.Context) error {
 	logger := klog.FromContext(ctx)
-	cctx, broadcaster, err := controller.NewContext(cfg, opts.Controller, metrics)
+	cctx, broadcaster, err := controller.NewContext(r.cfg, r.opts.Controller, r.metrics)
 	if err != nil {
-		return err
+		return fmt.Errorf("building the controller context: %w", err)
 	}
 	resolveManagers(&cctx.Options, cctx.APIs)
 	// Take over the previous implementation's objects before any controller runs (spec 2.1).
@@ -70,39 +81,44 @@ func runControllers(ctx context.Context, cfg *rest.Config, opts *Options, metric
 	}
 	logger.Info("Starting controllers", "certManager", cctx.Options.CertManager, "dnsManager", cctx.Options.DNSManager, "apis", cctx.APIs)
 	type running struct {
-		name string
-		r    controller.Runnable
+		reg Registration
+		r   controller.Runnable
 	}
 	var runnables []running
-	for _, r := range registry {
-		if !opts.enabled(r.name) {
+	for _, reg := range r.controllers {
+		if !r.opts.enabled(reg.Name) {
 			continue
 		}
-		built, err := r.construct(cctx)
+		built, err := reg.New(cctx)
 		if err != nil {
-			return fmt.Errorf("%s controller: %w", r.name, err)
+			return fmt.Errorf("%s controller: %w", reg.Name, err)
 		}
-		runnables = append(runnables, running{r.name, built})
+		runnables = append(runnables, running{reg, built})
 	}
 	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
 		return err
 	}
 	defer broadcaster.Shutdown()
-	cctx.Start(ctx)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cctx.Start(runCtx)
 	defer cctx.Shutdown()
 	errs := make(chan error, len(runnables))
 	var wg sync.WaitGroup
-	for _, r := range runnables {
-		wg.Go(func() { errs <- r.r.Run(ctx, *opts.Workers[r.name]) })
+	for _, run := range runnables {
+		wg.Go(func() {
+			// An error after ctx ended (e.g. caches not synced at shutdown) is no failure.
+			if err := run.r.Run(runCtx, r.opts.workers(run.reg)); err != nil && ctx.Err() == nil {
+				errs <- fmt.Errorf("%s controller: %w", run.reg.Name, err)
+				cancel() // one failed controller stops the others: the process exits
+			}
+		})
 	}
+	r.ready.Set()
 	wg.Wait()
+	r.ready.Unset("controllers stopped")
 	close(errs)
-	for err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return <-errs
 }
 
 // resolveManagers fills in the certificate and DNS managers left empty from the APIs the
@@ -120,9 +136,4 @@ func resolveManagers(o *controller.Options, apis controller.APIs) {
 			o.DNSManager = "gardener"
 		}
 	}
-}
-
-// metaFor returns the object metadata of the Lease.
-func metaFor(name, namespace string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Namespace: namespace}
 }

@@ -4,22 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/spf13/pflag"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
-	"k8s.io/component-base/logs"
-	_ "k8s.io/component-base/logs/json/register" // registers --logging-format=json
 	"k8s.io/klog/v2"
 
+	"github.com/capstan-io/capstan/internal/cli"
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/kube"
 )
@@ -31,78 +27,122 @@ const (
 	retryPeriod   = 5 * time.Second
 )
 
-// errLeadershipLost is returned when the Lease is lost while the process should go on.
-var errLeadershipLost = errors.New("leader election lost")
-
-// Main runs the controller binary and returns its exit code.
-func Main(args []string) int {
+// NewCommand returns the controller binary's command for cli.Main.
+func NewCommand() cli.Command {
 	opts := NewOptions()
-	fs := pflag.NewFlagSet("controller", pflag.ContinueOnError)
-	opts.AddFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	return cli.Command{
+		Name: "controller",
+		Description: "Runs the CAP Operator's controllers (CAPApplication, CAPApplicationVersion, CAPTenant,\n" +
+			"CAPTenantOperation, Domain, ClusterDomain) with leader election, and serves metrics and health.",
+		AddFlags: opts.AddFlags,
+		Validate: opts.Validate,
+		Run:      func(ctx context.Context) error { return Run(ctx, opts) },
 	}
-	if err := opts.Validate(); err != nil {
-		fmt.Fprintln(os.Stderr, "controller:", err)
-		return 2
-	}
-	defer logs.FlushLogs()
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	err := Run(ctx, opts)
-	switch {
-	case errors.Is(err, errLeadershipLost):
-		// A standby takes over; this process stopped all work before returning.
-		klog.InfoS("Exiting after losing leadership")
-		return 0
-	case err != nil:
-		klog.ErrorS(err, "Controller failed")
-		return 1
-	}
-	return 0
+}
+
+// runner holds what one run of the binary shares: options, client configuration, metrics,
+// readiness and the controllers to run.
+type runner struct {
+	opts        *Options
+	cfg         *rest.Config
+	controllers []Registration
+	metrics     *controller.Metrics
+	ops         *cli.OpsServer
+	// ready is /readyz: false until the controllers run, and again once they stopped.
+	ready *cli.Flag
+	// leader is /healthz: it fails when this instance holds the Lease but stopped renewing.
+	leader *leaderelection.HealthzAdaptor
 }
 
 // Run serves metrics and health, waits for leadership when enabled and runs the controllers
-// until ctx is cancelled or leadership is lost.
+// until ctx is cancelled or leadership is lost. Losing leadership returns nil (a standby takes
+// over); a failure to build or run the controllers releases the Lease and returns the error.
 func Run(ctx context.Context, opts *Options) error {
 	cfg, err := kube.Config(opts.Kubeconfig, opts.QPS, opts.Burst)
 	if err != nil {
 		return err
 	}
-	metrics := controller.NewMetrics(opts.DetailedMetrics)
-	health := newHealth()
-	srv := serveMetrics(ctx, opts.MetricsAddress, metrics, health)
-	defer shutdownServer(srv)
-	if !opts.LeaderElect {
-		return runControllers(ctx, cfg, opts, metrics, health)
+	r, err := newRunner(opts, cfg, Registry)
+	if err != nil {
+		return err
 	}
-	return runElected(ctx, cfg, opts, metrics, health)
+	return r.run(ctx)
+}
+
+// newRunner creates the runner and its metrics and health server (not yet listening).
+func newRunner(opts *Options, cfg *rest.Config, controllers []Registration) (*runner, error) {
+	r := &runner{
+		opts: opts, cfg: cfg, controllers: controllers,
+		metrics: controller.NewMetrics(opts.DetailedMetrics),
+		ready:   cli.NewFlag("controllers not running"),
+		leader:  leaderelection.NewLeaderHealthzAdaptor(20 * time.Second),
+	}
+	var err error
+	if r.ops, err = cli.NewOpsServer(opts.MetricsAddress, r.metrics.Registry); err != nil {
+		return nil, err
+	}
+	r.ops.AddHealthCheck("leader-election", r.leader.Check)
+	r.ops.AddReadyCheck("controllers", r.ready.Check)
+	return r, nil
+}
+
+// run serves metrics and health while running the controllers, elected or not.
+func (r *runner) run(ctx context.Context) error {
+	return cli.RunWithOps(ctx, r.ops, func(ctx context.Context) error {
+		klog.FromContext(ctx).Info("Serving metrics and health", "address", r.ops.Addr())
+		if !r.opts.LeaderElect {
+			return r.runControllers(ctx)
+		}
+		return r.runElected(ctx)
+	})
 }
 
 // runElected runs the controllers while this instance holds the Lease. When the Lease is
 // lost the controllers' context is cancelled and runElected waits for their workers to stop
-// before it returns, so an instance that is no longer leader does not touch the cluster.
-func runElected(ctx context.Context, cfg *rest.Config, opts *Options, metrics *controller.Metrics, health *health) error {
-	client, err := kubernetes.NewForConfig(rest.AddUserAgent(rest.CopyConfig(cfg), "cap-operator-leader-election"))
+// before it returns, so an instance that is no longer leader does not touch the cluster. When
+// the controllers fail (e.g. discovery fails while building them), it stops renewing and
+// releases the Lease, so that a standby takes over, and returns the error.
+func (r *runner) runElected(ctx context.Context) error {
+	client, err := kubernetes.NewForConfig(rest.AddUserAgent(rest.CopyConfig(r.cfg), "cap-operator-leader-election"))
 	if err != nil {
 		return err
 	}
 	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metaFor(opts.LeaseName, opts.Controller.OperatorNamespace),
+		LeaseMeta:  metav1.ObjectMeta{Name: r.opts.LeaseName, Namespace: r.opts.Controller.OperatorNamespace},
 		Client:     client.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: uuid.NewString()},
 	}
+	electCtx, stopElection := context.WithCancel(ctx)
+	defer stopElection()
+	// The elector calls OnStartedLeading in a goroutine of its own, which may start after
+	// elector.Run returned: mu and closed keep such a late call from running controllers.
 	var (
+		mu     sync.Mutex
+		closed bool
+		led    bool
 		wg     sync.WaitGroup
 		runErr error
 	)
 	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock: lock, Name: opts.LeaseName, ReleaseOnCancel: true,
+		Lock: lock, Name: r.opts.LeaseName, ReleaseOnCancel: true,
 		LeaseDuration: leaseDuration, RenewDeadline: renewDeadline, RetryPeriod: retryPeriod,
-		WatchDog: health.leader,
+		WatchDog: r.leader,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(leading context.Context) {
-				wg.Go(func() { runErr = runControllers(leading, cfg, opts, metrics, health) })
+				mu.Lock()
+				if closed {
+					mu.Unlock()
+					return
+				}
+				led = true
+				wg.Add(1)
+				mu.Unlock()
+				defer wg.Done()
+				r.ready.Unset("starting controllers")
+				runErr = r.runControllers(leading)
+				// However the controllers ended, this instance stops leading: cancelling the
+				// election releases the Lease.
+				stopElection()
 			},
 			OnStoppedLeading: func() { klog.FromContext(ctx).Info("Stopped leading") },
 		},
@@ -110,14 +150,23 @@ func runElected(ctx context.Context, cfg *rest.Config, opts *Options, metrics *c
 	if err != nil {
 		return err
 	}
-	klog.FromContext(ctx).Info("Waiting for leadership", "lease", opts.LeaseName, "namespace", opts.Controller.OperatorNamespace, "identity", lock.Identity())
-	elector.Run(ctx)
+	// A standby is ready: it serves metrics and can take over.
+	r.ready.Set()
+	klog.FromContext(ctx).Info("Waiting for leadership", "lease", r.opts.LeaseName, "namespace", r.opts.Controller.OperatorNamespace, "identity", lock.Identity())
+	elector.Run(electCtx)
+	mu.Lock()
+	closed = true
+	mu.Unlock()
 	wg.Wait()
-	if runErr != nil {
-		return runErr
+	r.ready.Unset("not leading")
+	switch {
+	case runErr != nil:
+		return fmt.Errorf("controllers failed, Lease released: %w", runErr)
+	case ctx.Err() != nil:
+		return nil
+	case led:
+		klog.FromContext(ctx).Info("Exiting after losing leadership")
+		return nil
 	}
-	if ctx.Err() == nil {
-		return errLeadershipLost
-	}
-	return nil
+	return errors.New("leader election ended without leading")
 }

@@ -47,7 +47,7 @@ func (s *Session) startWebhooks(ctx context.Context, bin string) error {
 	p, err := s.run("web-hooks", bin, []string{
 		"--bind-address=127.0.0.1",
 		"--port=" + strconv.Itoa(port),
-		"--metrics-port=" + strconv.Itoa(metricsPort),
+		"--metrics-bind-address=127.0.0.1:" + strconv.Itoa(metricsPort),
 		"--tls-cert-file=" + certFile,
 		"--tls-key-file=" + keyFile,
 	}, nil)

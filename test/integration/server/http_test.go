@@ -149,6 +149,7 @@ func TestMetricsAndHealth(t *testing.T) {
 		`cap_op_subscription_requests_in_flight 0`,
 		`cap_op_dependencies_requests_sms_in_flight 0`,
 		`cap_op_subscription_callbacks_pending 0`,
+		`cap_op_build_info{revision=`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(metrics, want) {
