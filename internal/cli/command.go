@@ -119,5 +119,5 @@ func usageError(w io.Writer, name string, err error) int {
 // printUsage prints the description and the flags with their variables.
 func printUsage(w io.Writer, c Command, fs *FlagSet) {
 	fmt.Fprintf(w, "Usage: %s [flags]\n\n%s\n\nEvery flag with an environment variable takes its value from it when\nthe flag is not given; the flag wins when both are set.\n\nFlags:\n%s",
-		c.Name, c.Description, fs.FlagUsagesWrapped(100))
+		c.Name, c.Description, fs.FlagUsages())
 }
