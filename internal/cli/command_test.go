@@ -104,6 +104,10 @@ func TestExecute(t *testing.T) {
 			args: []string{"--port=70000"}, wantCode: ExitUsage,
 			wantStderr: []string{"testcmd: --port: 70000 is not a port number"},
 		},
+		"former flag name of the controller": {
+			args: []string{"--logging-format=xml"}, wantCode: ExitUsage,
+			wantStderr: []string{`--log-format must be "json" or "text", not "xml"`},
+		},
 		"bad log format": {
 			env: map[string]string{"LOG_FORMAT": "xml"}, wantCode: ExitUsage,
 			wantStderr: []string{`LOG_FORMAT (--log-format) must be "json" or "text", not "xml"`},

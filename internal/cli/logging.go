@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/spf13/pflag"
 	"go.uber.org/zap/zapcore"
 	logsapi "k8s.io/component-base/logs/api/v1"
 	logsjson "k8s.io/component-base/logs/json"
@@ -31,13 +32,19 @@ type loggingOptions struct {
 }
 
 // addLoggingFlags registers --log-format (LOG_FORMAT) and -v, plus the controller's former
-// --logging-format as a hidden alias.
+// --logging-format as an alias.
 func addLoggingFlags(fs *FlagSet) *loggingOptions {
 	o := &loggingOptions{format: LogFormatJSON}
 	fs.StringVar(&o.format, "log-format", o.format, `Log format: "json" or "text".`)
 	fs.Env("log-format", "LOG_FORMAT")
-	fs.StringVar(&o.format, "logging-format", o.format, "Alias of --log-format.")
-	_ = fs.MarkHidden("logging-format") // registered on the line above, cannot fail
+	// The controller's former flag name is an alias: it sets --log-format itself, so that the
+	// flag wins over LOG_FORMAT whichever name is used.
+	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "logging-format" {
+			name = "log-format"
+		}
+		return pflag.NormalizedName(name)
+	})
 	fs.IntVarP(&o.verbosity, "v", "v", 0, "Log verbosity: 0 logs what an operator needs, higher numbers add detail.")
 	fs.Env("v", "LOG_VERBOSITY")
 	return o
