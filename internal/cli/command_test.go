@@ -131,6 +131,14 @@ func TestExecute(t *testing.T) {
 			env:  map[string]string{"TEST_PORT": "4001", "METRICS_PORT": "9191"}, wantCode: ExitOK, wantRun: true,
 			want: testOptions{port: 4002, addr: "127.0.0.1:0", timeout: time.Second},
 		},
+		"klog-style verbosity": {
+			args: []string{"-v=2"}, wantCode: ExitOK, wantRun: true,
+			want: testOptions{port: 4000, addr: ":9090", timeout: time.Second},
+		},
+		"negative verbosity": {
+			env: map[string]string{"LOG_VERBOSITY": "-1"}, wantCode: ExitUsage,
+			wantStderr: []string{"LOG_VERBOSITY (--v) must not be negative"},
+		},
 		"run failure": {
 			runErr: errors.New("boom"), wantCode: ExitFailure, wantRun: true,
 			wantStderr: []string{`"msg":"Exiting with an error"`, `"err":"boom"`},
