@@ -113,7 +113,17 @@ func platformImage(ctx context.Context, o Options, p v1.Platform) (v1.Image, err
 		}
 		entries = append(entries, entry{name: "app/" + b.Name, mode: 0o755, data: data})
 	}
-	app, err := layer(entries, o.Created)
+	// The layer's media type follows the base manifest's family, so that a Docker-schema base
+	// does not get an OCI layer.
+	mt, err := base.MediaType()
+	if err != nil {
+		return nil, err
+	}
+	layerType := types.OCILayer
+	if mt == types.DockerManifestSchema2 {
+		layerType = types.DockerLayer
+	}
+	app, err := layer(entries, o.Created, layerType)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +176,7 @@ func baseImage(ctx context.Context, o Options, p v1.Platform) (v1.Image, error) 
 	if err != nil {
 		return nil, err
 	}
-	l, err := layer(entries, o.Created)
+	l, err := layer(entries, o.Created, types.OCILayer)
 	if err != nil {
 		return nil, err
 	}
@@ -174,15 +184,15 @@ func baseImage(ctx context.Context, o Options, p v1.Platform) (v1.Image, error) 
 	return mutate.AppendLayers(img, l)
 }
 
-// layer returns a gzip-compressed OCI layer of the entries.
-func layer(entries []entry, mtime time.Time) (v1.Layer, error) {
+// layer returns a gzip-compressed layer of the entries with the media type.
+func layer(entries []entry, mtime time.Time, mediaType types.MediaType) (v1.Layer, error) {
 	var buf bytes.Buffer
 	if err := writeTar(&buf, entries, mtime); err != nil {
 		return nil, err
 	}
 	data := buf.Bytes()
 	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
-		tarball.WithMediaType(types.OCILayer))
+		tarball.WithMediaType(mediaType))
 }
 
 // WriteLayout writes the index to an OCI image layout in dir (replacing what was there),
