@@ -89,7 +89,7 @@ func (o *Options) AddFlags(fs *cli.FlagSet) {
 	fs.Env("retry-max-delay", "TENANT_OPERATION_RETRY_MAX_DELAY")
 	fs.IntVar(&o.Controller.RetryMaxAttempts, "retry-attempts", o.Controller.RetryMaxAttempts, "Automatic retries of a failed tenant operation (0 disables them).")
 	fs.Env("retry-attempts", "TENANT_OPERATION_RETRY_ATTEMPTS")
-	fs.DurationVar(&o.Controller.RolloutDelay, "rollout-delay", o.Controller.RolloutDelay, "Wait after a binding Secret of an application with rolloutOnCredentialUpdate changed before its consumers roll; changes meanwhile join the batch (at least 1s).")
+	fs.DurationVar(&o.Controller.RolloutDelay, "rollout-delay", o.Controller.RolloutDelay, "Wait after a binding Secret of an application with rolloutOnCredentialUpdate changed before its consumers roll; changes meanwhile join the batch; at least 1s.")
 	fs.Env("rollout-delay", "ROLLOUT_DELAY")
 	vc := &o.Controller.VersionCleanup
 	fs.StringVar(&vc.PrometheusAddress, "prometheus-address", vc.PrometheusAddress, "URL of the Prometheus server that version-cleanup deletion rules query; empty: versions with deletion rules are kept.")
@@ -103,7 +103,7 @@ func (o *Options) AddFlags(fs *cli.FlagSet) {
 	fs.BoolVar(&o.DetailedMetrics, "detailed-metrics", o.DetailedMetrics, "Export per-tenant metric families.")
 	fs.Env("detailed-metrics", "DETAILED_OPERATIONAL_METRICS")
 	for _, reg := range Registry {
-		fs.IntVar(o.Workers[reg.Name], reg.Name+"-workers", *o.Workers[reg.Name], fmt.Sprintf("Workers of the %s controller (at least 1).", reg.Name))
+		fs.IntVar(o.Workers[reg.Name], reg.Name+"-workers", *o.Workers[reg.Name], fmt.Sprintf("Workers of the %s controller, at least 1.", reg.Name))
 		fs.Env(reg.Name+"-workers", reg.WorkersEnv)
 	}
 	fs.StringSliceVar(&o.Controllers, "controllers", o.Controllers, "Controllers to run: '*' for all, or a list of names ("+strings.Join(names(Registry), ", ")+").")
