@@ -4,26 +4,16 @@ import (
 	"context"
 	"slices"
 	"testing"
-	"time"
 
-	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
-	istioinformers "istio.io/client-go/pkg/informers/externalversions"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/informers"
 	kubefake "k8s.io/client-go/kubernetes/fake"
-	metadatafake "k8s.io/client-go/metadata/fake"
-	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/events"
-	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/kube"
+	"github.com/capstan-io/capstan/internal/controller/controllertest"
 	"github.com/capstan-io/capstan/internal/workload"
-	smefake "github.com/capstan-io/capstan/pkg/client/clientset/versioned/fake"
-	smeinformers "github.com/capstan-io/capstan/pkg/client/informers/externalversions"
 )
 
 // TestEnsureVCAPSecret checks how a workload object gets its VCAP_SERVICES Secret: a
@@ -130,22 +120,16 @@ func TestEnsureVCAPSecret(t *testing.T) {
 // indexer the test fills.
 func newSecretsFixture(t *testing.T, kubeObjs ...runtime.Object) (*Controller, *kubefake.Clientset, cache.Indexer) {
 	t.Helper()
-	kubeClient := kubefake.NewClientset(kubeObjs...)
-	sme := smefake.NewSimpleClientset()
-	scheme := runtime.NewScheme()
-	_ = metav1.AddMetaToScheme(scheme)
-	c := &controller.Context{
-		Clients:         &kube.Clients{Kube: kubeClient, SME: sme, Istio: istiofake.NewSimpleClientset()},
-		SMEInformers:    smeinformers.NewSharedInformerFactory(sme, 0),
-		OwnedInformers:  informers.NewSharedInformerFactory(kubeClient, 0),
-		SecretInformers: metadatainformer.NewSharedInformerFactory(metadatafake.NewSimpleMetadataClient(scheme), 0),
-		IstioInformers:  istioinformers.NewSharedInformerFactory(istiofake.NewSimpleClientset(), 0),
-		Recorder:        events.NewFakeRecorder(100),
-		Clock:           clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
+	f := controllertest.NewFake(t, controller.Options{})
+	for _, o := range kubeObjs {
+		// On the server only: the test decides what the Secret cache holds.
+		if err := f.Kube.Tracker().Add(o); err != nil {
+			t.Fatal(err)
+		}
 	}
-	ctl, err := NewController(c)
+	ctl, err := NewController(f.Context)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ctl, kubeClient, c.SecretInformers.ForResource(secretsGVR).Informer().GetIndexer()
+	return ctl, f.Kube, f.Context.SecretInformers.ForResource(secretsGVR).Informer().GetIndexer()
 }
