@@ -122,19 +122,19 @@ func TestBatching(t *testing.T) {
 	}
 	rotate(ns, "1")
 	settle(t, f)
-	f.clock.Step(delay / 2)
+	f.Clock.Step(delay / 2)
 	rotate(ns, "2")      // joins the first batch
 	rotate("other", "1") // its own batch, due at 1.5 delays
 	settle(t, f)
-	f.clock.Step(delay/2 - time.Millisecond)
+	f.Clock.Step(delay/2 - time.Millisecond)
 	if n := f.ctl.queue.Len(); n != 0 {
 		t.Fatalf("%d batches ready before the delay", n)
 	}
-	f.clock.Step(time.Millisecond)
+	f.Clock.Step(time.Millisecond)
 	if got := next(t, f.ctl.queue); got != ns {
 		t.Fatalf("first batch for %q, want %q", got, ns)
 	}
-	f.clock.Step(delay / 2)
+	f.Clock.Step(delay / 2)
 	if got := next(t, f.ctl.queue); got != "other" {
 		t.Errorf("second batch for %q, want other (the second change of %s joined the first batch)", got, ns)
 	}
@@ -148,7 +148,7 @@ func TestBatching(t *testing.T) {
 func settle(t *testing.T, f *fixture) {
 	t.Helper()
 	f.ctl.queue.AddAfter(cache.ObjectName{Namespace: "sentinel"}, time.Nanosecond)
-	f.clock.Step(time.Nanosecond)
+	f.Clock.Step(time.Nanosecond)
 	if got := next(t, f.ctl.queue); got != "sentinel" {
 		t.Fatalf("batch for %q became ready while settling", got)
 	}

@@ -5,26 +5,16 @@ import (
 	"testing"
 	"time"
 
-	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
-	istioinformers "istio.io/client-go/pkg/informers/externalversions"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/informers"
-	kubefake "k8s.io/client-go/kubernetes/fake"
-	metadatafake "k8s.io/client-go/metadata/fake"
-	"k8s.io/client-go/metadata/metadatainformer"
-	"k8s.io/client-go/tools/events"
-	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/kube"
+	"github.com/capstan-io/capstan/internal/controller/controllertest"
 	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
-	smefake "github.com/capstan-io/capstan/pkg/client/clientset/versioned/fake"
-	smeinformers "github.com/capstan-io/capstan/pkg/client/informers/externalversions"
 )
 
 const (
@@ -32,77 +22,27 @@ const (
 	delay = 10 * time.Minute
 )
 
-var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+// t0 is where the fake clock starts.
+var t0 = controllertest.T0
 
 // fixture is a controller on fake clients whose informer caches are seeded by hand.
 type fixture struct {
-	ctl    *Controller
-	kube   *kubefake.Clientset
-	clock  *clocktesting.FakeClock
-	events *events.FakeRecorder
+	*controllertest.Fake
+	ctl *Controller
 }
 
-// newFixture builds the controller. Secrets and Deployments go into the fake clientset (and
-// the metadata and Deployment caches), applications and versions into the sme caches.
+// newFixture builds the controller on controllertest.Fake: objects go into the fake clientsets
+// and the caches (Secrets into the metadata cache).
 func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 	t.Helper()
-	var kubeObjs []runtime.Object
-	for _, o := range objs {
-		switch o.(type) {
-		case *corev1.Secret, *appsv1.Deployment:
-			kubeObjs = append(kubeObjs, o)
-		}
-	}
-	f := &fixture{kube: kubefake.NewClientset(kubeObjs...), clock: clocktesting.NewFakeClock(t0), events: events.NewFakeRecorder(100)}
-	sme := smefake.NewSimpleClientset()
-	scheme := runtime.NewScheme()
-	_ = metav1.AddMetaToScheme(scheme)
-	c := &controller.Context{
-		Clients:         &kube.Clients{Kube: f.kube, SME: sme, Istio: istiofake.NewSimpleClientset()},
-		SMEInformers:    smeinformers.NewSharedInformerFactory(sme, 0),
-		OwnedInformers:  informers.NewSharedInformerFactory(f.kube, 0),
-		SecretInformers: metadatainformer.NewSharedInformerFactory(metadatafake.NewSimpleMetadataClient(scheme), 0),
-		IstioInformers:  istioinformers.NewSharedInformerFactory(istiofake.NewSimpleClientset(), 0),
-		Recorder:        f.events,
-		Clock:           f.clock,
-		Options:         controller.Options{RolloutDelay: delay},
-	}
-	ctl, err := NewController(c)
+	f := &fixture{Fake: controllertest.NewFake(t, controller.Options{RolloutDelay: delay}, objs...)}
+	ctl, err := NewController(f.Context)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ctl.queue.ShutDown)
 	f.ctl = ctl
-	for _, o := range objs {
-		var err error
-		switch x := o.(type) {
-		case *v1alpha1.CAPApplication:
-			err = ctl.caIndexer.Add(x)
-		case *v1alpha1.CAPApplicationVersion:
-			err = ctl.cavIndexer.Add(x)
-		case *appsv1.Deployment:
-			err = c.OwnedInformers.Apps().V1().Deployments().Informer().GetIndexer().Add(x)
-		case *corev1.Secret:
-			err = c.SecretInformers.ForResource(secretsGVR).Informer().GetIndexer().Add(&metav1.PartialObjectMetadata{ObjectMeta: x.ObjectMeta})
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	return f
-}
-
-// writes returns the verbs and resources of the write calls, in order.
-func (f *fixture) writes() []string {
-	var out []string
-	for _, a := range f.kube.Actions() {
-		switch a.GetVerb() {
-		case "get", "list", "watch":
-			continue
-		}
-		out = append(out, a.GetVerb()+" "+a.GetResource().Resource)
-	}
-	return out
 }
 
 // application returns the test application: three services, flagged as asked.

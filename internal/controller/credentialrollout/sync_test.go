@@ -123,7 +123,7 @@ func TestSync(t *testing.T) {
 			if (err != nil) != tc.err {
 				t.Fatalf("sync error %v, want error %v", err, tc.err)
 			}
-			if got := f.writes(); !slices.Equal(got, tc.writes) {
+			if got := f.Writes(); !slices.Equal(got, tc.writes) {
 				t.Errorf("writes %v, want %v", got, tc.writes)
 			}
 			for i := range cav.Spec.Workloads {
@@ -148,7 +148,7 @@ func TestSync(t *testing.T) {
 // rolled, in every container the content-hash Secret holding want.
 func checkDeployment(t *testing.T, f *fixture, name, old, want string) {
 	t.Helper()
-	d, err := f.kube.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+	d, err := f.Kube.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func checkDeployment(t *testing.T, f *fixture, name, old, want string) {
 	if got[0] == old || got[0] != got[1] || got[0] != workload.VCAPSecretName(name, want) {
 		t.Fatalf("%s injects %v, want %s (the current content) instead of %s", name, got, workload.VCAPSecretName(name, want), old)
 	}
-	s, err := f.kube.CoreV1().Secrets(ns).Get(context.Background(), got[0], metav1.GetOptions{})
+	s, err := f.Kube.CoreV1().Secrets(ns).Get(context.Background(), got[0], metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("%s: the injected secret: %v", name, err)
 	}
@@ -185,7 +185,7 @@ func eventReasons(f *fixture) []string {
 	var out []string
 	for {
 		select {
-		case e := <-f.events.Events:
+		case e := <-f.Recorder.Events:
 			out = append(out, strings.Fields(e)[1])
 		default:
 			return out
