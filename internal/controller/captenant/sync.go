@@ -118,9 +118,6 @@ func (ctl *Controller) apply(ctx context.Context, cat *v1alpha1.CAPTenant, ca *v
 	return nil
 }
 
-// ptrTo returns a pointer to v.
-func ptrTo[T any](v T) *T { return &v }
-
 // missingApplication handles a tenant whose application does not exist: a deleted tenant
 // goes (there is nothing to deprovision with); otherwise the status says so and the
 // application's creation requeues the tenant.
