@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"sort"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/capstan-io/capstan/internal/controller/versioncleanup"
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 	smeclient "github.com/capstan-io/capstan/pkg/client/clientset/versioned"
@@ -35,6 +37,7 @@ type caches struct {
 	factory       smeinformers.SharedInformerFactory
 	apps          cache.SharedIndexInformer
 	appLister     smelisters.CAPApplicationLister
+	versions      smelisters.CAPApplicationVersionLister
 	domains       smelisters.DomainLister
 	clusterDomain smelisters.ClusterDomainLister
 	synced        []cache.InformerSynced
@@ -49,6 +52,7 @@ func newCaches(client smeclient.Interface) (*caches, error) {
 		factory:       factory,
 		apps:          v1.CAPApplications().Informer(),
 		appLister:     v1.CAPApplications().Lister(),
+		versions:      v1.CAPApplicationVersions().Lister(),
 		domains:       v1.Domains().Lister(),
 		clusterDomain: v1.ClusterDomains().Lister(),
 		tenants:       newTenantWatch(v1.CAPTenants()),
@@ -63,6 +67,7 @@ func newCaches(client smeclient.Interface) (*caches, error) {
 	c.synced = []cache.InformerSynced{
 		c.apps.HasSynced, c.tenants.informer.HasSynced,
 		v1.Domains().Informer().HasSynced, v1.ClusterDomains().Informer().HasSynced,
+		v1.CAPApplicationVersions().Informer().HasSynced,
 	}
 	return c, nil
 }
@@ -76,7 +81,7 @@ func (c *caches) start(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(ctx, cacheSyncTimeout)
 	defer cancel()
 	if !cache.WaitForCacheSync(sctx.Done(), c.synced...) {
-		return errors.New("the caches of CAPApplications, CAPTenants and domains did not sync")
+		return errors.New("the caches of CAPApplications, CAPApplicationVersions, CAPTenants and domains did not sync")
 	}
 	return nil
 }
@@ -135,6 +140,25 @@ func (c *caches) appsFor(account, appName string) ([]*v1alpha1.CAPApplication, e
 		return objectKey(out[i].Namespace, out[i].Name) < objectKey(out[j].Namespace, out[j].Name)
 	})
 	return out, nil
+}
+
+// latestVersion returns the version string of the application's highest Ready
+// CAPApplicationVersion, "" when there is none (the application controller sets it later).
+func (c *caches) latestVersion(ca *v1alpha1.CAPApplication) (string, error) {
+	all, err := c.versions.CAPApplicationVersions(ca.Namespace).List(labels.Everything())
+	if err != nil {
+		return "", fmt.Errorf("listing CAPApplicationVersions: %w", err)
+	}
+	var mine []*v1alpha1.CAPApplicationVersion
+	for _, cav := range all {
+		if cav.Spec.CAPApplicationInstance == ca.Name {
+			mine = append(mine, cav)
+		}
+	}
+	if latest := versioncleanup.LatestReady(mine); latest != nil {
+		return latest.Spec.Version, nil
+	}
+	return "", nil
 }
 
 // tenantsWithID returns the tenants of a namespace whose spec carries the tenant id.

@@ -74,7 +74,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, sub subscript
 	if callbackPath != "" {
 		target := existing
 		if target == nil {
-			target = newTenant(ca, sub, TenantName(ca.Name, sub.tenantID), "")
+			target = newTenant(ca, sub, TenantName(ca.Name, sub.tenantID), "", "")
 		}
 		rec = newRecord(opProvisioning, sub.kind, ca, target, callbackPath, url, s.callbackTimeout(ctx, sub.kind, ca))
 		if rec, err = s.createRecord(ctx, rec); err != nil {

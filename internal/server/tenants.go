@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -106,11 +107,15 @@ func (s *Server) upsertTenant(ctx context.Context, ca *v1alpha1.CAPApplication, 
 func (s *Server) createTenant(ctx context.Context, ca *v1alpha1.CAPApplication, sub subscription) (bool, *v1alpha1.CAPTenant, error) {
 	logger := klog.FromContext(ctx)
 	name := TenantName(ca.Name, sub.tenantID)
+	version, err := s.caches.latestVersion(ca)
+	if err != nil {
+		return false, nil, err
+	}
 	secret, createdSecret, err := s.writeContextSecret(ctx, ca.Namespace, name+"-context", sub)
 	if err != nil {
 		return false, nil, err
 	}
-	cat, err := s.sme.SmeV1alpha1().CAPTenants(ca.Namespace).Create(ctx, newTenant(ca, sub, name, secret.Name), metav1.CreateOptions{FieldManager: FieldManager})
+	cat, err := s.sme.SmeV1alpha1().CAPTenants(ca.Namespace).Create(ctx, newTenant(ca, sub, name, secret.Name, version), metav1.CreateOptions{FieldManager: FieldManager})
 	if apierrors.IsAlreadyExists(err) {
 		cur, getErr := s.sme.SmeV1alpha1().CAPTenants(ca.Namespace).Get(ctx, name, metav1.GetOptions{})
 		if getErr != nil {
@@ -192,8 +197,13 @@ func (s *Server) writeContextSecret(ctx context.Context, namespace, name string,
 	return result, false, nil
 }
 
-// newTenant builds a consumer CAPTenant. No version is set: the controller picks it.
-func newTenant(ca *v1alpha1.CAPApplication, sub subscription, name, secretName string) *v1alpha1.CAPTenant {
+// newTenant builds a consumer CAPTenant as the tenant controller's prepare step would leave
+// it (identity labels and annotations, finalizer, no owner reference: see
+// tenant.WithoutApplicationOwner) and on the application's latest Ready version ("" when there
+// is none yet: the application controller sets it). The controller then has nothing to update
+// before it starts the provisioning.
+func newTenant(ca *v1alpha1.CAPApplication, sub subscription, name, secretName, version string) *v1alpha1.CAPTenant {
+	account := identity.AppAccount(ca.Spec.ProviderSubaccountId, ca.Spec.GlobalAccountId)
 	return &v1alpha1.CAPTenant{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,
@@ -202,14 +212,17 @@ func newTenant(ca *v1alpha1.CAPApplication, sub subscription, name, secretName s
 				v1alpha1.LabelBTPTenantIdentifier: sub.tenantID,
 				v1alpha1.LabelSubscriptionGUID:    sub.guid,
 				v1alpha1.LabelTenantType:          v1alpha1.TenantTypeConsumer,
-				// The controller adds this too; setting it now lets a repeated request find the
-				// tenant before the controller has seen it.
-				v1alpha1.LabelAppIdentifierHash: appHash(ca),
+				v1alpha1.LabelAppIdentifierHash:   appHash(ca),
+				v1alpha1.LabelOwnerIdentifierHash: identity.OwnerHash(ca.Namespace, ca.Name),
+				v1alpha1.LabelOwnerGeneration:     strconv.FormatInt(ca.Generation, 10),
 			},
 			Annotations: map[string]string{
 				v1alpha1.AnnotationSubscriptionContextSecret: secretName,
 				v1alpha1.AnnotationSubscriptionGUID:          sub.guid,
+				v1alpha1.AnnotationAppIdentifier:             identity.AppID(account, ca.Spec.BTPAppName),
+				v1alpha1.AnnotationOwnerIdentifier:           identity.OwnerID(ca.Namespace, ca.Name),
 			},
+			Finalizers: []string{v1alpha1.FinalizerCAPTenant},
 		},
 		Spec: v1alpha1.CAPTenantSpec{
 			CAPApplicationInstance: ca.Name,
@@ -217,6 +230,7 @@ func newTenant(ca *v1alpha1.CAPApplication, sub subscription, name, secretName s
 				SubDomain: sub.subdomain,
 				TenantId:  sub.tenantID,
 			},
+			Version: version,
 		},
 	}
 }

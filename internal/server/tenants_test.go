@@ -4,9 +4,11 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/capstan-io/capstan/internal/identity"
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
 func TestTenantName(t *testing.T) {
@@ -43,5 +45,46 @@ func TestTenantName(t *testing.T) {
 	// Tenant ids that differ only in case get different names.
 	if TenantName("cap-app", "ABC") == TenantName("cap-app", "abc") {
 		t.Error("tenant ids differing in case share a name")
+	}
+}
+
+// TestNewTenantIsPrepared checks that the subscription server creates a tenant the tenant
+// controller's prepare step has nothing to add to: identity labels and annotations, the
+// finalizer, no owner reference, and the latest Ready version.
+func TestNewTenantIsPrepared(t *testing.T) {
+	ca := &v1alpha1.CAPApplication{
+		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "ns", Generation: 3},
+		Spec:       v1alpha1.CAPApplicationSpec{BTPAppName: "btp-app", GlobalAccountId: "ga"},
+	}
+	sub := subscription{tenantID: "tid", subdomain: "sub", guid: "g1"}
+	cat := newTenant(ca, sub, "app-tid", "app-tid-context", "1.2.3")
+	wantLabels := map[string]string{
+		v1alpha1.LabelAppIdentifierHash:   identity.AppHash("ga", "btp-app"),
+		v1alpha1.LabelOwnerIdentifierHash: identity.OwnerHash("ns", "app"),
+		v1alpha1.LabelOwnerGeneration:     "3",
+		v1alpha1.LabelBTPTenantIdentifier: "tid",
+	}
+	for k, v := range wantLabels {
+		if cat.Labels[k] != v {
+			t.Errorf("label %s = %q, want %q", k, cat.Labels[k], v)
+		}
+	}
+	wantAnnotations := map[string]string{
+		v1alpha1.AnnotationAppIdentifier:   identity.AppID("ga", "btp-app"),
+		v1alpha1.AnnotationOwnerIdentifier: identity.OwnerID("ns", "app"),
+	}
+	for k, v := range wantAnnotations {
+		if cat.Annotations[k] != v {
+			t.Errorf("annotation %s = %q, want %q", k, cat.Annotations[k], v)
+		}
+	}
+	if len(cat.Finalizers) != 1 || cat.Finalizers[0] != v1alpha1.FinalizerCAPTenant {
+		t.Errorf("finalizers %v, want [%s]", cat.Finalizers, v1alpha1.FinalizerCAPTenant)
+	}
+	if len(cat.OwnerReferences) != 0 {
+		t.Errorf("owner references %v, want none", cat.OwnerReferences)
+	}
+	if cat.Spec.Version != "1.2.3" {
+		t.Errorf("version %q, want 1.2.3", cat.Spec.Version)
 	}
 }
