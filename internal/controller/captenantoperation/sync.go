@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -86,15 +87,16 @@ func (ctl *Controller) appName(op *v1alpha1.CAPTenantOperation) string {
 }
 
 // runSteps drives the current step: it creates the step's Job when there is none, waits for
-// it, and moves to the next step (creating its Job in the same pass, so one status write
-// records both) or finishes the operation.
+// it, and moves to the next step (creating its Job in the same pass) or finishes the
+// operation. A running step writes no status (see writeRunning): where the operation stands
+// follows from its Jobs, since a step's Job is only created once the step before has ended.
 func (ctl *Controller) runSteps(ctx context.Context, op *v1alpha1.CAPTenantOperation, ca *v1alpha1.CAPApplication, cav *v1alpha1.CAPApplicationVersion) error {
 	steps := op.Spec.Steps
 	i := 0
 	if cs := op.Status.CurrentStep; cs != nil && *cs >= 1 && int(*cs) <= len(steps) {
 		i = int(*cs) - 1
 	}
-	var skipped []string
+	var skipped, warnings []string
 	for {
 		name := tenant.JobName(op.Name, steps, i)
 		job, err := ctl.stepJob(op, i, name)
@@ -103,11 +105,15 @@ func (ctl *Controller) runSteps(ctx context.Context, op *v1alpha1.CAPTenantOpera
 		}
 		running := outcome{reason: tenant.ReasonStepInitiated, message: stepMessage(op, i, fmt.Sprintf("job %s/%s created", op.Namespace, name)), step: ptr.To(uint32(i + 1)), job: ptr.To(name)}
 		if apierrors.IsNotFound(err) {
+			if ctl.laterStepStarted(op, i) {
+				i++ // this step ended before (its Job may be gone after its TTL)
+				continue
+			}
 			if err := ctl.createJob(ctx, op, ca, cav, i, name); err != nil {
 				return err
 			}
-			_, err := ctl.writeStatus(ctx, op, running)
-			return err
+			ctl.warn(op, warnings)
+			return ctl.writeRunning(ctx, op, running)
 		}
 		if err != nil {
 			return ctl.severalJobs(ctx, op, i, err)
@@ -118,13 +124,11 @@ func (ctl *Controller) runSteps(ctx context.Context, op *v1alpha1.CAPTenantOpera
 		finished, failed, reason := jobResult(job)
 		switch {
 		case !finished:
-			_, err := ctl.writeStatus(ctx, op, running)
-			return err
+			return ctl.writeRunning(ctx, op, running)
 		case failed && !steps[i].ContinueOnFailure:
-			return ctl.finish(ctx, op, false, tenant.ReasonStepFailed, stepMessage(op, i, fmt.Sprintf("job %s/%s failed: %s", op.Namespace, name, reason)))
+			return ctl.finishAt(ctx, op, false, tenant.ReasonStepFailed, stepMessage(op, i, fmt.Sprintf("job %s/%s failed: %s", op.Namespace, name, reason)), running.step, running.job)
 		case failed:
-			msg := stepMessage(op, i, fmt.Sprintf("job %s/%s failed: %s; continuing operation", op.Namespace, name, reason))
-			ctl.c.Recorder.Eventf(op, nil, corev1.EventTypeWarning, tenant.ReasonStepFailed, eventAction, "%s", msg)
+			warnings = append(warnings, stepMessage(op, i, fmt.Sprintf("job %s/%s failed: %s; continuing operation", op.Namespace, name, reason)))
 			skipped = append(skipped, fmt.Sprintf("step %d (%s) failed and was skipped", i+1, steps[i].Name))
 		}
 		if i == len(steps)-1 {
@@ -132,10 +136,46 @@ func (ctl *Controller) runSteps(ctx context.Context, op *v1alpha1.CAPTenantOpera
 			if len(skipped) > 0 {
 				msg += "; " + strings.Join(skipped, "; ")
 			}
+			ctl.warn(op, warnings)
 			return ctl.finish(ctx, op, true, tenant.ReasonStepCompleted, msg)
 		}
 		i++
 	}
+}
+
+// laterStepStarted reports whether the Job of a step after step i exists (in the cache).
+func (ctl *Controller) laterStepStarted(op *v1alpha1.CAPTenantOperation, i int) bool {
+	for j := i + 1; j < len(op.Spec.Steps); j++ {
+		if _, err := ctl.stepJob(op, j, tenant.JobName(op.Name, op.Spec.Steps, j)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// warn records the Warning events of steps that failed and were skipped, once: in the pass
+// that moves past them.
+func (ctl *Controller) warn(op *v1alpha1.CAPTenantOperation, messages []string) {
+	for _, msg := range messages {
+		ctl.c.Recorder.Eventf(op, nil, corev1.EventTypeWarning, tenant.ReasonStepFailed, eventAction, "%s", msg)
+	}
+}
+
+// writeRunning records a running step only when the stored status needs it: to show the
+// deletion, to clear an error or waiting reason, or to keep a step it already shows current.
+// A healthy operation's status is thus written once, when it ends: the tenant's status already
+// says which operation runs, and every skipped write is one per step of every tenant.
+func (ctl *Controller) writeRunning(ctx context.Context, op *v1alpha1.CAPTenantOperation, o outcome) error {
+	ready := meta.FindStatusCondition(op.Status.Conditions, v1alpha1.ConditionTypeReady)
+	needed := (op.DeletionTimestamp != nil && op.Status.State != v1alpha1.CAPTenantOperationStateDeleting) ||
+		(ready != nil && ready.Reason != tenant.ReasonStepInitiated) ||
+		(op.Status.CurrentStep != nil && *op.Status.CurrentStep != *o.step) ||
+		(op.Status.ActiveJob != nil && *op.Status.ActiveJob != *o.job)
+	if !needed {
+		return nil
+	}
+	_, err := ctl.writeStatus(ctx, op, o)
+	return err
 }
 
 // stepMessage prefixes a message with the step it is about: "step 2/3 (name): ...".
@@ -180,9 +220,14 @@ func (ctl *Controller) payloadSecret(ctx context.Context, op *v1alpha1.CAPTenant
 // finish records the end of the operation, counts it in the metrics and records a Warning
 // event when it failed.
 func (ctl *Controller) finish(ctx context.Context, op *v1alpha1.CAPTenantOperation, ok bool, reason, message string) error {
+	return ctl.finishAt(ctx, op, ok, reason, message, op.Status.CurrentStep, op.Status.ActiveJob)
+}
+
+// finishAt is finish with the step and Job a failed operation stopped at.
+func (ctl *Controller) finishAt(ctx context.Context, op *v1alpha1.CAPTenantOperation, ok bool, reason, message string, step *uint32, job *string) error {
 	o := outcome{state: v1alpha1.CAPTenantOperationStateCompleted, finished: true, reason: reason, message: message}
 	if !ok {
-		o.state, o.step, o.job = v1alpha1.CAPTenantOperationStateFailed, op.Status.CurrentStep, op.Status.ActiveJob
+		o.state, o.step, o.job = v1alpha1.CAPTenantOperationStateFailed, step, job
 	}
 	wrote, err := ctl.writeStatus(ctx, op, o)
 	if err != nil || !wrote {

@@ -14,6 +14,7 @@ import (
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/controller/controllertest"
 	"github.com/capstan-io/capstan/internal/tenant"
+	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -69,34 +70,39 @@ func TestSync(t *testing.T) {
 		step    uint32
 		jobName string
 	}{
-		"first step gets its VCAP secret and job, status written once": {
+		"first step gets the shared VCAP secret and its job, no status write": {
 			op:     base,
-			writes: []string{"create secrets", "create jobs", "update captenantoperations/status"},
-			state:  v1alpha1.CAPTenantOperationStateProcessing, reason: tenant.ReasonStepInitiated, step: 1, jobName: "t-abcde-mtx",
+			writes: []string{"create secrets", "create jobs"},
 		},
 		"running job costs nothing": {
-			op: started(base, 1), jobs: []*batchv1.Job{jobFor(base, 0, "")},
-			state: v1alpha1.CAPTenantOperationStateProcessing, reason: tenant.ReasonStepInitiated, step: 1, jobName: "t-abcde-mtx",
+			op: base, jobs: []*batchv1.Job{jobFor(base, 0, "")},
 		},
-		"completed step starts the next in the same write": {
-			op: started(base, 1), jobs: []*batchv1.Job{jobFor(base, 0, batchv1.JobComplete)},
-			writes: []string{"create jobs", "update captenantoperations/status"},
-			state:  v1alpha1.CAPTenantOperationStateProcessing, reason: tenant.ReasonStepInitiated, step: 2, jobName: "t-abcde-notify",
+		"completed step starts the next without a status write": {
+			op: base, jobs: []*batchv1.Job{jobFor(base, 0, batchv1.JobComplete)},
+			writes: []string{"create jobs"},
+		},
+		"a step whose job is gone once the next started is not run again": {
+			op: base, jobs: []*batchv1.Job{jobFor(base, 1, "")},
 		},
 		"completed last step completes the operation": {
-			op: started(base, 2), jobs: []*batchv1.Job{jobFor(base, 0, batchv1.JobComplete), jobFor(base, 1, batchv1.JobComplete)},
+			op: base, jobs: []*batchv1.Job{jobFor(base, 0, batchv1.JobComplete), jobFor(base, 1, batchv1.JobComplete)},
 			writes: []string{"update captenantoperations/status"},
 			state:  v1alpha1.CAPTenantOperationStateCompleted, reason: tenant.ReasonStepCompleted,
 		},
 		"failed step fails the operation": {
-			op: started(base, 1), jobs: []*batchv1.Job{jobFor(base, 0, batchv1.JobFailed)},
+			op: base, jobs: []*batchv1.Job{jobFor(base, 0, batchv1.JobFailed)},
 			writes: []string{"update captenantoperations/status"},
 			state:  v1alpha1.CAPTenantOperationStateFailed, reason: tenant.ReasonStepFailed, step: 1, jobName: "t-abcde-mtx",
 		},
 		"failed step with continueOnFailure is skipped": {
-			op: started(base, 2), jobs: []*batchv1.Job{jobFor(base, 0, batchv1.JobComplete), jobFor(base, 1, batchv1.JobFailed)},
+			op: base, jobs: []*batchv1.Job{jobFor(base, 0, batchv1.JobComplete), jobFor(base, 1, batchv1.JobFailed)},
 			writes: []string{"update captenantoperations/status"},
 			state:  v1alpha1.CAPTenantOperationStateCompleted, reason: tenant.ReasonStepCompleted,
+		},
+		"a status from before this version is kept current": {
+			op: started(base, 1), jobs: []*batchv1.Job{jobFor(base, 0, batchv1.JobComplete)},
+			writes: []string{"create jobs", "update captenantoperations/status"},
+			state:  v1alpha1.CAPTenantOperationStateProcessing, reason: tenant.ReasonStepInitiated, step: 2, jobName: "t-abcde-notify",
 		},
 	}
 	for name, tc := range cases {
@@ -113,7 +119,10 @@ func TestSync(t *testing.T) {
 				t.Errorf("writes %v, want %v", got, tc.writes)
 			}
 			got, _ := f.SME.SmeV1alpha1().CAPTenantOperations("ns").Get(context.Background(), tc.op.Name, metav1.GetOptions{})
-			ready := got.Status.Conditions[0]
+			ready := metav1.Condition{}
+			if len(got.Status.Conditions) > 0 {
+				ready = got.Status.Conditions[0]
+			}
 			if got.Status.State != tc.state || ready.Reason != tc.reason {
 				t.Errorf("state %s reason %s (%s), want %s %s", got.Status.State, ready.Reason, ready.Message, tc.state, tc.reason)
 			}
@@ -135,4 +144,43 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestTenantJobsShareTheVCAPSecret counts the writes of two tenants' provisioning with one
+// version: one VCAP_SERVICES Secret for both, owned by the version.
+func TestTenantJobsShareTheVCAPSecret(t *testing.T) {
+	a := newOperation(v1alpha1.CAPTenantOperationTypeProvisioning)
+	b := a.DeepCopy()
+	b.Name, b.UID = "t-fghij", "uid-op-b"
+	f := newFixture(t, append(fixtures(), a, b)...)
+	for _, op := range []*v1alpha1.CAPTenantOperation{a, b} {
+		if err := f.ctl.sync(context.Background(), cache.MetaObjectToName(op)); err != nil {
+			t.Fatalf("sync %s: %v", op.Name, err)
+		}
+	}
+	if got, want := f.Writes(), []string{"create secrets", "create jobs", "create jobs"}; !equalStrings(got, want) {
+		t.Errorf("writes %v, want %v", got, want)
+	}
+	secrets, err := f.Kube.CoreV1().Secrets("ns").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vcap *corev1.Secret
+	for i := range secrets.Items {
+		if owner := metav1.GetControllerOfNoCopy(&secrets.Items[i]); owner != nil && owner.Kind == "CAPApplicationVersion" {
+			vcap = &secrets.Items[i]
+		}
+	}
+	if vcap == nil {
+		t.Fatal("no VCAP_SERVICES Secret owned by the version")
+	}
+	for _, name := range []string{"t-abcde-mtx", "t-fghij-mtx"} {
+		job, err := f.Kube.BatchV1().Jobs("ns").Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := workload.VCAPSecretOf(&job.Spec.Template.Spec); got != vcap.Name {
+			t.Errorf("job %s injects %q, want %q", name, got, vcap.Name)
+		}
+	}
 }

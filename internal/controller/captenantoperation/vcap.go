@@ -7,13 +7,12 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -27,12 +26,15 @@ type vcapCache struct {
 	entries map[string]*vcapEntry
 }
 
-// vcapEntry is the cached content of one (version, workload). Its own lock makes concurrent
-// workers wait for the one building it instead of all reading the Secrets.
+// vcapEntry is the cached content of one (version, workload), or (keyed by the Secret's
+// namespace and name) the creation time of one shared Secret. Its own lock makes concurrent
+// workers wait for the one building or creating it instead of all doing it.
 type vcapEntry struct {
 	mu       sync.Mutex
 	versions string
 	vcap     string
+	// createdAt is when this controller created the Secret of a Secret entry.
+	createdAt time.Time
 }
 
 // entry returns the cache entry of a key, creating it.
@@ -91,40 +93,55 @@ func (ctl *Controller) bindingVersions(ca *v1alpha1.CAPApplication, consumed []s
 	return strings.Join(parts, ",")
 }
 
-// ensureVCAPSecret creates the VCAP_SERVICES Secret of a step's Job, named like the Job, and
-// returns its name; "" when the workload consumes no services. The name is deterministic, so
-// an existing Secret (cached, or created by a run before a restart) is reused.
+// createdTrust is how long a VCAP_SERVICES Secret this controller created counts as existing
+// without the metadata cache showing it: long enough for the watch event to arrive, short
+// enough that a Secret deleted by hand meanwhile is created again.
+const createdTrust = 30 * time.Second
+
+// tenantVCAPPrefix is the workload-object prefix of the VCAP_SERVICES Secrets that a
+// version's tenant Jobs of one workload share. The suffix keeps them apart from the Secrets
+// of a Deployment of the same workload (the CAP workload standing in for a missing
+// TenantOperation workload), whose clean-up would otherwise delete them.
+func tenantVCAPPrefix(cav *v1alpha1.CAPApplicationVersion, w *v1alpha1.WorkloadDetails) string {
+	return workload.Name(cav.Name, w.Name) + ".tenant"
+}
+
+// ensureVCAPSecret returns the VCAP_SERVICES Secret of a step's Job, "" when the workload
+// consumes no services. All tenant Jobs of one (version, workload) share one Secret, named by
+// its content (workload.VCAPSecret) and owned by the version: a thousand tenants subscribing
+// at once create it once. It is created when neither the metadata cache nor a recent create
+// of this controller shows it; AlreadyExists means a concurrent worker or an earlier run
+// created the same content.
 func (ctl *Controller) ensureVCAPSecret(ctx context.Context, in jobInput) (string, error) {
-	if len(in.step.Workload.ConsumedBTPServices) == 0 {
+	w := in.step.Workload
+	if len(w.ConsumedBTPServices) == 0 {
 		return "", nil
 	}
-	if _, err := ctl.secrets.ByNamespace(in.op.Namespace).Get(in.name); err == nil {
-		return in.name, nil
-	}
-	vcap, err := ctl.vcapContent(ctx, in.ca, in.cav, in.step.Workload)
+	vcap, err := ctl.vcapContent(ctx, in.ca, in.cav, w)
 	if err != nil {
 		return "", fmt.Errorf("building VCAP_SERVICES of %s: %w", in.name, err)
 	}
-	_, err = ctl.c.Clients.Kube.CoreV1().Secrets(in.op.Namespace).Create(ctx, newVCAPSecret(in, vcap), metav1.CreateOptions{FieldManager: controller.FieldManager})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return "", fmt.Errorf("creating VCAP_SERVICES secret %s: %w", in.name, err)
+	secret := workload.VCAPSecret(in.cav, tenantVCAPPrefix(in.cav, w), vcap)
+	e := ctl.vcap.entry(in.cav.Namespace + "/" + secret.Name)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ctl.secretCached(in.cav.Namespace, secret.Name) || (!e.createdAt.IsZero() && ctl.c.Clock.Since(e.createdAt) < createdTrust) {
+		return secret.Name, nil
 	}
-	return in.name, nil
+	_, err = ctl.c.Clients.Kube.CoreV1().Secrets(in.cav.Namespace).Create(ctx, secret, metav1.CreateOptions{FieldManager: controller.FieldManager})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return "", fmt.Errorf("creating VCAP_SERVICES secret %s: %w", secret.Name, err)
+	}
+	e.createdAt = ctl.c.Clock.Now()
+	return secret.Name, nil
 }
 
-// newVCAPSecret builds the VCAP_SERVICES Secret of a step's Job, owned by the operation.
-func newVCAPSecret(in jobInput, vcap string) *corev1.Secret {
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: in.name, Namespace: in.op.Namespace,
-			Labels: map[string]string{
-				v1alpha1.LabelOwnerIdentifierHash: identity.OwnerHash(in.op.Namespace, in.op.Name),
-				v1alpha1.LabelSecretOwnerHash:     identity.SHA1(in.op.Namespace, in.op.Name, in.name),
-			},
-			Annotations:     map[string]string{v1alpha1.AnnotationOwnerIdentifier: identity.OwnerID(in.op.Namespace, in.op.Name)},
-			OwnerReferences: ownerRef(in.op),
-		},
-		Type:       corev1.SecretTypeOpaque,
-		StringData: map[string]string{workload.EnvVCAPServices: vcap},
+// secretCached reports whether the metadata cache shows the Secret, not being deleted.
+func (ctl *Controller) secretCached(namespace, name string) bool {
+	obj, err := ctl.secrets.ByNamespace(namespace).Get(name)
+	if err != nil {
+		return false
 	}
+	m, ok := controller.MetaOf(obj)
+	return ok && m.GetDeletionTimestamp() == nil
 }
