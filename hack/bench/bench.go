@@ -70,11 +70,20 @@ func (b *bench) startController(logName string) error {
 	if err != nil {
 		return err
 	}
-	b.controller = exec.Command(b.bin, "--kubeconfig="+b.env.KubeconfigPath, "--leader-elect=false",
-		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port), "--operator-namespace="+b.ns,
-		"--controllers=capapplication,capapplicationversion,captenant,captenantoperation",
-		fmt.Sprintf("--client-qps=%d", b.cfg.controllerQPS), fmt.Sprintf("--client-burst=%d", 2*b.cfg.controllerQPS),
-		"--captenant-workers=50", "--captenantoperation-workers=50")
+	args := []string{"--kubeconfig=" + b.env.KubeconfigPath, "--leader-elect=false",
+		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port), "--operator-namespace=" + b.ns,
+		"--controllers=capapplication,capapplicationversion,captenant,captenantoperation"}
+	settings := []string{"client rate limit: default", "workers: default"}
+	if q := b.cfg.controllerQPS; q > 0 {
+		args = append(args, fmt.Sprintf("--client-qps=%d", q), fmt.Sprintf("--client-burst=%d", 2*q))
+		settings[0] = fmt.Sprintf("client rate limit: --client-qps=%d --client-burst=%d", q, 2*q)
+	}
+	if w := b.cfg.workers; w > 0 {
+		args = append(args, fmt.Sprintf("--captenant-workers=%d", w), fmt.Sprintf("--captenantoperation-workers=%d", w))
+		settings[1] = fmt.Sprintf("workers: --captenant-workers=%d --captenantoperation-workers=%d", w, w)
+	}
+	fmt.Printf("bench: controller settings: %s; %s\n", settings[0], settings[1])
+	b.controller = exec.Command(b.bin, args...)
 	b.controller.Stdout, b.controller.Stderr = logFile, logFile
 	b.controller.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := b.controller.Start(); err != nil {

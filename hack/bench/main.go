@@ -24,7 +24,9 @@ type config struct {
 	secretSize    int
 	idle          time.Duration
 	timeout       time.Duration
+	// controllerQPS and workers override the controller's defaults (the chart's) when > 0.
 	controllerQPS int
+	workers       int
 }
 
 func main() {
@@ -34,7 +36,8 @@ func main() {
 	flag.IntVar(&cfg.secretSize, "unrelated-secret-kib", 100, "size of each unrelated Secret in KiB")
 	flag.DurationVar(&cfg.idle, "idle", 15*time.Second, "how long to watch for writes while idle")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "upper bound of each phase")
-	flag.IntVar(&cfg.controllerQPS, "controller-qps", 2000, "client QPS of the controller (burst is twice that)")
+	flag.IntVar(&cfg.controllerQPS, "controller-qps", 0, "client QPS of the controller, burst twice that (0: the controller's and chart's default)")
+	flag.IntVar(&cfg.workers, "workers", 0, "CAPTenant and CAPTenantOperation workers of the controller (0: the default)")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

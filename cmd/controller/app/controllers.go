@@ -39,9 +39,9 @@ var Registry = []Registration{
 		New: func(c *controller.Context) (controller.Runnable, error) {
 			return capapplicationversion.NewController(c)
 		}},
-	{Name: "captenant", WorkersEnv: "MAX_CONCURRENT_RECONCILES_CAP_TENANT", DefaultWorkers: 10,
+	{Name: "captenant", WorkersEnv: "MAX_CONCURRENT_RECONCILES_CAP_TENANT", DefaultWorkers: 20,
 		New: func(c *controller.Context) (controller.Runnable, error) { return captenant.NewController(c) }},
-	{Name: "captenantoperation", WorkersEnv: "MAX_CONCURRENT_RECONCILES_CAP_TENANT_OPERATION", DefaultWorkers: 10,
+	{Name: "captenantoperation", WorkersEnv: "MAX_CONCURRENT_RECONCILES_CAP_TENANT_OPERATION", DefaultWorkers: 20,
 		New: func(c *controller.Context) (controller.Runnable, error) { return captenantoperation.NewController(c) }},
 	{Name: "domain", WorkersEnv: "MAX_CONCURRENT_RECONCILES_DOMAIN", DefaultWorkers: 1,
 		New: func(c *controller.Context) (controller.Runnable, error) { return domain.NewController(c) }},

@@ -33,8 +33,8 @@ type Options struct {
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	o := &Options{
-		QPS:            100,
-		Burst:          200,
+		QPS:            200,
+		Burst:          400,
 		MetricsAddress: ":9090",
 		LeaderElect:    true,
 		LeaseName:      "capoperator-lease-lock",

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -73,11 +74,18 @@ func (f *fixture) assertNewTenant(cat *v1alpha1.CAPTenant, payload map[string]an
 	if cat == nil {
 		t.Fatal("no CAPTenant was created")
 	}
+	ca, err := f.sme.SmeV1alpha1().CAPApplications(f.ns).Get(context.Background(), appName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The tenant comes prepared: the controller has nothing to add before provisioning.
 	wantLabels := map[string]string{
 		v1alpha1.LabelBTPTenantIdentifier: payload["subscribedTenantId"].(string),
 		v1alpha1.LabelSubscriptionGUID:    payload["subscriptionGUID"].(string),
 		v1alpha1.LabelTenantType:          v1alpha1.TenantTypeConsumer,
 		v1alpha1.LabelAppIdentifierHash:   identity.AppHash(f.account, appName),
+		v1alpha1.LabelOwnerIdentifierHash: identity.OwnerHash(f.ns, appName),
+		v1alpha1.LabelOwnerGeneration:     strconv.FormatInt(ca.Generation, 10),
 	}
 	if !reflect.DeepEqual(cat.Labels, wantLabels) {
 		t.Errorf("tenant labels = %v, want %v", cat.Labels, wantLabels)
@@ -158,10 +166,9 @@ func TestSaaSDeprovisioning(t *testing.T) {
 	srv := f.startServer("server-a")
 	do(t, srv, http.MethodPut, "/provision/tenants/t-1", f.saasPayload("t-1", "guid-1", "sub-1"), map[string]string{"Authorization": f.token()})
 	cat := f.tenant("t-1")
-	// Play the controller's finalizer, so deletion takes until the test removes it.
-	cat.Finalizers = []string{v1alpha1.FinalizerCAPTenant}
-	if _, err := f.sme.SmeV1alpha1().CAPTenants(f.ns).Update(context.Background(), cat, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
+	// The server sets the controller's finalizer, so deletion takes until the test removes it.
+	if len(cat.Finalizers) != 1 || cat.Finalizers[0] != v1alpha1.FinalizerCAPTenant {
+		t.Fatalf("finalizers %v, want [%s]", cat.Finalizers, v1alpha1.FinalizerCAPTenant)
 	}
 
 	path := callbackPrefix + "job-del/result"

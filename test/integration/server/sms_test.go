@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/x509/pkix"
+	"github.com/capstan-io/capstan/internal/testenv"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -46,6 +47,16 @@ func TestSMSLifecycle(t *testing.T) {
 	resp = do(t, srv, http.MethodDelete, "/sms/provision/tenants/sms-tenant?subscriptionGUID="+f.guid("sms-guid"), nil, headers("/sms-cb/2"))
 	if resp.code != http.StatusAccepted || resp.message(t) != "resource deleted successfully" {
 		t.Fatalf("DELETE = %d %s", resp.code, resp.body)
+	}
+	// The server creates the tenant with the controller's finalizer; play the controller.
+	testenv.Eventually(t, waitTimeout, func() (bool, error) {
+		cur := f.tenant("sms-tenant")
+		return cur != nil && cur.DeletionTimestamp != nil, nil
+	})
+	cur := f.tenant("sms-tenant")
+	cur.Finalizers = nil
+	if _, err := f.sme.SmeV1alpha1().CAPTenants(f.ns).Update(context.Background(), cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
 	}
 	got = f.awaitCallbacks("/sms-cb/2", 1)[0]
 	if want := (map[string]any{"status": "SUCCEEDED", "message": "Deprovisioning successful"}); !reflect.DeepEqual(got.Body, want) {
