@@ -19,11 +19,11 @@ import (
 
 // config holds the command-line settings.
 type config struct {
-	tenants       int
-	secrets       int
-	secretSize    int
-	idle          time.Duration
-	timeout       time.Duration
+	tenants    int
+	secrets    int
+	secretSize int
+	idle       time.Duration
+	timeout    time.Duration
 	// controllerQPS and workers override the controller's defaults (the chart's) when > 0.
 	controllerQPS int
 	workers       int
