@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/x509/pkix"
-	"github.com/capstan-io/capstan/internal/testenv"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -12,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capstan-io/capstan/internal/server/servertest"
+	"github.com/capstan-io/capstan/internal/testenv"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
