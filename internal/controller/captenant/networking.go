@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 
 	istioapi "istio.io/api/networking/v1alpha3"
@@ -75,7 +76,7 @@ func (ctl *Controller) ensureVirtualService(ctx context.Context, cat *v1alpha1.C
 		ctl.c.Recorder.Eventf(cat, nil, corev1.EventTypeWarning, reasonModificationFailed, networkingAction, "updating VirtualService: %v", err)
 		return err
 	}
-	ctl.c.Recorder.Eventf(cat, nil, corev1.EventTypeNormal, reasonNetworkingModified, networkingAction, "VirtualService %s updated", cat.Name)
+	ctl.applicationEvent(ca, reasonNetworkingModified, networkingAction, fmt.Sprintf("tenants of CAPApplication %s/%s: VirtualService updated", ca.Namespace, ca.Name))
 	return nil
 }
 

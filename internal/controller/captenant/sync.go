@@ -101,7 +101,7 @@ func (ctl *Controller) apply(ctx context.Context, cat *v1alpha1.CAPTenant, ca *v
 		return err
 	}
 	if wrote && d.Event != nil {
-		ctl.c.Recorder.Eventf(cat, nil, d.Event.Type, d.Event.Reason, d.Event.Action, "%s", d.Event.Message)
+		ctl.recordEvent(cat, ca, d)
 	}
 	if err := ctl.prune(ctx, ops); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/capstan-io/capstan/internal/controller"
@@ -286,5 +287,34 @@ func TestVirtualServiceNameTaken(t *testing.T) {
 	}
 	if _, err := f.Istio.NetworkingV1().VirtualServices("ns").Get(context.Background(), "t", metav1.GetOptions{}); err != nil {
 		t.Errorf("VirtualService not created: %v", err)
+	}
+}
+
+// TestCompletionEventsFoldPerApplication checks that the completions of two tenants record the
+// same event (about the application, without the tenant's name), which the event recorder
+// folds into one Event with a count, while a failure stays about its tenant.
+func TestCompletionEventsFoldPerApplication(t *testing.T) {
+	event := func(name string, reason string) string {
+		cat := testTenant(v1alpha1.CAPTenantStateProvisioning, "")
+		cat.Name, cat.UID = name, types.UID("uid-"+name)
+		op := testOp(1, "provisioning", reason)
+		op.Name = name + "-op1"
+		op.Labels[v1alpha1.LabelOwnerIdentifierHash] = identity.OwnerHash("ns", name)
+		f := newFixture(t, testCA(), testDomain(), testCAV("1"), cat, op)
+		if err := f.ctl.sync(context.Background(), cache.ObjectName{Namespace: "ns", Name: name}); err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+		events := f.Events()
+		if len(events) != 1 {
+			t.Fatalf("events %v, want 1", events)
+		}
+		return events[0]
+	}
+	a, b := event("t1", tenant.ReasonStepCompleted), event("t2", tenant.ReasonStepCompleted)
+	if a != b || strings.Contains(a, "t1") {
+		t.Errorf("completion events %q and %q, want one note without the tenant", a, b)
+	}
+	if failed := event("t3", tenant.ReasonStepFailed); !strings.Contains(failed, "t3-op1") || !strings.HasPrefix(failed, "Warning") {
+		t.Errorf("failure event %q, want a Warning naming the tenant's operation", failed)
 	}
 }
