@@ -58,7 +58,7 @@ func run(cfg config) error {
 		return err
 	}
 	defer b.stop()
-	rep := &report{Tenants: cfg.tenants}
+	rep := &report{Tenants: cfg.tenants, Writes: map[string]map[string]float64{}}
 	phases := []struct {
 		name string
 		fn   func(context.Context, *report) error

@@ -7,11 +7,11 @@ import (
 
 // report collects the measurements.
 type report struct {
-	Tenants             int
-	BareJobs            time.Duration
-	Subscribe           time.Duration
-	WritesPerTenant     float64
-	WritesByVerb        map[string]float64
+	Tenants   int
+	BareJobs  time.Duration
+	Subscribe time.Duration
+	// Writes are the controller's API writes per tenant by verb, per phase.
+	Writes              map[string]map[string]float64
 	IdleWrites          float64
 	Upgrade             time.Duration
 	Unsubscribe         time.Duration
@@ -26,7 +26,11 @@ func (r *report) print() {
 	fmt.Printf("tenants                         %d\n", r.Tenants)
 	fmt.Printf("bare Jobs complete (baseline)   %s\n", r.BareJobs.Round(100*time.Millisecond))
 	fmt.Printf("subscribe (all Ready)           %s\n", r.Subscribe.Round(100*time.Millisecond))
-	fmt.Printf("controller writes per tenant    %.1f %v\n", r.WritesPerTenant, r.WritesByVerb)
+	for _, phase := range []string{"subscribe", "upgrade", "unsubscribe"} {
+		if w, ok := r.Writes[phase]; ok {
+			fmt.Printf("writes per tenant, %-12s %.1f %v\n", phase, total(w), w)
+		}
+	}
 	fmt.Printf("controller writes while idle    %.0f\n", r.IdleWrites)
 	fmt.Printf("upgrade (all Ready on v2)       %s\n", r.Upgrade.Round(100*time.Millisecond))
 	fmt.Printf("unsubscribe (all gone)          %s\n", r.Unsubscribe.Round(100*time.Millisecond))

@@ -203,14 +203,20 @@ func (s *Server) writeContextSecret(ctx context.Context, namespace, name string,
 // is none yet: the application controller sets it). The controller then has nothing to update
 // before it starts the provisioning.
 func newTenant(ca *v1alpha1.CAPApplication, sub subscription, name, secretName, version string) *v1alpha1.CAPTenant {
+	return ConsumerTenant(ca, sub.tenantID, sub.subdomain, sub.guid, name, secretName, version)
+}
+
+// ConsumerTenant builds the consumer CAPTenant name of ca that a subscription of the tenant
+// creates (see newTenant); the benchmark creates its tenants with it.
+func ConsumerTenant(ca *v1alpha1.CAPApplication, tenantID, subdomain, guid, name, secretName, version string) *v1alpha1.CAPTenant {
 	account := identity.AppAccount(ca.Spec.ProviderSubaccountId, ca.Spec.GlobalAccountId)
 	return &v1alpha1.CAPTenant{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,
 			Namespace: ca.Namespace,
 			Labels: map[string]string{
-				v1alpha1.LabelBTPTenantIdentifier: sub.tenantID,
-				v1alpha1.LabelSubscriptionGUID:    sub.guid,
+				v1alpha1.LabelBTPTenantIdentifier: tenantID,
+				v1alpha1.LabelSubscriptionGUID:    guid,
 				v1alpha1.LabelTenantType:          v1alpha1.TenantTypeConsumer,
 				v1alpha1.LabelAppIdentifierHash:   appHash(ca),
 				v1alpha1.LabelOwnerIdentifierHash: identity.OwnerHash(ca.Namespace, ca.Name),
@@ -218,7 +224,7 @@ func newTenant(ca *v1alpha1.CAPApplication, sub subscription, name, secretName, 
 			},
 			Annotations: map[string]string{
 				v1alpha1.AnnotationSubscriptionContextSecret: secretName,
-				v1alpha1.AnnotationSubscriptionGUID:          sub.guid,
+				v1alpha1.AnnotationSubscriptionGUID:          guid,
 				v1alpha1.AnnotationAppIdentifier:             identity.AppID(account, ca.Spec.BTPAppName),
 				v1alpha1.AnnotationOwnerIdentifier:           identity.OwnerID(ca.Namespace, ca.Name),
 			},
@@ -227,8 +233,8 @@ func newTenant(ca *v1alpha1.CAPApplication, sub subscription, name, secretName, 
 		Spec: v1alpha1.CAPTenantSpec{
 			CAPApplicationInstance: ca.Name,
 			BTPTenantIdentification: v1alpha1.BTPTenantIdentification{
-				SubDomain: sub.subdomain,
-				TenantId:  sub.tenantID,
+				SubDomain: subdomain,
+				TenantId:  tenantID,
 			},
 			Version: version,
 		},
