@@ -117,7 +117,8 @@ func (b *bench) stop() {
 	}
 }
 
-// scrape reads the controller's metrics: API writes by verb and resident memory.
+// scrape reads the controller's metrics: API writes by verb (refused ones by verb and status
+// code) and resident memory.
 func (b *bench) scrape() (writes map[string]float64, rss float64, err error) {
 	resp, err := http.Get(b.metricsURL) //nolint:gosec // loopback URL built above
 	if err != nil {
@@ -137,9 +138,13 @@ func (b *bench) scrape() (writes map[string]float64, rss float64, err error) {
 		switch {
 		case strings.HasPrefix(line, "cap_op_rest_client_requests_total{"):
 			method := labelValue(fields[0], "method")
-			if method != "GET" && method != "LIST" && method != "WATCH" {
-				writes[method] += v
+			if method == "GET" || method == "LIST" || method == "WATCH" {
+				continue
 			}
+			if code := labelValue(fields[0], "code"); !strings.HasPrefix(code, "2") {
+				method += " " + code // refused writes (409 conflicts) are counted apart
+			}
+			writes[method] += v
 		case strings.HasPrefix(line, "process_resident_memory_bytes "):
 			rss = v
 		}

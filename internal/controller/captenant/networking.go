@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 
 	istioapi "istio.io/api/networking/v1alpha3"
@@ -65,7 +66,7 @@ func (ctl *Controller) ensureVirtualService(ctx context.Context, cat *v1alpha1.C
 		return err
 	}
 	if existing.Annotations[v1alpha1.AnnotationResourceHash] == want.Annotations[v1alpha1.AnnotationResourceHash] &&
-		controller.ContainsAll(existing.Labels, want.Labels) {
+		controller.ContainsAll(existing.Labels, withoutGeneration(want.Labels)) {
 		return nil
 	}
 	updated := existing.DeepCopy()
@@ -78,6 +79,16 @@ func (ctl *Controller) ensureVirtualService(ctx context.Context, cat *v1alpha1.C
 	}
 	ctl.applicationEvent(ca, reasonNetworkingModified, networkingAction, fmt.Sprintf("tenants of CAPApplication %s/%s: VirtualService updated", ca.Namespace, ca.Name))
 	return nil
+}
+
+// withoutGeneration returns labels without the owner-generation label. The tenant's
+// generation changes with every spec change (an upgrade's new version), which alone does not
+// change the VirtualService: the label is brought up to date with the next content change
+// instead of costing a write of its own.
+func withoutGeneration(labels map[string]string) map[string]string {
+	out := maps.Clone(labels)
+	delete(out, v1alpha1.LabelOwnerGeneration)
+	return out
 }
 
 // desiredVirtualService builds the tenant's VirtualService from its current version and,

@@ -172,6 +172,12 @@ func TestSync(t *testing.T) {
 			writes: []string{"update captenants"},
 			state:  v1alpha1.CAPTenantStateReady, reason: "ProvisioningCompleted", current: "cav-1",
 		},
+		"a new generation alone does not rewrite the VirtualService": {
+			tenant: withGeneration(readyTenant("t-op1"), 2), vs: true,
+			ops:    []runtime.Object{testOp(1, "provisioning", tenant.ReasonStepCompleted)},
+			writes: []string{"update captenants/status"}, // observedGeneration
+			state:  v1alpha1.CAPTenantStateReady, reason: "ProvisioningCompleted", current: "cav-1",
+		},
 		"history beyond two operations is pruned": {
 			tenant: readyTenant("t-op3"), vs: true,
 			ops: []runtime.Object{testOp(1, "provisioning", tenant.ReasonStepFailed), testOp(2, "provisioning", tenant.ReasonStepFailed),
@@ -207,6 +213,12 @@ func TestSync(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withGeneration sets a tenant's generation.
+func withGeneration(cat *v1alpha1.CAPTenant, g int64) *v1alpha1.CAPTenant {
+	cat.Generation = g
+	return cat
 }
 
 // readyTenant is a tenant provisioned with version 1.
