@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/capstan-io/capstan/internal/testenv"
+	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 	"github.com/capstan-io/capstan/test/framework"
 )
@@ -114,8 +115,10 @@ func checkProvisioningJob(t *testing.T, env *testenv.Env, op *v1alpha1.CAPTenant
 		strings.Join(c.Args, " ") != "$(CAPOP_TENANT_MTXS_OPERATION) e55d7b5-279-48be-a7b0-aa2bae55d7b5 --body $(CAPOP_SUBSCRIPTION_PAYLOAD)" {
 		t.Errorf("container %s %v %v", c.Image, c.Command, c.Args)
 	}
-	if len(c.EnvFrom) != 1 || c.EnvFrom[0].SecretRef.Name != jobs[0].Name {
-		t.Errorf("envFrom %v, want the job's VCAP secret", c.EnvFrom)
+	// The tenant Jobs of one version and workload share one VCAP_SERVICES Secret.
+	shared := workload.Name(op.Spec.CAPApplicationVersionInstance, op.Spec.Steps[0].Name) + ".tenant"
+	if len(c.EnvFrom) != 1 || !workload.IsVCAPSecretName(shared, c.EnvFrom[0].SecretRef.Name) {
+		t.Errorf("envFrom %v, want the shared VCAP secret %s-<hash>", c.EnvFrom, shared)
 	}
 }
 
