@@ -30,7 +30,8 @@ var (
 // collectEnv returns every environment variable the operator reads (a string literal passed to
 // os.Getenv, os.LookupEnv or a function handing its parameter to them), every one a flag's
 // help text names, and every one the chart's templates set, each with its description from
-// envDocs. A variable without a description is an error.
+// envDocs. A variable without a description, or a description of a variable nothing reads or
+// sets, is an error.
 func collectEnv(root string, helps map[string]string) ([]envVar, error) {
 	vars := map[string]*envVar{}
 	get := func(name string) *envVar {
@@ -83,6 +84,16 @@ func collectEnv(root string, helps map[string]string) ([]envVar, error) {
 			v.readers = append(v.readers, "set by the chart ("+strings.Join(v.chart, ", ")+")")
 		}
 		out = append(out, *v)
+	}
+	var stale []string
+	for name := range envDocs {
+		if vars[name] == nil {
+			stale = append(stale, name)
+		}
+	}
+	if len(stale) > 0 {
+		sort.Strings(stale)
+		return nil, fmt.Errorf("hack/gen-docs/env_docs.go describes %v, which nothing reads or sets any more; remove them", stale)
 	}
 	if len(undocumented) > 0 {
 		sort.Strings(undocumented)
