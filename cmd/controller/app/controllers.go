@@ -15,6 +15,7 @@ import (
 	"github.com/capstan-io/capstan/internal/controller/clusterdomain"
 	"github.com/capstan-io/capstan/internal/controller/credentialrollout"
 	"github.com/capstan-io/capstan/internal/controller/domain"
+	"github.com/capstan-io/capstan/internal/controller/fleetmetrics"
 	"github.com/capstan-io/capstan/internal/controller/versioncleanup"
 	"github.com/capstan-io/capstan/internal/migration"
 )
@@ -95,6 +96,7 @@ func (r *runner) runControllers(ctx context.Context) error {
 		}
 		runnables = append(runnables, running{reg, built})
 	}
+	defer fleetmetrics.Register(cctx)()
 	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
 		return err
 	}

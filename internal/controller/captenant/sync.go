@@ -94,6 +94,7 @@ func (ctl *Controller) apply(ctx context.Context, cat *v1alpha1.CAPTenant, ca *v
 		default:
 			row := tenant.RowFor(d.Operation, tenant.PhaseProcessing)
 			d.State, d.Condition = row.State, ptr.To(row.Condition(tenant.ProcessingMessage(op)))
+			ctl.countRetry(cat, d, retried(ops, d))
 		}
 	}
 	wrote, err := ctl.writeStatus(ctx, cat, d)
@@ -116,6 +117,31 @@ func (ctl *Controller) apply(ctx context.Context, cat *v1alpha1.CAPTenant, ca *v
 		return controller.RequeueAfter(d.After, d.Why)
 	}
 	return nil
+}
+
+// retried returns the trigger of a started operation that repeats the newest one after it
+// failed (controller.RetryAutomatic or RetryRequested), or "" for a first attempt.
+func retried(ops []*v1alpha1.CAPTenantOperation, d tenant.Decision) string {
+	if d.Attempt > 1 {
+		return controller.RetryAutomatic
+	}
+	sorted := tenant.SortOperations(ops)
+	if len(sorted) == 0 {
+		return ""
+	}
+	last := sorted[len(sorted)-1]
+	if last.Spec.Operation == d.Operation && last.Spec.CAPApplicationVersionInstance == d.Version.Name && !tenant.Succeeded(last) {
+		return controller.RetryRequested
+	}
+	return ""
+}
+
+// countRetry counts a retried operation.
+func (ctl *Controller) countRetry(cat *v1alpha1.CAPTenant, d tenant.Decision, trigger string) {
+	if trigger == "" || ctl.c.Metrics == nil {
+		return
+	}
+	ctl.c.Metrics.TenantOperationRetries.WithLabelValues(cat.Namespace, cat.Spec.CAPApplicationInstance, string(d.Operation), trigger).Inc()
 }
 
 // missingApplication handles a tenant whose application does not exist: a deleted tenant

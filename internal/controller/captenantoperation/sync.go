@@ -252,11 +252,17 @@ func (ctl *Controller) count(op *v1alpha1.CAPTenantOperation, ok bool) {
 	}
 	app := op.Labels[v1alpha1.LabelAppIdentifierHash]
 	m.TenantOperations.WithLabelValues(app, string(op.Spec.Operation)).Inc()
+	result := "completed"
+	if !ok {
+		result = "failed"
+	}
+	took := ctl.c.Clock.Since(op.CreationTimestamp.Time).Seconds()
+	m.TenantOperationDuration.WithLabelValues(app, op.Namespace, controller.ApplicationOfOperation(ctl.cavs, op), string(op.Spec.Operation), result).Observe(took)
 	if !m.Detailed {
 		return
 	}
 	if !ok {
 		m.TenantOperationFailures.WithLabelValues(app, string(op.Spec.Operation), op.Spec.TenantId, op.Namespace, op.Name).Inc()
 	}
-	m.LastTenantOperationDuration.WithLabelValues(app, op.Spec.TenantId).Set(ctl.c.Clock.Since(op.CreationTimestamp.Time).Seconds())
+	m.LastTenantOperationDuration.WithLabelValues(app, op.Spec.TenantId).Set(took)
 }
