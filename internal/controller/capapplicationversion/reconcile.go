@@ -234,7 +234,9 @@ func jobFinished(job *batchv1.Job) (complete bool, failedMessage string) {
 	return false, ""
 }
 
-// deploymentStatus reports the first deployment that is not yet available or failed.
+// deploymentStatus reports the first deployment that is not yet available or failed, with
+// the Deployment's own condition reason and message, so the version's status says what to
+// look at.
 func (ctl *Controller) deploymentStatus(in input) *outcome {
 	for _, w := range deploymentWorkloads(in.cav) {
 		name := workload.Name(in.cav.Name, w.Name)
@@ -246,7 +248,7 @@ func (ctl *Controller) deploymentStatus(in input) *outcome {
 			return ptr.To(failed(ReasonWorkloadStatusError, fmt.Errorf("deployment %s: %s", name, msg)))
 		}
 		if !available(d) {
-			return ptr.To(waiting(ReasonWaitingForWorkloads, "waiting for deployment %s to become available", name))
+			return ptr.To(waiting(ReasonWaitingForWorkloads, "waiting for deployment %s to become available%s", name, notAvailableDetail(d)))
 		}
 	}
 	return nil
@@ -265,14 +267,46 @@ func available(d *appsv1.Deployment) bool {
 	return false
 }
 
-// replicaFailure returns the message of a true ReplicaFailure condition.
+// replicaFailure returns the reason and message of a true ReplicaFailure condition.
 func replicaFailure(d *appsv1.Deployment) string {
 	for _, c := range d.Status.Conditions {
 		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
-			return c.Message
+			return reasonMessage(c.Reason, c.Message)
 		}
 	}
 	return ""
+}
+
+// notAvailableDetail passes on why a Deployment is not available: a Progressing condition
+// that is False (ProgressDeadlineExceeded) comes first, then an Available condition that is
+// False. It returns "" when the Deployment says nothing, else ": " and the detail.
+func notAvailableDetail(d *appsv1.Deployment) string {
+	var progressing, availableCond string
+	for _, c := range d.Status.Conditions {
+		switch {
+		case c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse:
+			progressing = reasonMessage(c.Reason, c.Message)
+		case c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionFalse:
+			availableCond = reasonMessage(c.Reason, c.Message)
+		}
+	}
+	for _, detail := range []string{progressing, availableCond} {
+		if detail != "" {
+			return ": " + detail
+		}
+	}
+	return ""
+}
+
+// reasonMessage joins a condition's reason and message ("Reason: message").
+func reasonMessage(reason, message string) string {
+	switch {
+	case reason == "":
+		return message
+	case message == "":
+		return reason
+	}
+	return reason + ": " + message
 }
 
 // classify turns an error into an outcome: requeue requests and API errors are transient;

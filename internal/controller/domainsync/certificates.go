@@ -91,8 +91,11 @@ func (r *Reconciler) ensureCertManagerCertificate(ctx context.Context, l layout)
 
 // certManagerReadiness reads a cert-manager Certificate's conditions. A Ready condition of
 // an older generation does not count. Only a failed issuance is an error: Ready is False
-// while cert-manager issues, which is a normal wait, not a failure.
+// while cert-manager issues, which is a normal wait, not a failure. Either way the
+// Certificate's own reason and message are passed on (for example an issuer that does not
+// exist), so the owner's status says what to fix.
 func certManagerReadiness(c *cmv1.Certificate) readiness {
+	var detail string
 	for _, cond := range c.Status.Conditions {
 		current := cond.ObservedGeneration == 0 || cond.ObservedGeneration >= c.Generation
 		switch {
@@ -100,9 +103,25 @@ func certManagerReadiness(c *cmv1.Certificate) readiness {
 			return readiness{}
 		case cond.Type == cmv1.CertificateConditionIssuing && cond.Status == cmmeta.ConditionFalse && cond.Reason == "Failed":
 			return readiness{err: fmt.Errorf("certificate %s/%s failed: %s", c.Namespace, c.Name, cond.Message)}
+		case cond.Type == cmv1.CertificateConditionReady && cond.Status == cmmeta.ConditionFalse:
+			detail = conditionDetail(cond.Reason, cond.Message)
 		}
 	}
-	return readiness{notReady: fmt.Sprintf("Certificate %s/%s is not ready", c.Namespace, c.Name)}
+	return readiness{notReady: fmt.Sprintf("Certificate %s/%s is not ready%s", c.Namespace, c.Name, detail)}
+}
+
+// conditionDetail formats a child's reason and message for the owner's condition message:
+// " (Reason: message)", or "" when the child says nothing.
+func conditionDetail(reason, message string) string {
+	switch {
+	case reason == "" && message == "":
+		return ""
+	case reason == "":
+		return " (" + message + ")"
+	case message == "":
+		return " (" + reason + ")"
+	}
+	return " (" + reason + ": " + message + ")"
 }
 
 // ensureGardenerCertificate handles the Gardener Certificate, which has a generated name in
@@ -165,7 +184,11 @@ func gardenerReadiness(c *gardenercertv1alpha1.Certificate) readiness {
 		}
 		return readiness{err: fmt.Errorf("certificate %s/%s failed: %s", c.Namespace, c.Name, msg)}
 	}
-	return readiness{notReady: fmt.Sprintf("Certificate %s/%s is not ready", c.Namespace, c.Name)}
+	detail := ""
+	if c.Status.Message != nil {
+		detail = conditionDetail(c.Status.State, *c.Status.Message)
+	}
+	return readiness{notReady: fmt.Sprintf("Certificate %s/%s is not ready%s", c.Namespace, c.Name, detail)}
 }
 
 // deleteCertificates removes every Certificate of an owner, of either manager.

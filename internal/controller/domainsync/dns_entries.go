@@ -114,7 +114,11 @@ func dnsEntryReadiness(e *dnsv1alpha1.DNSEntry) readiness {
 		}
 		return readiness{err: errors.New("DNS entry " + e.Namespace + "/" + e.Name + " for " + e.Spec.DNSName + " is " + e.Status.State + ": " + msg)}
 	}
-	return readiness{notReady: fmt.Sprintf("DNSEntry %s/%s for %s is not ready", e.Namespace, e.Name, e.Spec.DNSName)}
+	detail := ""
+	if e.Status.Message != nil {
+		detail = conditionDetail(e.Status.State, *e.Status.Message)
+	}
+	return readiness{notReady: fmt.Sprintf("DNSEntry %s/%s for %s is not ready%s", e.Namespace, e.Name, e.Spec.DNSName, detail)}
 }
 
 // deleteStaleDNSEntries removes, with one DeleteCollection, the owner's entries whose name
