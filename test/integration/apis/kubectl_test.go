@@ -57,11 +57,16 @@ spec: {domain: example.com, ingressSelector: {istio: ingressgateway}}
 		headers []string
 		row     []string
 	}{
-		"cav":    {args: []string{"get", "cav"}, headers: []string{"NAME", "AGE", "STATE", "VERSION"}, row: []string{"cav-1", "1.0.0"}},
-		"cat":    {args: []string{"get", "cat"}, headers: []string{"NAME", "AGE", "STATE", "SUBDOMAIN", "CURRENT VERSION"}, row: []string{"tenant-1", "sub-1"}},
-		"ctop":   {args: []string{"get", "ctop"}, headers: []string{"NAME", "OPERATION", "AGE", "STATE"}, row: []string{"op-1", "upgrade"}},
-		"dom":    {args: []string{"get", "dom"}, headers: []string{"NAME", "DOMAIN", "AGE", "STATE"}, row: []string{"dom-1", "example.com"}},
-		"shared": {args: []string{"get", "cap"}, row: []string{"capapplicationversion.sme.sap.com/cav-1", "captenant.sme.sap.com/tenant-1", "captenantoperation.sme.sap.com/op-1", "domain.sme.sap.com/dom-1"}},
+		"cav":  {args: []string{"get", "cav"}, headers: []string{"NAME", "AGE", "STATE", "VERSION"}, row: []string{"cav-1", "1.0.0"}},
+		"cat":  {args: []string{"get", "cat"}, headers: []string{"NAME", "AGE", "STATE", "SUBDOMAIN", "CURRENT VERSION"}, row: []string{"tenant-1", "sub-1"}},
+		"ctop": {args: []string{"get", "ctop"}, headers: []string{"NAME", "OPERATION", "AGE", "STATE", "STEP", "JOB"}, row: []string{"op-1", "upgrade"}},
+		// The Ready condition's reason is a priority-1 column: shown with -o wide.
+		"cat-wide":  {args: []string{"get", "cat", "-o", "wide"}, headers: []string{"NAME", "AGE", "STATE", "SUBDOMAIN", "CURRENT VERSION", "REASON"}, row: []string{"tenant-1"}},
+		"ctop-wide": {args: []string{"get", "ctop", "-o", "wide"}, headers: []string{"NAME", "OPERATION", "AGE", "STATE", "STEP", "JOB", "REASON"}, row: []string{"op-1"}},
+		"cav-wide":  {args: []string{"get", "cav", "-o", "wide"}, headers: []string{"NAME", "AGE", "STATE", "VERSION", "REASON"}, row: []string{"cav-1"}},
+		"dom-wide":  {args: []string{"get", "dom", "-o", "wide"}, headers: []string{"NAME", "DOMAIN", "AGE", "STATE", "REASON"}, row: []string{"dom-1"}},
+		"dom":       {args: []string{"get", "dom"}, headers: []string{"NAME", "DOMAIN", "AGE", "STATE"}, row: []string{"dom-1", "example.com"}},
+		"shared":    {args: []string{"get", "cap"}, row: []string{"capapplicationversion.sme.sap.com/cav-1", "captenant.sme.sap.com/tenant-1", "captenantoperation.sme.sap.com/op-1", "domain.sme.sap.com/dom-1"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // +kubebuilder:printcolumn:name="State",type="string",JSONPath=".status.state"
 // +kubebuilder:printcolumn:name="Subdomain",type="string",JSONPath=".spec.subDomain"
 // +kubebuilder:printcolumn:name="Current Version",type="string",JSONPath=".status.currentCAPApplicationVersionInstance"
+// +kubebuilder:printcolumn:name="Reason",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].reason",priority=1
 
 // CAPTenant is a tenant subscribed to a multi-tenant CAPApplication. The operator provisions,
 // upgrades and deprovisions it through CAPTenantOperations and routes its traffic with an

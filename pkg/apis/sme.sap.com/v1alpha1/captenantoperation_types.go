@@ -10,6 +10,9 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // +kubebuilder:printcolumn:name="Operation",type="string",JSONPath=".spec.operation"
 // +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
 // +kubebuilder:printcolumn:name="State",type="string",JSONPath=".status.state"
+// +kubebuilder:printcolumn:name="Step",type="integer",JSONPath=".status.currentStep"
+// +kubebuilder:printcolumn:name="Job",type="string",JSONPath=".status.activeJob"
+// +kubebuilder:printcolumn:name="Reason",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].reason",priority=1
 
 // CAPTenantOperation provisions, upgrades or deprovisions one tenant by running its steps as
 // Jobs, one at a time. The operator creates them for CAPTenants.
