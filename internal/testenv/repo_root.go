@@ -98,3 +98,18 @@ func isExecutable(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
+
+// Tool returns the path of a tool hack/install-tools.sh provides (for example "promtool"),
+// building it first when it is missing or out of date. Tests that only need the binary use
+// it without starting an environment.
+func Tool(name string) (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	binDir := toolsBinDir(root)
+	if err := ensureTools(root, binDir, []string{name}); err != nil {
+		return "", err
+	}
+	return filepath.Join(binDir, name), nil
+}
