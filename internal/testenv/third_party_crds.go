@@ -40,6 +40,7 @@ var ThirdPartyCRDModules = []ModuleFiles{
 	}},
 	{Module: "github.com/prometheus-operator/prometheus-operator", Version: "v0.93.1", Files: []string{
 		"example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml",
+		"example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml",
 	}},
 }
 

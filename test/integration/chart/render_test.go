@@ -3,6 +3,9 @@ package chart
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/capstan-io/capstan/internal/testenv"
 )
 
 // release is the release name of the rendering tests (cluster-scoped names derive from it,
@@ -283,6 +288,48 @@ func TestMonitoring(t *testing.T) {
 		if !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "metrics-http" }) {
 			t.Errorf("Service %s has no port metrics-http", name)
 		}
+	}
+}
+
+// TestDashboardAndAlerts renders the Grafana dashboard ConfigMap and the PrometheusRule: the
+// dashboard is the JSON of chart/dashboards, the rule holds every group of the rules file,
+// and both carry the configured labels; the API server accepts the PrometheusRule.
+func TestDashboardAndAlerts(t *testing.T) {
+	ns := newNamespace(t)
+	objs := render(t, release, ns, "--set", "monitoring.enabled=true,monitoring.prometheusRule.enabled=true",
+		"--set", "monitoring.prometheusRule.labels.release=prometheus,monitoring.grafana.dashboard.configMapAnnotations.grafana_folder=CAP")
+	dryRunApply(t, objs)
+	var cm corev1.ConfigMap
+	objs.get(t, "ConfigMap", release+"-grafana-dashboard", &cm)
+	if cm.Labels["grafana_dashboard"] != "1" || cm.Annotations["grafana_folder"] != "CAP" {
+		t.Errorf("dashboard ConfigMap labels %v annotations %v", cm.Labels, cm.Annotations)
+	}
+	want, err := os.ReadFile(filepath.Join(testenv.Current().RepoRoot, "chart", "dashboards", "capstan.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dashboard map[string]any
+	if err := json.Unmarshal([]byte(cm.Data["capstan.json"]), &dashboard); err != nil || strings.TrimSpace(cm.Data["capstan.json"]) != strings.TrimSpace(string(want)) {
+		t.Errorf("dashboard ConfigMap does not hold chart/dashboards/capstan.json (%v)", err)
+	}
+	rule := objs.find("PrometheusRule", release+"-alerts")
+	if rule == nil {
+		t.Fatalf("no PrometheusRule %s-alerts", release)
+	}
+	if rule.GetLabels()["release"] != "prometheus" {
+		t.Errorf("PrometheusRule labels %v lack release=prometheus", rule.GetLabels())
+	}
+	groups, _, _ := unstructured.NestedSlice(rule.Object, "spec", "groups")
+	alerts := 0
+	for _, g := range groups {
+		rules, _, _ := unstructured.NestedSlice(g.(map[string]any), "rules")
+		alerts += len(rules)
+	}
+	if len(groups) < 4 || alerts < 8 {
+		t.Errorf("PrometheusRule has %d groups and %d rules; want the rules file's", len(groups), alerts)
+	}
+	if off := render(t, release, ns); off.find("PrometheusRule", release+"-alerts") != nil || off.find("ConfigMap", release+"-grafana-dashboard") != nil {
+		t.Error("dashboard or PrometheusRule rendered with monitoring disabled")
 	}
 }
 

@@ -87,9 +87,9 @@ func TestReferenceValues(t *testing.T) {
 	if n := len(objs.ofKind("ServiceMonitor")); n != 3 {
 		t.Errorf("%d ServiceMonitors, want 3", n)
 	}
-	// No dashboard ships yet: the Grafana key is accepted and documented as without effect.
-	if objs.find("ConfigMap", release+"-grafana-dashboard") != nil {
-		t.Error("a Grafana dashboard ConfigMap is rendered, but the chart has no dashboard")
+	// The reference values' dashboard labels reach the dashboard ConfigMap.
+	if cm := objs.find("ConfigMap", release+"-grafana-dashboard"); cm == nil || cm.GetLabels()["grafana_dashboard"] != "yes" {
+		t.Errorf("Grafana dashboard ConfigMap with label grafana_dashboard=yes: %v", cm != nil)
 	}
 }
 
