@@ -55,6 +55,7 @@ func TestThirdPartyCRDsServed(t *testing.T) {
 		{Group: "dns.gardener.cloud", Version: "v1alpha1", Resource: "dnsentries"},
 		{Group: "cert.gardener.cloud", Version: "v1alpha1", Resource: "certificates"},
 		{Group: "monitoring.coreos.com", Version: "v1", Resource: "servicemonitors"},
+		{Group: "monitoring.coreos.com", Version: "v1", Resource: "prometheusrules"},
 	}
 	for _, gvr := range resources {
 		if _, err := env.Dynamic().Resource(gvr).Namespace(ns).List(context.Background(), metav1.ListOptions{}); err != nil {

@@ -40,12 +40,14 @@ type Controller struct {
 	secrets     cache.GenericLister
 
 	deployments appslisters.DeploymentLister
-	services    corelisters.ServiceLister
-	jobs        batchlisters.JobLister
-	pdbs        policylisters.PodDisruptionBudgetLister
-	hpas        autoscalinglisters.HorizontalPodAutoscalerLister
-	netpols     networkinglisters.NetworkPolicyLister
-	destRules   istiolisters.DestinationRuleLister
+	// pods are read only to explain a Deployment that is not available.
+	pods      corelisters.PodLister
+	services  corelisters.ServiceLister
+	jobs      batchlisters.JobLister
+	pdbs      policylisters.PodDisruptionBudgetLister
+	hpas      autoscalinglisters.HorizontalPodAutoscalerLister
+	netpols   networkinglisters.NetworkPolicyLister
+	destRules istiolisters.DestinationRuleLister
 
 	worker  *controller.Worker
 	created createdSecrets
@@ -67,6 +69,7 @@ func NewController(c *controller.Context) (*Controller, error) {
 		clusterDoms: sme.ClusterDomains().Lister(),
 		secrets:     c.SecretInformers.ForResource(secretsGVR).Lister(),
 		deployments: owned.Apps().V1().Deployments().Lister(),
+		pods:        owned.Core().V1().Pods().Lister(),
 		services:    owned.Core().V1().Services().Lister(),
 		jobs:        owned.Batch().V1().Jobs().Lister(),
 		pdbs:        owned.Policy().V1().PodDisruptionBudgets().Lister(),

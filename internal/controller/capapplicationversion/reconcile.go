@@ -248,7 +248,11 @@ func (ctl *Controller) deploymentStatus(in input) *outcome {
 			return ptr.To(failed(ReasonWorkloadStatusError, fmt.Errorf("deployment %s: %s", name, msg)))
 		}
 		if !available(d) {
-			return ptr.To(waiting(ReasonWaitingForWorkloads, "waiting for deployment %s to become available%s", name, notAvailableDetail(d)))
+			detail := notAvailableDetail(d)
+			if pod := podProblem(ctl.deploymentPods(d)); pod != "" {
+				detail += "; " + pod
+			}
+			return ptr.To(waiting(ReasonWaitingForWorkloads, "waiting for deployment %s to become available%s", name, detail))
 		}
 	}
 	return nil
