@@ -197,7 +197,7 @@ func startWebhook(t *testing.T, env *testenv.Env, ns string) (string, string, *x
 		t.Fatal(err)
 	}
 	addr, metrics := freeAddr(t), freeAddr(t)
-	p := framework.Start(t, env, "web-hooks", []string{"--bind-address=127.0.0.1", "--port=" + port(addr), "--metrics-port=" + port(metrics),
+	p := framework.Start(t, env, "web-hooks", []string{"--bind-address=127.0.0.1", "--port=" + port(addr), "--metrics-bind-address=" + metrics,
 		"--tls-cert-file=" + certFile, "--tls-key-file=" + keyFile}, "POD_NAMESPACE="+ns)
 	waitReady(t, p, "http://"+metrics+"/readyz", http.DefaultClient)
 	pool := x509.NewCertPool()
