@@ -99,6 +99,14 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &smesapcomv1alpha1.NameValueApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Ports"):
 		return &smesapcomv1alpha1.PortsApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RolloutStatus"):
+		return &smesapcomv1alpha1.RolloutStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RolloutStrategy"):
+		return &smesapcomv1alpha1.RolloutStrategyApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RolloutWave"):
+		return &smesapcomv1alpha1.RolloutWaveApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RolloutWaveStatus"):
+		return &smesapcomv1alpha1.RolloutWaveStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Route"):
 		return &smesapcomv1alpha1.RouteApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ServiceExposure"):

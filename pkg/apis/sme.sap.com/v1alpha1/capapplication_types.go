@@ -10,6 +10,9 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
 // +kubebuilder:printcolumn:name="State",type="string",JSONPath=".status.state"
 // +kubebuilder:printcolumn:name="Reason",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].reason",priority=1
+// +kubebuilder:printcolumn:name="Rollout",type="string",JSONPath=".status.rollout.phase"
+// +kubebuilder:printcolumn:name="Target",type="string",JSONPath=".status.rollout.targetVersion"
+// +kubebuilder:printcolumn:name="Progress",type="string",JSONPath=".status.rollout.summary"
 
 // CAPApplication describes a SAP CAP application: the BTP service instances it is bound to,
 // the domains it is served on and, for a multi-tenant application, its provider tenant. Its
@@ -69,6 +72,10 @@ type CAPApplicationSpec struct {
 	// is deployed; tenant operation Jobs always start with the current credentials.
 	// +optional
 	RolloutOnCredentialUpdate bool `json:"rolloutOnCredentialUpdate,omitempty"`
+	// RolloutStrategy moves tenants to a new Ready version in waves, bounded in parallelism
+	// and failures (docs/rollouts.md). Without it every tenant is moved at once.
+	// +optional
+	RolloutStrategy *RolloutStrategy `json:"rolloutStrategy,omitempty"`
 }
 
 // DomainRefKind is the kind of object a DomainRef points at.
@@ -189,6 +196,10 @@ type CAPApplicationStatus struct {
 	// and service exposures.
 	// +optional
 	ObservedSubdomains []string `json:"observedSubdomains,omitempty"`
+	// Rollout is the progress of the rollout of the latest Ready version, when the
+	// application has a rollout strategy.
+	// +optional
+	Rollout *RolloutStatus `json:"rollout,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

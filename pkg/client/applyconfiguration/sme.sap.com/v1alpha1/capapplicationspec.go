@@ -46,6 +46,9 @@ type CAPApplicationSpecApplyConfiguration struct {
 	// default) running workloads keep the credentials they started with until a new version
 	// is deployed; tenant operation Jobs always start with the current credentials.
 	RolloutOnCredentialUpdate *bool `json:"rolloutOnCredentialUpdate,omitempty"`
+	// RolloutStrategy moves tenants to a new Ready version in waves, bounded in parallelism
+	// and failures (docs/rollouts.md). Without it every tenant is moved at once.
+	RolloutStrategy *RolloutStrategyApplyConfiguration `json:"rolloutStrategy,omitempty"`
 }
 
 // CAPApplicationSpecApplyConfiguration constructs a declarative configuration of the CAPApplicationSpec type for use with
@@ -120,5 +123,13 @@ func (b *CAPApplicationSpecApplyConfiguration) WithBTP(value *BTPApplyConfigurat
 // If called multiple times, the RolloutOnCredentialUpdate field is set to the value of the last call.
 func (b *CAPApplicationSpecApplyConfiguration) WithRolloutOnCredentialUpdate(value bool) *CAPApplicationSpecApplyConfiguration {
 	b.RolloutOnCredentialUpdate = &value
+	return b
+}
+
+// WithRolloutStrategy sets the RolloutStrategy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the RolloutStrategy field is set to the value of the last call.
+func (b *CAPApplicationSpecApplyConfiguration) WithRolloutStrategy(value *RolloutStrategyApplyConfiguration) *CAPApplicationSpecApplyConfiguration {
+	b.RolloutStrategy = value
 	return b
 }

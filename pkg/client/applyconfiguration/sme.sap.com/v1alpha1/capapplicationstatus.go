@@ -32,6 +32,9 @@ type CAPApplicationStatusApplyConfiguration struct {
 	// ObservedSubdomains is the sorted list of subdomains in use by the application's tenants
 	// and service exposures.
 	ObservedSubdomains []string `json:"observedSubdomains,omitempty"`
+	// Rollout is the progress of the rollout of the latest Ready version, when the
+	// application has a rollout strategy.
+	Rollout *RolloutStatusApplyConfiguration `json:"rollout,omitempty"`
 }
 
 // CAPApplicationStatusApplyConfiguration constructs a declarative configuration of the CAPApplicationStatus type for use with
@@ -100,5 +103,13 @@ func (b *CAPApplicationStatusApplyConfiguration) WithObservedSubdomains(values .
 	for i := range values {
 		b.ObservedSubdomains = append(b.ObservedSubdomains, values[i])
 	}
+	return b
+}
+
+// WithRollout sets the Rollout field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Rollout field is set to the value of the last call.
+func (b *CAPApplicationStatusApplyConfiguration) WithRollout(value *RolloutStatusApplyConfiguration) *CAPApplicationStatusApplyConfiguration {
+	b.Rollout = value
 	return b
 }
