@@ -1,0 +1,91 @@
+package rollout
+
+import (
+	"slices"
+
+	"k8s.io/apimachinery/pkg/labels"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+)
+
+// RestWave names the implicit last wave of the tenants no wave selects.
+const RestWave = "rest"
+
+// State is a tenant's state in the rollout of a version.
+type State string
+
+// States of a tenant in a rollout.
+const (
+	// StatePending: the tenant is not moved to the version yet.
+	StatePending State = "Pending"
+	// StateRunning: the tenant is moved and its upgrade has not finished, or it is still
+	// upgrading to an older version and cannot be moved yet.
+	StateRunning State = "Running"
+	// StateSucceeded: the tenant is Ready on the version.
+	StateSucceeded State = "Succeeded"
+	// StateFailed: the tenant's upgrade to the version failed.
+	StateFailed State = "Failed"
+)
+
+// Classify returns a tenant's state in the rollout to target. retried tenants (names) still in
+// an error state count as running: their retry has been asked for.
+func Classify(t *v1alpha1.CAPTenant, target *v1alpha1.CAPApplicationVersion, retried []string) State {
+	busy := t.Status.State == v1alpha1.CAPTenantStateUpgrading || t.Status.State == v1alpha1.CAPTenantStateProvisioning
+	if t.Spec.Version != target.Spec.Version {
+		if busy {
+			return StateRunning
+		}
+		return StatePending
+	}
+	switch {
+	case t.Status.State == v1alpha1.CAPTenantStateReady && t.Status.CurrentCAPApplicationVersionInstance == target.Name:
+		return StateSucceeded
+	case t.Status.State == v1alpha1.CAPTenantStateUpgradeError && !slices.Contains(retried, t.Name):
+		return StateFailed
+	}
+	return StateRunning
+}
+
+// InRollout reports whether a tenant takes part in upgrade rollouts: it runs a version, follows
+// upgrades and is not being deleted. New tenants are provisioned instead.
+func InRollout(t *v1alpha1.CAPTenant) bool {
+	return t.DeletionTimestamp == nil && t.Spec.VersionUpgradeStrategy != v1alpha1.VersionUpgradeStrategyNever &&
+		t.Status.CurrentCAPApplicationVersionInstance != ""
+}
+
+// isNew reports whether a tenant has never been provisioned and is not being deleted.
+func isNew(t *v1alpha1.CAPTenant) bool {
+	return t.DeletionTimestamp == nil && t.Status.CurrentCAPApplicationVersionInstance == ""
+}
+
+// WaveOf returns the name of the first wave selecting the tenant, or RestWave. A wave selects
+// a tenant whose spec.tenantId it lists or whose labels match its selector.
+func WaveOf(waves []v1alpha1.RolloutWave, t *v1alpha1.CAPTenant) (string, error) {
+	for _, w := range waves {
+		if slices.Contains(w.TenantIds, t.Spec.TenantId) {
+			return w.Name, nil
+		}
+		if w.Selector == nil {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(w.Selector)
+		if err != nil {
+			return "", err
+		}
+		if !sel.Empty() && sel.Matches(labels.Set(t.Labels)) {
+			return w.Name, nil
+		}
+	}
+	return RestWave, nil
+}
+
+// Limit resolves a number or percentage of total; a percentage is rounded up (down when
+// roundUp is false). nil means no limit (-1).
+func Limit(v *intstr.IntOrString, total int, roundUp bool) (int, error) {
+	if v == nil {
+		return -1, nil
+	}
+	return intstr.GetScaledValueFromIntOrPercent(v, total, roundUp)
+}
