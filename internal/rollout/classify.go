@@ -3,8 +3,8 @@ package rollout
 import (
 	"slices"
 
-	"k8s.io/apimachinery/pkg/labels"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"

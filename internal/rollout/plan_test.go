@@ -198,9 +198,9 @@ func TestCompute(t *testing.T) {
 		action:   v1alpha1.RolloutActionAbort,
 		phase:    v1alpha1.RolloutPhaseAborted,
 	}, {
-		name:     "new tenants provision within maxParallelProvisioning, even while halted",
-		strategy: v1alpha1.RolloutStrategy{MaxParallelProvisioning: num(2)},
-		tenants:  []*v1alpha1.CAPTenant{tn("n-0", "", "2", v1alpha1.CAPTenantStateProvisioning), tn("n-1", "", "", ""), tn("n-2", "", "", ""), tn("a-f", "1", "2", v1alpha1.CAPTenantStateUpgradeError), tn("t-0", "1", "1", v1alpha1.CAPTenantStateReady)},
+		name:      "new tenants provision within maxParallelProvisioning, even while halted",
+		strategy:  v1alpha1.RolloutStrategy{MaxParallelProvisioning: num(2)},
+		tenants:   []*v1alpha1.CAPTenant{tn("n-0", "", "2", v1alpha1.CAPTenantStateProvisioning), tn("n-1", "", "", ""), tn("n-2", "", "", ""), tn("a-f", "1", "2", v1alpha1.CAPTenantStateUpgradeError), tn("t-0", "1", "1", v1alpha1.CAPTenantStateReady)},
 		provision: []string{"n-1"}, phase: v1alpha1.RolloutPhaseHalted,
 	}}
 	for _, tc := range cases {
