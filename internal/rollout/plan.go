@@ -19,6 +19,9 @@ type Input struct {
 	Target *v1alpha1.CAPApplicationVersion
 	// Tenants are all tenants of the application, in any order.
 	Tenants []*v1alpha1.CAPTenant
+	// Moved maps the names of tenants moved to a version, which the tenants do not show yet
+	// (a stale cache), to that version.
+	Moved map[string]string
 	// Previous is the rollout status recorded so far, or nil.
 	Previous *v1alpha1.RolloutStatus
 	// Action is the value of the rollout-action annotation, or "".
@@ -76,6 +79,7 @@ func (w *wave) done() bool {
 // Compute plans the rollout of in.Target. Errors are invalid strategies (a selector the
 // webhook would deny).
 func Compute(in Input) (Plan, error) {
+	in.Tenants = withMoves(in.Tenants, in.Moved)
 	st := startStatus(in)
 	waves, err := groupWaves(in, st.RetriedTenants)
 	if err != nil {
@@ -206,4 +210,21 @@ func sameTarget(in Input) *v1alpha1.RolloutStatus {
 		return in.Previous
 	}
 	return nil
+}
+
+// withMoves returns the tenants with the moves the controller made but the tenants do not
+// show yet applied to copies.
+func withMoves(tenants []*v1alpha1.CAPTenant, moved map[string]string) []*v1alpha1.CAPTenant {
+	if len(moved) == 0 {
+		return tenants
+	}
+	out := make([]*v1alpha1.CAPTenant, 0, len(tenants))
+	for _, t := range tenants {
+		if v, ok := moved[t.Name]; ok && t.Spec.Version != v {
+			t = t.DeepCopy()
+			t.Spec.Version = v
+		}
+		out = append(out, t)
+	}
+	return out
 }

@@ -78,6 +78,7 @@ func TestCompute(t *testing.T) {
 		prev     *v1alpha1.RolloutStatus
 		action   string
 		now      time.Time
+		moved    map[string]string
 		// want
 		upgrade, provision, retry []string
 		phase                     v1alpha1.RolloutPhase
@@ -88,6 +89,12 @@ func TestCompute(t *testing.T) {
 		strategy: v1alpha1.RolloutStrategy{MaxParallel: pct("25%")},
 		tenants:  fleet("t", 10),
 		upgrade:  []string{"t-00", "t-01", "t-02"}, phase: v1alpha1.RolloutPhaseProgressing, wave: RestWave,
+	}, {
+		name:     "moves the cache does not show yet count as running",
+		strategy: v1alpha1.RolloutStrategy{MaxParallel: num(3)},
+		tenants:  fleet("t", 5),
+		moved:    map[string]string{"t-00": "2", "t-01": "2"},
+		upgrade:  []string{"t-02"}, phase: v1alpha1.RolloutPhaseProgressing, wave: RestWave,
 	}, {
 		name:     "a tiny percentage still moves one tenant",
 		strategy: v1alpha1.RolloutStrategy{MaxParallel: pct("1%")},
@@ -209,7 +216,7 @@ func TestCompute(t *testing.T) {
 			if now.IsZero() {
 				now = t0
 			}
-			p, err := Compute(Input{Strategy: &tc.strategy, Target: cav("2"), Tenants: tc.tenants, Previous: tc.prev, Action: tc.action, Now: now})
+			p, err := Compute(Input{Strategy: &tc.strategy, Target: cav("2"), Tenants: tc.tenants, Previous: tc.prev, Action: tc.action, Moved: tc.moved, Now: now})
 			if err != nil {
 				t.Fatal(err)
 			}

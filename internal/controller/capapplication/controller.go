@@ -38,6 +38,8 @@ type Controller struct {
 
 	worker    *controller.Worker
 	exposures *serviceexposure.Reconciler
+	// moved are tenant moves of rollouts the cache does not show yet.
+	moved movedTenants
 }
 
 // NewController registers the informers the controller needs and its event handlers.
@@ -69,6 +71,9 @@ func NewController(c *controller.Context) (*Controller, error) {
 		if err := controller.EnsureIndex(ix.informer, ix.name); err != nil {
 			return nil, err
 		}
+	}
+	if err := registerRolloutCollector(c.Metrics, ctl.cas); err != nil {
+		return nil, err
 	}
 	synced, err := ctl.addHandlers()
 	if err != nil {

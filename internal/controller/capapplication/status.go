@@ -2,12 +2,14 @@ package capapplication
 
 import (
 	"context"
+	"time"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/rollout"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -43,6 +45,14 @@ type outcome struct {
 	servicesOnly *bool
 	// domainSpecHash is the JSON map of referenced domains, when the domains were read.
 	domainSpecHash *string
+	// rollout is the rollout status, when the application has a rollout strategy.
+	rollout *v1alpha1.RolloutStatus
+	// rolloutEvents are recorded once a changed rollout status is written.
+	rolloutEvents []rollout.Event
+	// consumeRolloutAction removes the rollout-action annotation after the status is written.
+	consumeRolloutAction bool
+	// requeueAfter, when positive, syncs the application again after a health gate.
+	requeueAfter time.Duration
 }
 
 // cond builds a condition of the given type.
@@ -82,6 +92,12 @@ func computeStatus(ca *v1alpha1.CAPApplication, o outcome, subdomains []string) 
 	}
 	if subdomains != nil {
 		status.ObservedSubdomains = subdomains
+	}
+	if o.rollout != nil {
+		status.Rollout = o.rollout
+	}
+	if ca.Spec.RolloutStrategy == nil {
+		status.Rollout = nil
 	}
 	return status
 }

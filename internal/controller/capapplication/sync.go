@@ -52,7 +52,10 @@ func (ctl *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	if err != nil {
 		return err
 	}
-	return ctl.writeStatus(ctx, ca, o, subdomains)
+	if err := ctl.writeStatus(ctx, ca, o, subdomains); err != nil {
+		return err
+	}
+	return ctl.finishRollout(ctx, ca, o)
 }
 
 // prepare adds the finalizer and the identity label and annotation (never overwriting them)
@@ -134,6 +137,9 @@ func (ctl *Controller) consistent(ctx context.Context, ca *v1alpha1.CAPApplicati
 	if servicesOnly {
 		meta.RemoveStatusCondition(&ca.Status.Conditions, v1alpha1.ConditionTypeAllTenantsReady)
 		return o, nil
+	}
+	if ca.Spec.RolloutStrategy != nil {
+		return ctl.rolloutTenants(ctx, ca, latest, o)
 	}
 	return ctl.upgradeTenants(ctx, ca, latest, o)
 }
