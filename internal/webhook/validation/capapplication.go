@@ -31,12 +31,13 @@ func (v *Validator) validateCAPApplication(_ context.Context, req *admissionv1.A
 		if hasDomains(ca.Spec.Domains) && len(domainref.LegacyDomains(ca)) == 0 {
 			return admission.Result{Errors: field.ErrorList{field.Forbidden(spec.Child("domains"), domainsDeprecated)}}, nil
 		}
+		return admission.Result{Errors: validateRollout(ca)}, nil
 	case admissionv1.Update:
 		ca, old := &v1alpha1.CAPApplication{}, &v1alpha1.CAPApplication{}
 		if err := decode(req, ca, old); err != nil {
 			return admission.Result{}, err
 		}
-		return admission.Result{Errors: validateCAUpdate(old, ca)}, nil
+		return admission.Result{Errors: append(validateCAUpdate(old, ca), validateRollout(ca)...)}, nil
 	}
 	return admission.Result{}, nil
 }
