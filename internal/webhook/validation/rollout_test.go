@@ -19,7 +19,9 @@ func TestRolloutStrategy(t *testing.T) {
 	canary := v1alpha1.RolloutWave{Name: "canary", Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"canary": "true"}}, PauseAfter: true}
 	provider := v1alpha1.RolloutWave{Name: "provider", TenantIds: []string{"t-1"}, HealthGate: &metav1.Duration{Duration: time.Minute}}
 	action := func(a string) func(*v1alpha1.CAPApplication) {
-		return func(ca *v1alpha1.CAPApplication) { ca.Annotations = map[string]string{v1alpha1.AnnotationRolloutAction: a} }
+		return func(ca *v1alpha1.CAPApplication) {
+			ca.Annotations = map[string]string{v1alpha1.AnnotationRolloutAction: a}
+		}
 	}
 	cases := map[string]review{
 		"full strategy": {op: admissionv1.Create, obj: app(with(v1alpha1.RolloutStrategy{
