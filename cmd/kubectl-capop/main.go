@@ -59,9 +59,13 @@ func newRoot() *cobra.Command {
 		&cobra.Command{Use: "resume APPLICATION", Short: "Resume a paused rollout, or continue after a wave with pauseAfter", Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error { return c.SetPaused(cmd.Context(), args[0], false) }},
 		&cobra.Command{Use: "retry APPLICATION", Short: "Retry the failed tenants of a halted rollout and continue it", Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error { return c.Act(cmd.Context(), args[0], v1alpha1.RolloutActionRetry) }},
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return c.Act(cmd.Context(), args[0], v1alpha1.RolloutActionRetry)
+			}},
 		&cobra.Command{Use: "abort APPLICATION", Short: "Abort the rollout; the remaining tenants stay on their version", Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error { return c.Act(cmd.Context(), args[0], v1alpha1.RolloutActionAbort) }},
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return c.Act(cmd.Context(), args[0], v1alpha1.RolloutActionAbort)
+			}},
 		&cobra.Command{Use: "logs TENANT", Short: "Logs of the Job of the tenant's last operation", Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error { return c.Logs(cmd.Context(), args[0]) }},
 	)
