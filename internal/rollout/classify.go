@@ -1,8 +1,11 @@
 package rollout
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -29,9 +32,9 @@ const (
 	StateFailed State = "Failed"
 )
 
-// Classify returns a tenant's state in the rollout to target. retried tenants (names) still in
-// an error state count as running: their retry has been asked for.
-func Classify(t *v1alpha1.CAPTenant, target *v1alpha1.CAPApplicationVersion, retried []string) State {
+// Classify returns a tenant's state in the rollout to target. A retried tenant still failing
+// with the failure retried counts as running: its retry has been asked for.
+func Classify(t *v1alpha1.CAPTenant, target *v1alpha1.CAPApplicationVersion, retried []v1alpha1.RetriedTenant) State {
 	busy := t.Status.State == v1alpha1.CAPTenantStateUpgrading || t.Status.State == v1alpha1.CAPTenantStateProvisioning
 	if t.Spec.Version != target.Spec.Version {
 		if busy {
@@ -42,10 +45,26 @@ func Classify(t *v1alpha1.CAPTenant, target *v1alpha1.CAPApplicationVersion, ret
 	switch {
 	case t.Status.State == v1alpha1.CAPTenantStateReady && t.Status.CurrentCAPApplicationVersionInstance == target.Name:
 		return StateSucceeded
-	case t.Status.State == v1alpha1.CAPTenantStateUpgradeError && !slices.Contains(retried, t.Name):
+	case t.Status.State == v1alpha1.CAPTenantStateUpgradeError && !awaitingRetry(t, retried):
 		return StateFailed
 	}
 	return StateRunning
+}
+
+// Failure identifies a failed tenant's failure: a short hash of its Ready condition's message,
+// which names the failed operation's Job.
+func Failure(t *v1alpha1.CAPTenant) string {
+	msg := ""
+	if c := meta.FindStatusCondition(t.Status.Conditions, v1alpha1.ConditionTypeReady); c != nil {
+		msg = c.Message
+	}
+	sum := sha256.Sum256([]byte(msg))
+	return hex.EncodeToString(sum[:8])
+}
+
+// awaitingRetry reports whether a failed tenant's failure is one a retry was asked for.
+func awaitingRetry(t *v1alpha1.CAPTenant, retried []v1alpha1.RetriedTenant) bool {
+	return slices.Contains(retried, v1alpha1.RetriedTenant{Name: t.Name, Failure: Failure(t)})
 }
 
 // InRollout reports whether a tenant takes part in upgrade rollouts: it runs a version, follows

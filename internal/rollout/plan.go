@@ -103,7 +103,7 @@ func Compute(in Input) (Plan, error) {
 	if in.Action == v1alpha1.RolloutActionRetry && st.Phase == v1alpha1.RolloutPhaseHalted {
 		p.Retry = p.Failing
 		for _, t := range p.Failing {
-			st.RetriedTenants = append(st.RetriedTenants, t.Name)
+			st.RetriedTenants = append(st.RetriedTenants, v1alpha1.RetriedTenant{Name: t.Name, Failure: Failure(t)})
 		}
 		failed, running = 0, running+failed
 		st.Phase, st.Message = v1alpha1.RolloutPhaseProgressing, ""
@@ -154,7 +154,7 @@ func startStatus(in Input) v1alpha1.RolloutStatus {
 
 // groupWaves sorts the tenants taking part in the rollout into the strategy's waves plus the
 // implicit rest wave, each group sorted by name.
-func groupWaves(in Input, retried []string) ([]*wave, error) {
+func groupWaves(in Input, retried []v1alpha1.RetriedTenant) ([]*wave, error) {
 	waves := make([]*wave, 0, len(in.Strategy.Waves)+1)
 	byName := map[string]*wave{}
 	for _, spec := range append(slices.Clone(in.Strategy.Waves), v1alpha1.RolloutWave{Name: RestWave}) {
@@ -178,16 +178,16 @@ func groupWaves(in Input, retried []string) ([]*wave, error) {
 	return waves, nil
 }
 
-// stillFailed keeps the retried tenants whose retry has not started yet (still in an error
-// state); once a retried tenant left the error state, a new failure counts again.
-func stillFailed(tenants []*v1alpha1.CAPTenant, retried []string) []string {
-	var out []string
+// stillFailed keeps the retried tenants still failing with the failure retried; once a retried
+// tenant's retry started or failed anew, a failure counts again.
+func stillFailed(tenants []*v1alpha1.CAPTenant, retried []v1alpha1.RetriedTenant) []v1alpha1.RetriedTenant {
+	var out []v1alpha1.RetriedTenant
 	for _, t := range tenants {
-		if slices.Contains(retried, t.Name) && t.Status.State == v1alpha1.CAPTenantStateUpgradeError {
-			out = append(out, t.Name)
+		if t.Status.State == v1alpha1.CAPTenantStateUpgradeError && awaitingRetry(t, retried) {
+			out = append(out, v1alpha1.RetriedTenant{Name: t.Name, Failure: Failure(t)})
 		}
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(a, b v1alpha1.RetriedTenant) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

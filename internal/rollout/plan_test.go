@@ -45,6 +45,12 @@ func fleet(prefix string, n int, lbls ...string) []*v1alpha1.CAPTenant {
 	return out
 }
 
+// failedWith sets a tenant's Ready message.
+func failedWith(t *v1alpha1.CAPTenant, msg string) *v1alpha1.CAPTenant {
+	t.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionTypeReady, Status: metav1.ConditionTrue, Reason: "UpgradeFailed", Message: msg}}
+	return t
+}
+
 func tenantNames(ts []*v1alpha1.CAPTenant) []string {
 	out := []string{}
 	for _, t := range ts {
@@ -162,8 +168,15 @@ func TestCompute(t *testing.T) {
 		name:     "a retried tenant still in error does not halt again",
 		strategy: v1alpha1.RolloutStrategy{Waves: []v1alpha1.RolloutWave{canary}},
 		tenants:  append([]*v1alpha1.CAPTenant{tn("c-00", "1", "2", v1alpha1.CAPTenantStateUpgradeError, "canary", "true")}, fleet("t", 1)...),
-		prev:     &v1alpha1.RolloutStatus{TargetVersion: "2", Phase: v1alpha1.RolloutPhaseProgressing, RetriedTenants: []string{"c-00"}},
+		prev:     &v1alpha1.RolloutStatus{TargetVersion: "2", Phase: v1alpha1.RolloutPhaseProgressing, RetriedTenants: []v1alpha1.RetriedTenant{{Name: "c-00", Failure: Failure(&v1alpha1.CAPTenant{})}}},
 		phase:    v1alpha1.RolloutPhaseProgressing, wave: "canary",
+	}, {
+		name:     "a retried tenant failing anew halts again",
+		strategy: v1alpha1.RolloutStrategy{Waves: []v1alpha1.RolloutWave{canary}},
+		tenants:  append([]*v1alpha1.CAPTenant{failedWith(tn("c-00", "1", "2", v1alpha1.CAPTenantStateUpgradeError, "canary", "true"), "job c-00-upgrade-2 failed")}, fleet("t", 1)...),
+		prev: &v1alpha1.RolloutStatus{TargetVersion: "2", Phase: v1alpha1.RolloutPhaseProgressing,
+			RetriedTenants: []v1alpha1.RetriedTenant{{Name: "c-00", Failure: Failure(failedWith(&v1alpha1.CAPTenant{}, "job c-00-upgrade-1 failed"))}}},
+		phase: v1alpha1.RolloutPhaseHalted,
 	}, {
 		name:     "failures within maxFailures (10% of 20 = 2) continue",
 		strategy: v1alpha1.RolloutStrategy{MaxFailures: pct("10%"), MaxParallel: num(3)},

@@ -35,6 +35,11 @@ func (ctl *Controller) providerTenant(ctx context.Context, ca *v1alpha1.CAPAppli
 	if err != nil {
 		return true, err
 	}
+	if ca.Spec.RolloutStrategy != nil && tenant.Status.CurrentCAPApplicationVersionInstance != "" {
+		// Under a rollout strategy the provider tenant is one of the rollout's tenants: its
+		// upgrade or failure is reported (and halts) there instead of blocking the rollout.
+		return false, nil
+	}
 	switch tenant.Status.State {
 	case v1alpha1.CAPTenantStateReady:
 		return false, nil

@@ -108,10 +108,19 @@ type RolloutStatus struct {
 	// ResumedWaves lists the waves with pauseAfter whose hold was released.
 	// +optional
 	ResumedWaves []string `json:"resumedWaves,omitempty"`
-	// RetriedTenants lists the failed tenants a retry was asked for; they do not count as
-	// failed until their retry has started.
+	// RetriedTenants are the failed tenants a retry was asked for; they do not count as
+	// failed again until their retry has failed too.
 	// +optional
-	RetriedTenants []string `json:"retriedTenants,omitempty"`
+	RetriedTenants []RetriedTenant `json:"retriedTenants,omitempty"`
+}
+
+// RetriedTenant is a failed tenant whose retry was asked for.
+type RetriedTenant struct {
+	// Name of the CAPTenant.
+	Name string `json:"name"`
+	// Failure identifies the failure retried: a hash of the tenant's Ready message at the
+	// time. A failure with another message is a new one.
+	Failure string `json:"failure"`
 }
 
 // RolloutWaveStatus is the progress of one wave.

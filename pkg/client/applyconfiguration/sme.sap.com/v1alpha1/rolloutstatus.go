@@ -35,9 +35,9 @@ type RolloutStatusApplyConfiguration struct {
 	Waves []RolloutWaveStatusApplyConfiguration `json:"waves,omitempty"`
 	// ResumedWaves lists the waves with pauseAfter whose hold was released.
 	ResumedWaves []string `json:"resumedWaves,omitempty"`
-	// RetriedTenants lists the failed tenants a retry was asked for; they do not count as
-	// failed until their retry has started.
-	RetriedTenants []string `json:"retriedTenants,omitempty"`
+	// RetriedTenants are the failed tenants a retry was asked for; they do not count as
+	// failed again until their retry has failed too.
+	RetriedTenants []RetriedTenantApplyConfiguration `json:"retriedTenants,omitempty"`
 }
 
 // RolloutStatusApplyConfiguration constructs a declarative configuration of the RolloutStatus type for use with
@@ -128,9 +128,12 @@ func (b *RolloutStatusApplyConfiguration) WithResumedWaves(values ...string) *Ro
 // WithRetriedTenants adds the given value to the RetriedTenants field in the declarative configuration
 // and returns the receiver, so that objects can be build by chaining "With" function invocations.
 // If called multiple times, values provided by each call will be appended to the RetriedTenants field.
-func (b *RolloutStatusApplyConfiguration) WithRetriedTenants(values ...string) *RolloutStatusApplyConfiguration {
+func (b *RolloutStatusApplyConfiguration) WithRetriedTenants(values ...*RetriedTenantApplyConfiguration) *RolloutStatusApplyConfiguration {
 	for i := range values {
-		b.RetriedTenants = append(b.RetriedTenants, values[i])
+		if values[i] == nil {
+			panic("nil value passed to WithRetriedTenants")
+		}
+		b.RetriedTenants = append(b.RetriedTenants, *values[i])
 	}
 	return b
 }
