@@ -86,6 +86,19 @@ func Compute(in Input) (Plan, error) {
 		return Plan{}, err
 	}
 	p := Plan{}
+	if in.Action == v1alpha1.RolloutActionRetry && st.Phase == v1alpha1.RolloutPhaseHalted {
+		// The failed tenants are retried: they count as running, so their wave is not done.
+		for _, w := range waves {
+			p.Retry = append(p.Retry, w.tenants[StateFailed]...)
+		}
+		for _, t := range p.Retry {
+			st.RetriedTenants = append(st.RetriedTenants, v1alpha1.RetriedTenant{Name: t.Name, Failure: Failure(t)})
+		}
+		st.Phase, st.Message = v1alpha1.RolloutPhaseProgressing, ""
+		if waves, err = groupWaves(in, st.RetriedTenants); err != nil {
+			return Plan{}, err
+		}
+	}
 	st.RetriedTenants = stillFailed(in.Tenants, st.RetriedTenants)
 	total, running, failed := 0, 0, 0
 	for _, w := range waves {
@@ -100,14 +113,6 @@ func Compute(in Input) (Plan, error) {
 		return Plan{}, fmt.Errorf("maxFailures: %w", err)
 	}
 	maxFailures = max(maxFailures, 0)
-	if in.Action == v1alpha1.RolloutActionRetry && st.Phase == v1alpha1.RolloutPhaseHalted {
-		p.Retry = p.Failing
-		for _, t := range p.Failing {
-			st.RetriedTenants = append(st.RetriedTenants, v1alpha1.RetriedTenant{Name: t.Name, Failure: Failure(t)})
-		}
-		failed, running = 0, running+failed
-		st.Phase, st.Message = v1alpha1.RolloutPhaseProgressing, ""
-	}
 	st.Waves = waveStatuses(waves, sameTarget(in), metav1.NewTime(in.Now))
 	st.Summary = summary(st.Waves, total)
 	switch {

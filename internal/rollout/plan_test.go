@@ -165,6 +165,13 @@ func TestCompute(t *testing.T) {
 		action:   v1alpha1.RolloutActionRetry,
 		retry:    []string{"c-00"}, upgrade: []string{"c-01"}, phase: v1alpha1.RolloutPhaseProgressing, wave: "canary",
 	}, {
+		name:     "retry of a finished wave's failures keeps later waves waiting",
+		strategy: v1alpha1.RolloutStrategy{Waves: []v1alpha1.RolloutWave{canary}},
+		tenants:  append([]*v1alpha1.CAPTenant{tn("c-00", "1", "2", v1alpha1.CAPTenantStateUpgradeError, "canary", "true"), tn("c-01", "2", "2", v1alpha1.CAPTenantStateReady, "canary", "true")}, fleet("t", 3)...),
+		prev:     &v1alpha1.RolloutStatus{TargetVersion: "2", Phase: v1alpha1.RolloutPhaseHalted},
+		action:   v1alpha1.RolloutActionRetry,
+		retry:    []string{"c-00"}, phase: v1alpha1.RolloutPhaseProgressing, wave: "canary",
+	}, {
 		name:     "a retried tenant still in error does not halt again",
 		strategy: v1alpha1.RolloutStrategy{Waves: []v1alpha1.RolloutWave{canary}},
 		tenants:  append([]*v1alpha1.CAPTenant{tn("c-00", "1", "2", v1alpha1.CAPTenantStateUpgradeError, "canary", "true")}, fleet("t", 1)...),

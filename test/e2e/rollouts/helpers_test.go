@@ -17,7 +17,7 @@ import (
 )
 
 // timeout bounds every wait of these tests; a rollout of many tenants takes minutes.
-const timeout = 6 * time.Minute
+const timeout = 3 * time.Minute
 
 // plugin runs the kubectl-capop binary in the namespace and returns its output.
 func plugin(t *testing.T, env *testenv.Env, ns string, args ...string) string {

@@ -33,6 +33,7 @@ func TestRollout(t *testing.T) {
 	framework.Start(t, env, "controller", []string{"--metrics-bind-address=127.0.0.1:0", "--leader-elect=false", "--operator-namespace=" + ns,
 		"--controllers=capapplication,capapplicationversion,captenant,captenantoperation", "--retry-attempts=0"}, "POD_NAMESPACE="+ns)
 	ca := framework.MultitenantApp(t, env, ns)
+	t.Cleanup(func() { dumpOnFailure(t, client, ns, ca.Name) })
 	setStrategy(t, client, ns, ca.Name, &v1alpha1.RolloutStrategy{
 		MaxParallel: ptr.To(intstr.FromInt32(maxParallel)), MaxParallelProvisioning: ptr.To(intstr.FromString("25%")),
 		Waves: []v1alpha1.RolloutWave{{Name: "canary", TenantIds: []string{ca.Spec.Provider.TenantId},
@@ -55,7 +56,7 @@ func TestRollout(t *testing.T) {
 	})
 	checkUntouched(t, client, ns, v1.Spec.Version, *tenantCount-2)
 	out := plugin(t, env, ns, "status", ca.Name)
-	for _, want := range []string{"Halted", "notify-upgrade", "UpgradeError", "rest    " + fmt.Sprint(*tenantCount-2)} {
+	for _, want := range []string{"Halted", "tenant-operation", "UpgradeError", "rest    " + fmt.Sprint(*tenantCount-2)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("kubectl capop status lacks %q:\n%s", want, out)
 		}
@@ -77,6 +78,9 @@ func TestRollout(t *testing.T) {
 
 	// A fixed version rolled out while paused moves nobody.
 	plugin(t, env, ns, "pause", ca.Name)
+	if got, err := client.CAPApplications(ns).Get(context.Background(), ca.Name, metav1.GetOptions{}); err != nil || !got.Spec.RolloutStrategy.Paused {
+		t.Fatalf("kubectl capop pause did not pause: %v %+v", err, got.Spec.RolloutStrategy)
+	}
 	v3 := version(t, ns, "v3", "3.0.0", false)
 	createCAV(t, client, v3)
 	paused := waitRollout(t, client, ns, ca.Name, func(r *v1alpha1.RolloutStatus) bool {
@@ -137,13 +141,13 @@ func setStrategy(t *testing.T, client typed.SmeV1alpha1Interface, ns, name strin
 }
 
 // version returns the walk-through's upgrade version under another name and version; with
-// failing, its notify-upgrade step fails for every tenant.
+// failing, its tenant-operation step fails for every tenant.
 func version(t *testing.T, ns, name, ver string, failing bool) *v1alpha1.CAPApplicationVersion {
 	cav := &v1alpha1.CAPApplicationVersion{}
 	framework.Example(t, "multitenant/cav-v2-upgrade.yaml", ns, cav)
 	cav.Name, cav.Spec.Version, cav.Spec.CAPApplicationInstance = "cap-app-01-"+name, ver, "cap-app-01"
 	for i := range cav.Spec.Workloads {
-		if w := &cav.Spec.Workloads[i]; failing && w.Name == "notify-upgrade" {
+		if w := &cav.Spec.Workloads[i]; failing && w.Name == "tenant-operation" {
 			w.Labels = map[string]string{testenv.FailPodLabel: "true"}
 			w.JobDefinition.BackoffLimit = ptr.To[int32](0)
 		}
@@ -211,4 +215,21 @@ func failedTenants(t *testing.T, client typed.SmeV1alpha1Interface, ns string) [
 		t.Fatal("no failed tenant")
 	}
 	return out
+}
+
+// dumpOnFailure logs the application's status and the tenants' states of a failed test.
+func dumpOnFailure(t *testing.T, client typed.SmeV1alpha1Interface, ns, app string) {
+	if !t.Failed() {
+		return
+	}
+	ca, err := client.CAPApplications(ns).Get(context.Background(), app, metav1.GetOptions{})
+	if err != nil {
+		t.Logf("application: %v", err)
+		return
+	}
+	t.Logf("strategy %+v, annotations %v", ca.Spec.RolloutStrategy, ca.Annotations)
+	t.Logf("application state %s, conditions %+v, rollout %+v", ca.Status.State, ca.Status.Conditions, ca.Status.Rollout)
+	for _, cat := range tenants(t, client, ns) {
+		t.Logf("tenant %s: version %q, state %s, current %s", cat.Name, cat.Spec.Version, cat.Status.State, cat.Status.CurrentCAPApplicationVersionInstance)
+	}
 }
