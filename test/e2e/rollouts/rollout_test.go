@@ -27,6 +27,9 @@ const maxParallel = 5
 // out while paused moves nobody; resumed, paused mid-wave (running upgrades complete, nothing
 // new starts) and resumed again, it completes without ever exceeding maxParallel.
 func TestRollout(t *testing.T) {
+	if *tenantCount < 2+2*maxParallel {
+		t.Fatalf("-rollout-tenants=%d: the rest wave needs more than %d tenants to be paused while it runs", *tenantCount, 2*maxParallel)
+	}
 	env := testenv.Current()
 	ns := env.NewNamespace(t)
 	client := versioned.NewForConfigOrDie(env.Config).SmeV1alpha1()
