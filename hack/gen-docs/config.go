@@ -40,8 +40,8 @@ func renderConfiguration(root string) (string, error) {
 	b.WriteString("- [Flags](#flags)\n- [Environment variables](#environment-variables)\n- [Chart values](#chart-values)\n\n")
 	b.WriteString("## Flags\n\n")
 	for _, bin := range bins {
-		fmt.Fprintf(&b, "### %s\n\n`cmd/%s`; in the image `/app/%s`. The output of `%s --help`:\n\n```text\n%s\n```\n\n",
-			bin, bin, imageName(bin), bin, strings.TrimRight(helps[bin], "\n"))
+		fmt.Fprintf(&b, "### %s\n\n`cmd/%s`; %s. The output of `%s --help`:\n\n```text\n%s\n```\n\n",
+			bin, bin, shippedAs(bin), bin, strings.TrimRight(helps[bin], "\n"))
 	}
 	b.WriteString("## Environment variables\n\n")
 	b.WriteString("| variable | read by | meaning |\n|---|---|---|\n")
@@ -70,6 +70,15 @@ func binaries(root string) ([]string, error) {
 		return nil, fmt.Errorf("no binaries under %s/cmd", root)
 	}
 	return out, nil
+}
+
+// shippedAs says where a binary is shipped: kubectl plugins are built by the user and put on
+// the PATH, the others are in the container image.
+func shippedAs(bin string) string {
+	if strings.HasPrefix(bin, "kubectl-") {
+		return "a kubectl plugin (`kubectl " + strings.TrimPrefix(bin, "kubectl-") + "`), not in the image: build it and put it on the PATH"
+	}
+	return "in the image `/app/" + imageName(bin) + "`"
 }
 
 // imageName returns the binary's path name in the container image.
