@@ -45,7 +45,9 @@ func Classify(t *v1alpha1.CAPTenant, target *v1alpha1.CAPApplicationVersion, ret
 	switch {
 	case t.Status.State == v1alpha1.CAPTenantStateReady && t.Status.CurrentCAPApplicationVersionInstance == target.Name:
 		return StateSucceeded
-	case t.Status.State == v1alpha1.CAPTenantStateUpgradeError && !awaitingRetry(t, retried):
+	case t.Status.State == v1alpha1.CAPTenantStateUpgradeError && t.Status.ObservedGeneration == t.Generation && !awaitingRetry(t, retried):
+		// A status of an older generation is the failure of an older upgrade: the tenant was
+		// just moved and its upgrade to the target has not started yet.
 		return StateFailed
 	}
 	return StateRunning

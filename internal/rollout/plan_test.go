@@ -185,6 +185,15 @@ func TestCompute(t *testing.T) {
 			RetriedTenants: []v1alpha1.RetriedTenant{{Name: "c-00", Failure: Failure(failedWith(&v1alpha1.CAPTenant{}, "job c-00-upgrade-1 failed"))}}},
 		phase: v1alpha1.RolloutPhaseHalted,
 	}, {
+		name:     "a tenant just moved away from a failed older upgrade is running, not failed",
+		strategy: v1alpha1.RolloutStrategy{Waves: []v1alpha1.RolloutWave{canary}},
+		tenants: append([]*v1alpha1.CAPTenant{func() *v1alpha1.CAPTenant {
+			t := tn("c-00", "1", "2", v1alpha1.CAPTenantStateUpgradeError, "canary", "true")
+			t.Generation, t.Status.ObservedGeneration = 3, 2
+			return t
+		}()}, fleet("t", 1)...),
+		phase: v1alpha1.RolloutPhaseProgressing, wave: "canary",
+	}, {
 		name:     "failures within maxFailures (10% of 20 = 2) continue",
 		strategy: v1alpha1.RolloutStrategy{MaxFailures: pct("10%"), MaxParallel: num(3)},
 		tenants:  append([]*v1alpha1.CAPTenant{tn("a-f1", "1", "2", v1alpha1.CAPTenantStateUpgradeError), tn("a-f2", "1", "2", v1alpha1.CAPTenantStateUpgradeError)}, fleet("t", 18)...),
