@@ -145,9 +145,9 @@ func registerRolloutCollector(m *controller.Metrics, cas smelisters.CAPApplicati
 	c := &rolloutCollector{
 		cas: cas,
 		tenants: prometheus.NewDesc("cap_op_rollout_tenants", "Tenants of an application's current rollout by wave and state.",
-			[]string{"namespace", "name", "version", "wave", "state"}, nil),
+			[]string{"namespace", "application", "version", "wave", "state"}, nil),
 		phase: prometheus.NewDesc("cap_op_rollout_phase", "Phase of an application's current rollout (1 for the current phase).",
-			[]string{"namespace", "name", "version", "phase"}, nil),
+			[]string{"namespace", "application", "version", "phase"}, nil),
 	}
 	err := m.Registry.Register(c)
 	if _, ok := err.(prometheus.AlreadyRegisteredError); ok {
