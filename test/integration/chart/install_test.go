@@ -91,27 +91,33 @@ func TestInstall(t *testing.T) {
 	verifyServing(t, caBundle, secret.Data["tls.crt"], name+"-webhook."+ns+".svc")
 
 	t.Run("ServiceAccountPermissions", func(t *testing.T) {
+		// Each ServiceAccount may do exactly what its binary's code does, in any namespace.
 		for _, tc := range []struct {
 			sa    string
-			needs []need
+			perms permissions
 		}{
-			{name + "-controller", append(controllerNeeds(),
-				need{"coordination.k8s.io", "leases", "get"}, need{"coordination.k8s.io", "leases", "create"}, need{"coordination.k8s.io", "leases", "update"})},
-			{name + "-subscription-server", serverNeeds()},
-			{name + "-webhook", webhookNeeds()},
+			{name + "-controller", controllerPermissions},
+			{name + "-subscription-server", serverPermissions},
+			{name + "-webhook", webhookPermissions},
 		} {
-			for _, n := range tc.needs {
-				if n.group == "coordination.k8s.io" {
-					// The Lease lives in the release namespace.
-					checkAccess(ctx, t, serviceAccountUser(ns, tc.sa), serviceAccountGroups(ns), n, ns, true)
-					continue
-				}
-				checkAccess(ctx, t, serviceAccountUser(ns, tc.sa), serviceAccountGroups(ns), n, "some-app-namespace", true)
+			user := serviceAccountUser(ns, tc.sa)
+			for _, n := range tc.perms.granted() {
+				checkAccess(ctx, t, user, serviceAccountGroups(ns), n, "some-app-namespace", true)
+			}
+			for _, n := range tc.perms.withheld() {
+				checkAccess(ctx, t, user, serviceAccountGroups(ns), n, "some-app-namespace", false)
 			}
 		}
-		// Leases elsewhere and writes by the webhook are not granted.
-		checkAccess(ctx, t, serviceAccountUser(ns, name+"-controller"), serviceAccountGroups(ns), need{"coordination.k8s.io", "leases", "update"}, "kube-system", false)
-		checkAccess(ctx, t, serviceAccountUser(ns, name+"-webhook"), serviceAccountGroups(ns), need{"sme.sap.com", "capapplications", "update"}, "some-app-namespace", false)
+		// The controller reads and renews its own Lease in the release namespace only.
+		controller := serviceAccountUser(ns, name+"-controller")
+		for _, v := range []string{"get", "create", "update"} {
+			checkAccess(ctx, t, controller, serviceAccountGroups(ns), need{"coordination.k8s.io", "leases", v}, ns, true)
+		}
+		for _, v := range []string{"list", "watch", "patch", "delete"} {
+			checkAccess(ctx, t, controller, serviceAccountGroups(ns), need{"coordination.k8s.io", "leases", v}, ns, false)
+		}
+		checkAccess(ctx, t, controller, serviceAccountGroups(ns), need{"coordination.k8s.io", "leases", "update"}, "kube-system", false)
+		checkAccessNamed(ctx, t, controller, serviceAccountGroups(ns), need{"coordination.k8s.io", "leases", "update"}, ns, "another-lease", false)
 	})
 
 	t.Run("AggregatedRoles", func(t *testing.T) {
@@ -245,6 +251,16 @@ func serviceAccountGroups(ns string) []string {
 // namespace (ignored for cluster-scoped resources) and compares with want.
 func checkAccess(ctx context.Context, t *testing.T, user string, groups []string, n need, namespace string, want bool) {
 	t.Helper()
+	name := ""
+	if n.resource == "leases" {
+		name = leaseName
+	}
+	checkAccessNamed(ctx, t, user, groups, n, namespace, name, want)
+}
+
+// checkAccessNamed is checkAccess for the object name (empty: any object).
+func checkAccessNamed(ctx context.Context, t *testing.T, user string, groups []string, n need, namespace, name string, want bool) {
+	t.Helper()
 	resource, subresource, _ := strings.Cut(n.resource, "/")
 	if resource == "clusterdomains" {
 		namespace = ""
@@ -253,7 +269,7 @@ func checkAccess(ctx context.Context, t *testing.T, user string, groups []string
 		User:   user,
 		Groups: groups,
 		ResourceAttributes: &authorizationv1.ResourceAttributes{
-			Namespace: namespace, Verb: n.verb, Group: n.group, Resource: resource, Subresource: subresource,
+			Namespace: namespace, Verb: n.verb, Group: n.group, Resource: resource, Subresource: subresource, Name: name,
 		},
 	}}
 	res, err := testenv.Current().Clientset().AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
@@ -261,6 +277,6 @@ func checkAccess(ctx context.Context, t *testing.T, user string, groups []string
 		t.Fatalf("SubjectAccessReview: %v", err)
 	}
 	if res.Status.Allowed != want {
-		t.Errorf("%s: %s %s (group %q) in %q allowed=%v, want %v (%s)", user, n.verb, n.resource, n.group, namespace, res.Status.Allowed, want, res.Status.Reason)
+		t.Errorf("%s: %s %s %q (group %q) in %q allowed=%v, want %v (%s)", user, n.verb, n.resource, name, n.group, namespace, res.Status.Allowed, want, res.Status.Reason)
 	}
 }

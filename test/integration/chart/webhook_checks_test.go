@@ -112,6 +112,11 @@ func checkWebhookTLSMount(t *testing.T, d *appsv1.Deployment, secret string) {
 	for _, v := range d.Spec.Template.Spec.Volumes {
 		if v.Secret != nil && v.Secret.SecretName == secret {
 			volume = v.Name
+			// Only the serving key pair: never the CA's key (ca.key) the Secret also holds.
+			want := []corev1.KeyToPath{{Key: "tls.crt", Path: "tls.crt"}, {Key: "tls.key", Path: "tls.key"}}
+			if !slices.Equal(v.Secret.Items, want) {
+				t.Errorf("webhook Secret volume items %+v, want only %+v", v.Secret.Items, want)
+			}
 		}
 	}
 	if volume == "" {
