@@ -17,12 +17,14 @@ import (
 // Options are the controller binary's settings. Flags fall back to the environment variables
 // of the previous implementation, so existing deployments keep working.
 type Options struct {
-	Kubeconfig      string
-	QPS             float32
-	Burst           int
-	MetricsAddress  string
-	LeaderElect     bool
-	LeaseName       string
+	Kubeconfig     string
+	QPS            float32
+	Burst          int
+	MetricsAddress string
+	LeaderElect    bool
+	LeaseName      string
+	// LeaderElection is the timing of leader election.
+	LeaderElection  LeaderElectionTiming
 	DetailedMetrics bool
 	// Workers are the worker counts by controller name.
 	Workers     map[string]*int
@@ -38,6 +40,7 @@ func NewOptions() *Options {
 		MetricsAddress: ":9090",
 		LeaderElect:    true,
 		LeaseName:      "capoperator-lease-lock",
+		LeaderElection: defaultLeaderElectionTiming,
 		Workers:        map[string]*int{},
 		Controllers:    []string{"*"},
 		Controller: controller.Options{
@@ -72,6 +75,9 @@ func (o *Options) AddFlags(fs *cli.FlagSet) {
 	cli.AddMetricsAddressFlag(fs, &o.MetricsAddress)
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect a leader through a Lease before reconciling, so that replicas can run as standbys.")
 	fs.StringVar(&o.LeaseName, "leader-election-lease", o.LeaseName, "Name of the leader-election Lease in the operator namespace.")
+	fs.DurationVar(&o.LeaderElection.LeaseDuration, "leader-elect-lease-duration", o.LeaderElection.LeaseDuration, "How long a standby waits after the last renewal it saw before it takes the Lease.")
+	fs.DurationVar(&o.LeaderElection.RenewDeadline, "leader-elect-renew-deadline", o.LeaderElection.RenewDeadline, "How long the leader tries to renew before it gives up leadership.")
+	fs.DurationVar(&o.LeaderElection.RetryPeriod, "leader-elect-retry-period", o.LeaderElection.RetryPeriod, "Interval of renewals and of a standby's attempts (jittered up to 2.2 times).")
 	fs.StringVar(&o.Controller.OperatorNamespace, "operator-namespace", o.Controller.OperatorNamespace, "Namespace of the operator; default: POD_NAMESPACE, then the service account's namespace.")
 	fs.StringVar(&o.Controller.CertManager, "cert-manager", o.Controller.CertManager, `Certificate API: "gardener" or "cert-manager.io"; empty detects it.`)
 	fs.Env("cert-manager", "CERT_MANAGER")
@@ -135,6 +141,9 @@ func (o *Options) Validate(fs *cli.FlagSet) error {
 		if *o.Workers[reg.Name] < 1 {
 			return fmt.Errorf("%s must be at least 1", fs.Source(reg.Name+"-workers"))
 		}
+	}
+	if err := o.LeaderElection.validate(); err != nil {
+		return err
 	}
 	known := names(Registry)
 	for _, c := range o.Controllers {

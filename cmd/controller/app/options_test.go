@@ -34,6 +34,12 @@ func TestCommandInput(t *testing.T) {
 			wantStderr: `TENANT_OPERATION_RETRY_INITIAL_DELAY="30" (--retry-initial-delay): not a valid duration`},
 		"unknown controller": {args: []string{"--controllers=capapplication,nope"},
 			wantStderr: `controller: --controllers: unknown controller "nope"`},
+		"renew deadline within the jittered retry period": {args: []string{"--leader-elect-renew-deadline=5s"},
+			wantStderr: "controller: --leader-elect-renew-deadline must exceed 1.2 times --leader-elect-retry-period"},
+		"lease not longer than the renew deadline": {args: []string{"--leader-elect-lease-duration=10s"},
+			wantStderr: "controller: --leader-elect-lease-duration must exceed --leader-elect-renew-deadline"},
+		"shorter leader election": {args: []string{"--help", "--leader-elect-lease-duration=8s", "--leader-elect-renew-deadline=6s", "--leader-elect-retry-period=2s"},
+			wantStdout: []string{"--leader-elect-lease-duration"}},
 		"removed grace period flag": {args: []string{"--shutdown-grace-period=10s"},
 			wantStderr: "controller: unknown flag: --shutdown-grace-period"},
 	}

@@ -20,12 +20,31 @@ import (
 	"github.com/capstan-io/capstan/internal/kube"
 )
 
-// Leader-election timing, as in the previous implementation.
-const (
-	leaseDuration = 15 * time.Second
-	renewDeadline = 10 * time.Second
-	retryPeriod   = 5 * time.Second
-)
+// LeaderElectionTiming is the timing of leader election. A standby takes over between
+// LeaseDuration and about LeaseDuration + 4.4 RetryPeriod after the leader died (it
+// counts from the last renewal it observed, and it polls every 1 to 2.2 RetryPeriods),
+// immediately when the leader shut down and released the Lease.
+type LeaderElectionTiming struct {
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+}
+
+// defaultLeaderElectionTiming is the previous implementation's: 15 s, 10 s, 5 s.
+var defaultLeaderElectionTiming = LeaderElectionTiming{
+	LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 5 * time.Second,
+}
+
+// validate applies the rules of client-go's leader elector, with flag names.
+func (l LeaderElectionTiming) validate() error {
+	switch {
+	case l.RetryPeriod <= 0:
+		return fmt.Errorf("--leader-elect-retry-period must be positive")
+	case float64(l.RenewDeadline) <= leaderelection.JitterFactor*float64(l.RetryPeriod):
+		return fmt.Errorf("--leader-elect-renew-deadline must exceed %v times --leader-elect-retry-period", leaderelection.JitterFactor)
+	case l.LeaseDuration <= l.RenewDeadline:
+		return fmt.Errorf("--leader-elect-lease-duration must exceed --leader-elect-renew-deadline")
+	}
+	return nil
+}
 
 // NewCommand returns the controller binary's command for cli.Main.
 func NewCommand() cli.Command {
@@ -125,8 +144,9 @@ func (r *runner) runElected(ctx context.Context) error {
 	)
 	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock: lock, Name: r.opts.LeaseName, ReleaseOnCancel: true,
-		LeaseDuration: leaseDuration, RenewDeadline: renewDeadline, RetryPeriod: retryPeriod,
-		WatchDog: r.leader,
+		LeaseDuration: r.opts.LeaderElection.LeaseDuration, RenewDeadline: r.opts.LeaderElection.RenewDeadline,
+		RetryPeriod: r.opts.LeaderElection.RetryPeriod,
+		WatchDog:    r.leader,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(leading context.Context) {
 				mu.Lock()
