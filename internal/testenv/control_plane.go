@@ -127,6 +127,7 @@ func (e *Env) startAPIServer(ctx context.Context, etcdURL string, port int, host
 		return err
 	}
 	e.apiserver = p
+	e.apiserverAddr = apiserverAddr{etcdURL: etcdURL, port: port, host: host}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(s.caCertPEM)
 	client := &http.Client{

@@ -41,6 +41,8 @@ type Env struct {
 	dynamic    dynamic.Interface
 	apiserver  *process
 	kubeconfig []byte
+	// apiserverAddr is what RestartAPIServer needs to start kube-apiserver again.
+	apiserverAddr apiserverAddr
 
 	mu       sync.Mutex
 	procs    []*process
