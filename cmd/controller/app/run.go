@@ -126,11 +126,12 @@ func (r *runner) runElected(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	lock := &resourcelock.LeaseLock{
+	stopped := make(chan struct{})
+	lock := &releaseAfterStop{stopped: stopped, Interface: &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Name: r.opts.LeaseName, Namespace: r.opts.Controller.OperatorNamespace},
 		Client:     client.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: uuid.NewString()},
-	}
+	}}
 	electCtx, stopElection := context.WithCancel(ctx)
 	defer stopElection()
 	// The elector calls OnStartedLeading in a goroutine of its own, which may start after
@@ -160,6 +161,7 @@ func (r *runner) runElected(ctx context.Context) error {
 				defer wg.Done()
 				r.ready.Unset("starting controllers")
 				runErr = r.runControllers(leading)
+				close(stopped)
 				// However the controllers ended, this instance stops leading: cancelling the
 				// election releases the Lease.
 				stopElection()
@@ -189,4 +191,28 @@ func (r *runner) runElected(ctx context.Context) error {
 		return nil
 	}
 	return errors.New("leader election ended without leading")
+}
+
+// releaseAfterStop holds back the release of the Lease (the update that clears the holder,
+// sent when the election ends) until the controllers' workers have stopped. client-go
+// releases the Lease as soon as the election's context is cancelled (SIGTERM), concurrently
+// with the workers finishing their last items, so a standby could otherwise start while they
+// still write. If the workers take longer than the release's deadline (the renew deadline),
+// the Lease is not released and the standby waits for it to expire instead.
+type releaseAfterStop struct {
+	resourcelock.Interface
+	// stopped is closed when the controllers have returned.
+	stopped <-chan struct{}
+}
+
+// Update implements resourcelock.Interface.
+func (l *releaseAfterStop) Update(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
+	if rec.HolderIdentity == "" {
+		select {
+		case <-l.stopped:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return l.Interface.Update(ctx, rec)
 }
