@@ -42,13 +42,17 @@ func MarkDomainReady(t testing.TB, env *testenv.Env, ns, name string) {
 
 // MultitenantApp creates the walk-through's Domain, a test-unique ClusterDomain (deleted when
 // the test ends), both marked Ready, the binding Secrets and the CAPApplication referencing
-// them, and returns the created application.
-func MultitenantApp(t testing.TB, env *testenv.Env, ns string) *v1alpha1.CAPApplication {
+// them, and returns the created application. Edits change the Domain before it is created
+// (e.g. a unique host, when a webhook checks hosts against other tests' Domains).
+func MultitenantApp(t testing.TB, env *testenv.Env, ns string, edits ...func(*v1alpha1.Domain)) *v1alpha1.CAPApplication {
 	t.Helper()
 	ctx := context.Background()
 	client := versioned.NewForConfigOrDie(env.Config).SmeV1alpha1()
 	dom := &v1alpha1.Domain{}
 	Example(t, "multitenant/domain.yaml", ns, dom)
+	for _, edit := range edits {
+		edit(dom)
+	}
 	if _, err := client.Domains(ns).Create(ctx, dom, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -54,6 +55,8 @@ type Process struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	err  error
+	// forbiddenUntil is set by AllowForbiddenUntil.
+	forbiddenUntil atomic.Pointer[time.Time]
 }
 
 // Start runs a built command with the environment's kubeconfig, extra arguments and

@@ -69,6 +69,9 @@ type fixture struct {
 	// caFile holds the test CA's PEM; the server process trusts it through SSL_CERT_FILE (for
 	// its outgoing HTTPS) and --client-ca-file (for the forwarded SMS client certificate).
 	caFile string
+	// ids are the chart's ServiceAccounts: the binaries run with their tokens, so a
+	// permission the chart lacks fails the test.
+	ids framework.Identities
 }
 
 // newFixture creates the namespace and the fake SAP services.
@@ -78,6 +81,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, env: env, ns: env.NewNamespace(t), kube: env.Clientset()}
 	f.sme = versioned.NewForConfigOrDie(env.Config)
 	f.account = "subaccount-" + f.ns
+	f.ids = framework.ChartIdentities(t, env, f.ns)
 	f.ca = servertest.NewCA(t, pkix.Name{Country: []string{"DE"}, Organization: []string{"SAP SE"}, CommonName: "Test Client CA"})
 	f.xsuaa = servertest.NewXSUAA(t, f.ca)
 	f.xsuaa.AddClient(saasClientID, "saas-secret")
@@ -99,7 +103,7 @@ func (f *fixture) startController(args ...string) *framework.Process {
 	base := []string{"--metrics-bind-address=127.0.0.1:0", "--leader-elect=false", "--operator-namespace=" + f.ns,
 		"--controllers=capapplication,capapplicationversion,captenant,captenantoperation",
 		"--retry-initial-delay=1s", "--retry-max-delay=4s"}
-	return framework.Start(f.t, f.env, "controller", append(base, args...), "POD_NAMESPACE="+f.ns)
+	return framework.StartAs(f.t, f.env, f.ids["controller"], "controller", append(base, args...), "POD_NAMESPACE="+f.ns)
 }
 
 // version1 is the walk-through's first version.
@@ -213,7 +217,7 @@ type serverProcess struct {
 func (f *fixture) startServer(name string) *serverProcess {
 	f.t.Helper()
 	port, metricsPort := freePort(f.t), freePort(f.t)
-	p := framework.Start(f.t, f.env, "server", []string{"--client-timeout=5s", "--client-ca-file=" + f.caFile},
+	p := framework.StartAs(f.t, f.env, f.ids["server"], "server", []string{"--client-timeout=5s", "--client-ca-file=" + f.caFile},
 		"PORT="+strconv.Itoa(port), "METRICS_PORT="+strconv.Itoa(metricsPort), "TLS_ENABLED=false",
 		"SSL_CERT_FILE="+f.caFile, "POD_NAME="+name)
 	s := &serverProcess{Process: p, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}

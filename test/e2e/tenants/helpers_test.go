@@ -36,7 +36,10 @@ func startController(t *testing.T, env *testenv.Env, ns string, args ...string) 
 	base := []string{"--metrics-bind-address=127.0.0.1:0", "--leader-elect=false", "--operator-namespace=" + ns,
 		"--controllers=capapplication,capapplicationversion,captenant,captenantoperation",
 		"--retry-initial-delay=1s", "--retry-max-delay=4s"}
-	return framework.Start(t, env, "controller", append(base, args...), "POD_NAMESPACE="+ns)
+	// The controller runs with a token of the chart's ServiceAccount: a permission the chart
+	// lacks fails the test.
+	id := framework.ChartIdentities(t, env, ns)["controller"]
+	return framework.StartAs(t, env, id, "controller", append(base, args...), "POD_NAMESPACE="+ns)
 }
 
 // upgradeCAV returns examples/multitenant/cav-v2-upgrade.yaml with its application reference

@@ -18,7 +18,7 @@ var allVerbs = []string{"get", "list", "watch", "create", "update", "patch", "de
 
 // permissions maps "resource.group" ("resource" for the core group; subresources as
 // "resource/sub.group") to the verbs a component's ClusterRole grants, exactly: the verbs
-// its code uses (docs/security.md), verified by grepping the clientset calls and informers
+// its code uses (chart/README.md, "RBAC"), verified by grepping the clientset calls and informers
 // of each binary and by the ServiceAccount scenarios of the fault tests (test/e2e/faults).
 type permissions map[string][]string
 
@@ -66,8 +66,8 @@ var controllerPermissions = permissions{
 var serverPermissions = permissions{
 	"capapplications.sme.sap.com":  {"get", "list", "watch"},
 	"captenantoutputs.sme.sap.com": {"get", "list"},
-	"domains.sme.sap.com":          {"get", "list"},
-	"clusterdomains.sme.sap.com":   {"get", "list"},
+	"domains.sme.sap.com":          {"get", "list", "watch"},
+	"clusterdomains.sme.sap.com":   {"get", "list", "watch"},
 	"captenants.sme.sap.com":       {"get", "list", "watch", "create", "update", "delete"},
 	"secrets":                      {"get", "create", "update", "delete"},
 	"configmaps":                   {"get", "list", "create", "update", "delete"},
