@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -25,8 +26,9 @@ import (
 // rbacTemplates are the chart templates holding the ServiceAccounts, roles and bindings.
 var rbacTemplates = []string{"controller-rbac.yaml", "subscription-server-rbac.yaml", "webhook-rbac.yaml"}
 
-// forbiddenMarker starts the part of an API error that denies a ServiceAccount a request.
-const forbiddenMarker = `is forbidden: User "system:serviceaccount:`
+// forbiddenPattern matches an API error that denies a ServiceAccount a request, as logged
+// plainly or inside a quoted klog value (with escaped quotes).
+var forbiddenPattern = regexp.MustCompile(`is forbidden: User \\?"system:serviceaccount:`)
 
 // Identity is a kubeconfig that authenticates as one ServiceAccount of the chart.
 type Identity struct {
@@ -137,6 +139,11 @@ func StartAs(t testing.TB, env *testenv.Env, id Identity, command string, args [
 
 // LogLines returns the lines of the process's log that contain substr.
 func (p *Process) LogLines(substr string) []string {
+	return p.logLinesMatching(regexp.MustCompile(regexp.QuoteMeta(substr)))
+}
+
+// logLinesMatching returns the lines of the process's log that match re.
+func (p *Process) logLinesMatching(re *regexp.Regexp) []string {
 	f, err := os.Open(p.LogPath)
 	if err != nil {
 		return []string{fmt.Sprintf("(cannot read the log of %s: %v)", p.Name, err)}
@@ -146,7 +153,7 @@ func (p *Process) LogLines(substr string) []string {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), substr) {
+		if re.MatchString(sc.Text()) {
 			lines = append(lines, sc.Text())
 		}
 	}
@@ -163,7 +170,7 @@ func (p *Process) AllowForbiddenUntil(ts time.Time) {
 // forbidden returns the "forbidden" errors of the process's ServiceAccount it logged,
 // except those AllowForbiddenUntil excuses.
 func (p *Process) forbidden() []string {
-	lines := p.LogLines(forbiddenMarker)
+	lines := p.logLinesMatching(forbiddenPattern)
 	until := p.forbiddenUntil.Load()
 	if until == nil {
 		return lines
