@@ -13,7 +13,8 @@ import (
 // would: every tenant ends Ready, provisioned by one operation whose step Jobs were each
 // created once. The moments are random points of the run's progress (Jobs created plus
 // tenants Ready), so kills fall between creating a Job and recording it, between a Job's
-// completion and the status update, and everywhere else.
+// completion and the status update, and everywhere else; when the run has passed several
+// points before a kill, the next controller is killed while it starts.
 func TestControllerKilledDuringProvisioning(t *testing.T) {
 	f := newFixture(t)
 	ctl := f.startController()
@@ -61,7 +62,7 @@ func TestAPIServerRestart(t *testing.T) {
 	n := max(*tenantsFlag/4, 10)
 	f.createTenants("before", n)
 	f.waitProgress(base+n/2, timeout)
-	began := time.Now()
+	began, before := time.Now(), f.progress()-base
 	if err := f.env.RestartAPIServer(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +70,8 @@ func TestAPIServerRestart(t *testing.T) {
 	// loaded the RBAC objects yet. Forbidden requests after that would be missing permissions.
 	ready := time.Now()
 	ctl.AllowForbiddenUntil(ready)
-	t.Logf("kube-apiserver down at %s, ready at %s (%s) at progress %d of %d", began.Format(time.TimeOnly), ready.Format(time.StampMicro),
-		ready.Sub(began).Round(time.Millisecond), f.progress()-base, 2*n)
+	t.Logf("kube-apiserver stopped at %s at progress %d of %d, ready again at %s (%s)", began.Format(time.TimeOnly), before, 2*n,
+		ready.Format(time.StampMicro), ready.Sub(began).Round(time.Millisecond))
 	f.createTenants("after", n/2)
 	f.waitReady(timeout)
 	if exited, code := ctl.Exited(); exited {
