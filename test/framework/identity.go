@@ -24,7 +24,7 @@ import (
 )
 
 // rbacTemplates are the chart templates holding the ServiceAccounts, roles and bindings.
-var rbacTemplates = []string{"controller-rbac.yaml", "subscription-server-rbac.yaml", "webhook-rbac.yaml"}
+var rbacTemplates = []string{"controller-rbac.yaml", "subscription-server-rbac.yaml", "webhook-rbac.yaml", "webhook-certificate-rbac.yaml"}
 
 // forbiddenPattern matches an API error that denies a ServiceAccount a request, as logged
 // plainly or inside a quoted klog value (with escaped quotes).
