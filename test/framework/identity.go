@@ -54,7 +54,7 @@ func ChartIdentities(t testing.TB, env *testenv.Env, ns string) Identities {
 		t.Fatal(err)
 	}
 	release := "capop-" + hex.EncodeToString(b)
-	args := []string{"template", release, filepath.Join(env.RepoRoot, "chart"), "--namespace", ns}
+	args := []string{"template", release, filepath.Join(env.RepoRoot, "chart"), "--namespace", ns, "--kube-version", env.ServerVersion}
 	for _, tpl := range rbacTemplates {
 		args = append(args, "--show-only", "templates/"+tpl)
 	}

@@ -24,12 +24,12 @@ type permissions map[string][]string
 
 // controllerPermissions are the controller's cluster-wide permissions.
 var controllerPermissions = permissions{
-	"capapplications.sme.sap.com":                   {"get", "list", "watch", "update"},
-	"capapplicationversions.sme.sap.com":            {"get", "list", "watch", "update"},
+	"capapplications.sme.sap.com":                   {"get", "list", "watch", "update", "patch"},
+	"capapplicationversions.sme.sap.com":            {"get", "list", "watch", "update", "patch"},
 	"domains.sme.sap.com":                           {"get", "list", "watch", "update"},
 	"clusterdomains.sme.sap.com":                    {"get", "list", "watch", "update"},
-	"captenants.sme.sap.com":                        {"get", "list", "watch", "create", "update", "delete"},
-	"captenantoperations.sme.sap.com":               {"get", "list", "watch", "create", "update", "delete"},
+	"captenants.sme.sap.com":                        {"get", "list", "watch", "create", "update", "patch", "delete"},
+	"captenantoperations.sme.sap.com":               {"get", "list", "watch", "create", "update", "patch", "delete"},
 	"captenantoutputs.sme.sap.com":                  {"get", "list", "watch", "delete"},
 	"capapplications/status.sme.sap.com":            {"update"},
 	"capapplicationversions/status.sme.sap.com":     {"update"},
@@ -43,7 +43,7 @@ var controllerPermissions = permissions{
 	"captenantoperations/finalizers.sme.sap.com":    {"update"},
 	"domains/finalizers.sme.sap.com":                {"update"},
 	"clusterdomains/finalizers.sme.sap.com":         {"update"},
-	"secrets":                                       {"get", "list", "watch", "create", "update", "delete"},
+	"secrets":                                       {"get", "list", "watch", "create", "update", "patch", "delete"},
 	"services":                                      {"get", "list", "watch", "create", "update"},
 	"deployments.apps":                              {"get", "list", "watch", "create", "update"},
 	"horizontalpodautoscalers.autoscaling":          {"get", "list", "watch", "create", "update"},
