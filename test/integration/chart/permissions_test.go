@@ -25,7 +25,7 @@ type permissions map[string][]string
 // controllerPermissions are the controller's cluster-wide permissions.
 var controllerPermissions = permissions{
 	"capapplications.sme.sap.com":                   {"get", "list", "watch", "update", "patch"},
-	"capapplicationversions.sme.sap.com":            {"get", "list", "watch", "update", "patch"},
+	"capapplicationversions.sme.sap.com":            {"get", "list", "watch", "update", "patch", "delete"},
 	"domains.sme.sap.com":                           {"get", "list", "watch", "update"},
 	"clusterdomains.sme.sap.com":                    {"get", "list", "watch", "update"},
 	"captenants.sme.sap.com":                        {"get", "list", "watch", "create", "update", "patch", "delete"},
@@ -45,7 +45,7 @@ var controllerPermissions = permissions{
 	"clusterdomains/finalizers.sme.sap.com":         {"update"},
 	"secrets":                                       {"get", "list", "watch", "create", "update", "patch", "delete"},
 	"services":                                      {"get", "list", "watch", "create", "update"},
-	"deployments.apps":                              {"get", "list", "watch", "create", "update"},
+	"deployments.apps":                              {"get", "list", "watch", "create", "update", "delete"},
 	"horizontalpodautoscalers.autoscaling":          {"get", "list", "watch", "create", "update"},
 	"poddisruptionbudgets.policy":                   {"get", "list", "watch", "create", "update"},
 	"jobs.batch":                                    {"get", "list", "watch", "create", "update"},
