@@ -26,8 +26,8 @@ type permissions map[string][]string
 var controllerPermissions = permissions{
 	"capapplications.sme.sap.com":                   {"get", "list", "watch", "update", "patch"},
 	"capapplicationversions.sme.sap.com":            {"get", "list", "watch", "update", "patch", "delete"},
-	"domains.sme.sap.com":                           {"get", "list", "watch", "update"},
-	"clusterdomains.sme.sap.com":                    {"get", "list", "watch", "update"},
+	"domains.sme.sap.com":                           {"get", "list", "watch", "create", "update"},
+	"clusterdomains.sme.sap.com":                    {"get", "list", "watch", "create", "update"},
 	"captenants.sme.sap.com":                        {"get", "list", "watch", "create", "update", "patch", "delete"},
 	"captenantoperations.sme.sap.com":               {"get", "list", "watch", "create", "update", "patch", "delete"},
 	"captenantoutputs.sme.sap.com":                  {"get", "list", "watch", "delete"},
@@ -78,8 +78,8 @@ var webhookPermissions = permissions{
 	"capapplications.sme.sap.com":        {"get", "list"},
 	"capapplicationversions.sme.sap.com": {"get", "list"},
 	"captenants.sme.sap.com":             {"get", "list"},
-	"domains.sme.sap.com":                {"get", "list", "create"},
-	"clusterdomains.sme.sap.com":         {"get", "list", "create"},
+	"domains.sme.sap.com":                {"get", "list"},
+	"clusterdomains.sme.sap.com":         {"get", "list"},
 }
 
 // split returns the group and resource of a permissions key.
