@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -184,9 +185,17 @@ func (p *Process) forbidden() []string {
 	return kept
 }
 
-// LogTime returns the time in the header of a klog text line ("Lmmdd hh:mm:ss.uuuuuu ...",
-// local time), in the year of near, and whether the line has such a header.
+// LogTime returns the time of a log line: the "ts" field of a JSON line (the binaries'
+// default format), else the header of a klog text line ("Lmmdd hh:mm:ss.uuuuuu ...", local
+// time, in the year of near); false when the line has neither.
 func LogTime(line string, near time.Time) (time.Time, bool) {
+	var entry struct {
+		TS string `json:"ts"`
+	}
+	if json.Unmarshal([]byte(line), &entry) == nil && entry.TS != "" {
+		ts, err := time.Parse(time.RFC3339Nano, entry.TS)
+		return ts, err == nil
+	}
 	if len(line) < 21 {
 		return time.Time{}, false
 	}

@@ -1,6 +1,9 @@
 package framework
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestForbiddenPattern(t *testing.T) {
 	tests := map[string]bool{
@@ -15,5 +18,21 @@ func TestForbiddenPattern(t *testing.T) {
 		if got := forbiddenPattern.MatchString(line); got != want {
 			t.Errorf("forbiddenPattern.MatchString(%q) = %v, want %v", line, got, want)
 		}
+	}
+}
+
+func TestLogTime(t *testing.T) {
+	near := time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
+	for line, want := range map[string]time.Time{
+		`{"level":"info","ts":"2026-12-02T05:55:06.908Z","msg":"Workers stopped"}`: time.Date(2026, 12, 2, 5, 55, 6, 908e6, time.UTC),
+		`I1202 04:39:47.314122   24863 reflector.go:227] "Failed to watch"`:        time.Date(2026, 12, 2, 4, 39, 47, 314122e3, time.Local),
+	} {
+		got, ok := LogTime(line, near)
+		if !ok || !got.Equal(want) {
+			t.Errorf("LogTime(%q) = %v, %v; want %v", line, got, ok, want)
+		}
+	}
+	if _, ok := LogTime("no header", near); ok {
+		t.Error("LogTime found a time in a line without one")
 	}
 }

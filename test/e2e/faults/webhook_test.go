@@ -111,7 +111,7 @@ func (f *fixture) startWebhook() *webhook {
 func (wh *webhook) start() {
 	wh.f.t.Helper()
 	wh.p = framework.StartAs(wh.f.t, wh.f.env, wh.f.ids["web-hooks"], "web-hooks", []string{
-		"--bind-address=127.0.0.1", "--port=" + strconv.Itoa(wh.port), "--metrics-port=-1",
+		"--bind-address=127.0.0.1", "--port=" + strconv.Itoa(wh.port), "--metrics-bind-address=127.0.0.1:0",
 		"--tls-cert-file=" + wh.certFile, "--tls-key-file=" + wh.keyFile,
 	})
 	if wh.registered() {
