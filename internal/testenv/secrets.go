@@ -1,8 +1,6 @@
 package testenv
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -16,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/capstan-io/capstan/internal/pki"
 )
 
 // secrets are the credentials an environment generates at start.
@@ -58,33 +58,14 @@ func writeSecrets(dir string, users []User) (*secrets, error) {
 // writeServingCert creates a throw-away CA and a serving certificate for
 // 127.0.0.1 and localhost signed by it.
 func (s *secrets) writeServingCert() error {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
 	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "capstan-testenv-ca"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(7 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	caTmpl := pki.CATemplate(pkix.Name{CommonName: "capstan-testenv-ca"}, now.Add(-time.Hour), now.Add(7*24*time.Hour))
+	caTmpl.SerialNumber = big.NewInt(1)
+	ca, err := pki.SelfSign(caTmpl)
 	if err != nil {
 		return err
 	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
+	leaf, err := pki.Sign(&x509.Certificate{
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: "kube-apiserver"},
 		NotBefore:    now.Add(-time.Hour),
@@ -93,21 +74,12 @@ func (s *secrets) writeServingCert() error {
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		DNSNames:     []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	}, ca.Cert, ca.Key)
 	if err != nil {
 		return err
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	s.caCertPEM = pemEncode("CERTIFICATE", caDER)
-	return writeFiles(map[string][]byte{
-		s.caFile:   s.caCertPEM,
-		s.certFile: pemEncode("CERTIFICATE", der),
-		s.keyFile:  pemEncode("EC PRIVATE KEY", keyDER),
-	})
+	s.caCertPEM = ca.CertPEM
+	return writeFiles(map[string][]byte{s.caFile: ca.CertPEM, s.certFile: leaf.CertPEM, s.keyFile: leaf.KeyPEM})
 }
 
 // writeServiceAccountKeys creates the RSA key pair used to sign and verify

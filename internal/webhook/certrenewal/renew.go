@@ -9,20 +9,17 @@ package certrenewal
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"strings"
 	"time"
 
 	certutil "k8s.io/client-go/util/cert"
 	"k8s.io/client-go/util/keyutil"
+
+	"github.com/capstan-io/capstan/internal/pki"
 )
 
 // Keys of the Secret, as the chart writes them.
@@ -151,39 +148,25 @@ func checkServing(data map[string][]byte, ca *x509.Certificate, cfg Config, now 
 
 // sign creates a serving certificate for cfg signed by the CA, with a new ECDSA P-256 key.
 func sign(ca *x509.Certificate, caKey crypto.Signer, cfg Config, now time.Time) (certPEM, keyPEM []byte, notAfter time.Time, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, time.Time{}, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	if err != nil {
-		return nil, nil, time.Time{}, err
-	}
 	// Certificates hold whole seconds; the result says exactly what the certificate says.
 	notAfter = now.Add(cfg.Validity).UTC().Truncate(time.Second)
 	if notAfter.After(ca.NotAfter) {
 		notAfter = ca.NotAfter
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cfg.ServiceName + "." + cfg.Namespace + ".svc"},
-		DNSNames:     cfg.DNSNames(),
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+	kp, err := pki.Sign(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: cfg.ServiceName + "." + cfg.Namespace + ".svc"},
+		DNSNames:    cfg.DNSNames(),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
 		// A little slack for clocks that are behind.
 		NotBefore:   now.Add(-5 * time.Minute),
 		NotAfter:    notAfter,
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	}, ca, caKey)
 	if err != nil {
 		return nil, nil, time.Time{}, fmt.Errorf("signing the serving certificate: %w", err)
 	}
-	keyPEM, err = keyutil.MarshalPrivateKeyToPEM(key)
-	if err != nil {
-		return nil, nil, time.Time{}, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: certutil.CertificateBlockType, Bytes: der}), keyPEM, notAfter, nil
+	return kp.CertPEM, kp.KeyPEM, notAfter, nil
 }
 
 // copyData copies Secret data, so that the input is never modified.

@@ -3,12 +3,8 @@ package certrenewal
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"math/big"
 	"strings"
 	"testing"
@@ -20,7 +16,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	certutil "k8s.io/client-go/util/cert"
-	"k8s.io/client-go/util/keyutil"
+
+	"github.com/capstan-io/capstan/internal/pki"
 )
 
 var (
@@ -38,28 +35,11 @@ type testCA struct {
 
 func newTestCA(t *testing.T, validFor time.Duration) testCA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	kp, err := pki.SelfSign(pki.CATemplate(pkix.Name{CommonName: "capop-webhook-ca"}, testNow.AddDate(-1, 0, 0), testNow.Add(validFor)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "capop-webhook-ca"},
-		NotBefore: testNow.AddDate(-1, 0, 0), NotAfter: testNow.Add(validFor),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM, err := keyutil.MarshalPrivateKeyToPEM(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testCA{cert: cert, key: key, pemCrt: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pemKey: keyPEM}
+	return testCA{cert: kp.Cert, key: kp.Key, pemCrt: kp.CertPEM, pemKey: kp.KeyPEM}
 }
 
 // secretData is the chart's Secret with a serving certificate of ca that expires after
@@ -73,16 +53,14 @@ func secretData(t *testing.T, ca testCA, validFor time.Duration, names []string)
 		t.Fatal(err)
 	}
 	if names != nil {
-		// Re-sign with other names.
-		key, _ := keyutil.ParsePrivateKeyPEM(keyPEM)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
+		// Sign again for other names.
+		kp, err := pki.Sign(&x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
 			NotBefore: testNow.Add(-time.Hour), NotAfter: notAfter, KeyUsage: x509.KeyUsageDigitalSignature,
-			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.(*ecdsa.PrivateKey).PublicKey, ca.key)
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, ca.cert, ca.key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+		certPEM, keyPEM = kp.CertPEM, kp.KeyPEM
 	}
 	return map[string][]byte{
 		KeyCACert: ca.pemCrt, KeyCAKey: ca.pemKey, KeyCAExpiry: []byte(ca.cert.NotAfter.Format(time.RFC3339)),
