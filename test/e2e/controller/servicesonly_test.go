@@ -20,17 +20,9 @@ func TestServicesOnlyApplication(t *testing.T) {
 	client := sme(env).SmeV1alpha1()
 	startController(t, env, ns)
 
-	dom := &v1alpha1.Domain{}
-	framework.Example(t, "multitenant/domain.yaml", ns, dom)
-	if _, err := client.Domains(ns).Create(ctx, dom, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	framework.MarkDomainReady(t, env, ns, dom.Name)
-	ca := &v1alpha1.CAPApplication{}
-	framework.Example(t, "services-only/capapplication.yaml", ns, ca)
-	ca.Spec.DomainRefs = ca.Spec.DomainRefs[:1] // the Domain only; the ClusterDomain is covered elsewhere
-	framework.BindingSecrets(t, env, ca)
-	if _, err := client.CAPApplications(ns).Create(ctx, ca, metav1.CreateOptions{}); err != nil {
+	ca := framework.ServicesOnlyApp(t, env, ns)
+	dom, err := client.Domains(ns).Get(ctx, ca.Spec.DomainRefs[0].Name, metav1.GetOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	cav := &v1alpha1.CAPApplicationVersion{}
