@@ -15,7 +15,6 @@ import (
 	"github.com/capstan-io/capstan/internal/controller/capapplication"
 	"github.com/capstan-io/capstan/internal/testenv"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
-	"github.com/capstan-io/capstan/test/framework"
 )
 
 // TestApplicationDeletionKeepsConsumers deletes a CAPApplication with subscribed consumers
@@ -34,12 +33,7 @@ func TestApplicationDeletionKeepsConsumers(t *testing.T) {
 			ns := env.NewNamespace(t)
 			ctx := context.Background()
 			client := sme(env).SmeV1alpha1()
-			startController(t, env, ns)
-			ca := framework.MultitenantApp(t, env, ns)
-			v1 := &v1alpha1.CAPApplicationVersion{}
-			framework.Example(t, "multitenant/cav-v1.yaml", ns, v1)
-			createCAV(t, env, v1)
-			waitTenantDiag(t, env, ns, providerTenant, readyOn(v1.Name))
+			ca, v1, _ := startWithVersion1(t, env, ns)
 
 			legacyRef := metav1.NewControllerRef(ca, v1alpha1.SchemeGroupVersion.WithKind("CAPApplication"))
 			consumer := &v1alpha1.CAPTenant{
@@ -51,7 +45,7 @@ func TestApplicationDeletionKeepsConsumers(t *testing.T) {
 			if _, err := client.CAPTenants(ns).Create(ctx, consumer, metav1.CreateOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			waitTenantDiag(t, env, ns, "consumer", func(c *v1alpha1.CAPTenant) bool {
+			waitTenant(t, env, ns, "consumer", func(c *v1alpha1.CAPTenant) bool {
 				return readyOn(v1.Name)(c) && len(c.OwnerReferences) == 0
 			})
 			// A canary with a plain (non-controller) owner reference shows that the
@@ -88,7 +82,7 @@ func TestApplicationDeletionKeepsConsumers(t *testing.T) {
 				}
 				return true, nil
 			})
-			got := waitTenantDiag(t, env, ns, "consumer", readyOn(v1.Name))
+			got := waitTenant(t, env, ns, "consumer", readyOn(v1.Name))
 			if got.DeletionTimestamp != nil {
 				t.Fatalf("the consumer tenant is being deleted: %v", got.DeletionTimestamp)
 			}
@@ -108,24 +102,4 @@ func TestApplicationDeletionKeepsConsumers(t *testing.T) {
 			})
 		})
 	}
-}
-
-// waitTenantDiag is waitTenant reporting the tenant's state, conditions and owner references
-// on a timeout.
-func waitTenantDiag(t *testing.T, env *testenv.Env, ns, name string, cond func(*v1alpha1.CAPTenant) bool) *v1alpha1.CAPTenant {
-	t.Helper()
-	var cat *v1alpha1.CAPTenant
-	testenv.Eventually(t, timeout, func() (bool, error) {
-		var err error
-		cat, err = sme(env).SmeV1alpha1().CAPTenants(ns).Get(context.Background(), name, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		if cond(cat) {
-			return true, nil
-		}
-		return false, fmt.Errorf("tenant %s: state %q, current %q, deleting %v, conditions %+v, owners %v",
-			name, cat.Status.State, cat.Status.CurrentCAPApplicationVersionInstance, cat.DeletionTimestamp != nil, cat.Status.Conditions, cat.OwnerReferences)
-	})
-	return cat
 }

@@ -2,6 +2,7 @@ package tenants
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -75,16 +76,36 @@ func failing(w *v1alpha1.WorkloadDetails) {
 	w.JobDefinition.BackoffLimit = ptr.To[int32](0)
 }
 
-// waitTenant waits until a tenant satisfies cond and returns it.
+// waitTenant waits until a tenant satisfies cond and returns it; on a timeout it reports the
+// tenant's state, conditions and owner references.
 func waitTenant(t *testing.T, env *testenv.Env, ns, name string, cond func(*v1alpha1.CAPTenant) bool) *v1alpha1.CAPTenant {
 	t.Helper()
 	var cat *v1alpha1.CAPTenant
 	testenv.Eventually(t, timeout, func() (bool, error) {
 		var err error
 		cat, err = sme(env).SmeV1alpha1().CAPTenants(ns).Get(context.Background(), name, metav1.GetOptions{})
-		return err == nil && cond(cat), err
+		if err != nil {
+			return false, err
+		}
+		if cond(cat) {
+			return true, nil
+		}
+		return false, fmt.Errorf("tenant %s: state %q, current %q, deleting %v, conditions %+v, owners %v",
+			name, cat.Status.State, cat.Status.CurrentCAPApplicationVersionInstance, cat.DeletionTimestamp != nil, cat.Status.Conditions, cat.OwnerReferences)
 	})
 	return cat
+}
+
+// startWithVersion1 runs the controller, creates the walk-through's application and its
+// version 1, and waits for the provider tenant to be Ready on that version.
+func startWithVersion1(t *testing.T, env *testenv.Env, ns string) (*v1alpha1.CAPApplication, *v1alpha1.CAPApplicationVersion, *v1alpha1.CAPTenant) {
+	t.Helper()
+	startController(t, env, ns)
+	ca := framework.MultitenantApp(t, env, ns)
+	v1 := &v1alpha1.CAPApplicationVersion{}
+	framework.Example(t, "multitenant/cav-v1.yaml", ns, v1)
+	createCAV(t, env, v1)
+	return ca, v1, waitTenant(t, env, ns, providerTenant, readyOn(v1.Name))
 }
 
 // readyOn is a waitTenant condition: Ready on the given version.

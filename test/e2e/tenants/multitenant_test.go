@@ -12,7 +12,6 @@ import (
 	"github.com/capstan-io/capstan/internal/testenv"
 	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
-	"github.com/capstan-io/capstan/test/framework"
 )
 
 // vsGVR is the resource of Istio VirtualServices.
@@ -28,13 +27,7 @@ func TestMultitenantWalkthrough(t *testing.T) {
 	ns := env.NewNamespace(t)
 	ctx := context.Background()
 	client := sme(env).SmeV1alpha1()
-	startController(t, env, ns)
-	ca := framework.MultitenantApp(t, env, ns)
-	v1 := &v1alpha1.CAPApplicationVersion{}
-	framework.Example(t, "multitenant/cav-v1.yaml", ns, v1)
-	createCAV(t, env, v1)
-
-	provider := waitTenant(t, env, ns, providerTenant, readyOn(v1.Name))
+	ca, v1, provider := startWithVersion1(t, env, ns)
 	ops := operations(t, env, ns, providerTenant)
 	if len(ops) != 1 || ops[0].Spec.Operation != "provisioning" || len(ops[0].Spec.Steps) != 1 ||
 		ops[0].Spec.Steps[0] != (v1alpha1.CAPTenantOperationStep{Name: "cap-backend", Type: "TenantOperation"}) {
