@@ -21,24 +21,13 @@ import (
 	"github.com/capstan-io/capstan/internal/server/servertest"
 	"github.com/capstan-io/capstan/internal/testenv"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
+	"github.com/capstan-io/capstan/test/framework"
 )
 
 // tenant returns the tenant with the BTP tenant id in the fixture's namespace (nil when none).
 func (f *fixture) tenant(tenantID string) *v1alpha1.CAPTenant {
 	f.t.Helper()
-	list, err := f.sme.SmeV1alpha1().CAPTenants(f.ns).List(context.Background(), metav1.ListOptions{
-		LabelSelector: v1alpha1.LabelBTPTenantIdentifier + "=" + tenantID,
-	})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if len(list.Items) == 0 {
-		return nil
-	}
-	if len(list.Items) > 1 {
-		f.t.Fatalf("%d tenants with tenant id %s", len(list.Items), tenantID)
-	}
-	return &list.Items[0]
+	return framework.TenantByID(f.t, f.sme, f.ns, tenantID)
 }
 
 // waitTenantState waits until the tenant with the tenant id reaches the state.

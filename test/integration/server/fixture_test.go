@@ -27,6 +27,7 @@ import (
 	"github.com/capstan-io/capstan/internal/testenv"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 	smeclient "github.com/capstan-io/capstan/pkg/client/clientset/versioned"
+	"github.com/capstan-io/capstan/test/framework"
 )
 
 func TestMain(m *testing.M) {
@@ -288,16 +289,7 @@ func do(t *testing.T, srv *server.Server, method, path string, body any, headers
 // tenant returns the tenant with the tenant id in the fixture's namespace (nil when none).
 func (f *fixture) tenant(tenantID string) *v1alpha1.CAPTenant {
 	f.t.Helper()
-	list, err := f.sme.SmeV1alpha1().CAPTenants(f.ns).List(context.Background(), metav1.ListOptions{
-		LabelSelector: v1alpha1.LabelBTPTenantIdentifier + "=" + tenantID,
-	})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if len(list.Items) == 0 {
-		return nil
-	}
-	return &list.Items[0]
+	return framework.TenantByID(f.t, f.sme, f.ns, tenantID)
 }
 
 // setState plays the controller: it sets the tenant's status state.
