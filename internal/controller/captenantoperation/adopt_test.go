@@ -1,14 +1,12 @@
 package captenantoperation
 
 import (
-	"context"
 	"testing"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
 	"github.com/capstan-io/capstan/internal/tenant"
@@ -42,17 +40,7 @@ func TestSyncAdoptsReferenceJobs(t *testing.T) {
 	base := newOperation(v1alpha1.CAPTenantOperationTypeUpgrade)
 	foreign := base.DeepCopy()
 	foreign.UID = "uid-other"
-	cases := map[string]struct {
-		// operation and cluster setup
-		op   *v1alpha1.CAPTenantOperation
-		jobs []*batchv1.Job
-		// expectations
-		writes  []string
-		state   v1alpha1.CAPTenantOperationState
-		reason  string
-		step    uint32
-		jobName string
-	}{
+	cases := map[string]syncCase{
 		"running reference job is adopted, not duplicated": {
 			op: referenceStarted(base, 1, "t-mtx-x7k2p"), jobs: []*batchv1.Job{referenceJob(base, 0, "x7k2p", "")},
 			writes: nil, // the status already shows the step and the Job
@@ -76,26 +64,6 @@ func TestSyncAdoptsReferenceJobs(t *testing.T) {
 		},
 	}
 	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			objs := append(fixtures(), tc.op)
-			for _, j := range tc.jobs {
-				objs = append(objs, j)
-			}
-			f := newFixture(t, objs...)
-			if err := f.ctl.sync(context.Background(), cache.MetaObjectToName(tc.op)); err != nil {
-				t.Fatalf("sync: %v", err)
-			}
-			if got := f.Writes(); !equalStrings(got, tc.writes) {
-				t.Errorf("writes %v, want %v", got, tc.writes)
-			}
-			got, _ := f.SME.SmeV1alpha1().CAPTenantOperations("ns").Get(context.Background(), tc.op.Name, metav1.GetOptions{})
-			ready := meta.FindStatusCondition(got.Status.Conditions, "Ready")
-			if got.Status.State != tc.state || ready.Reason != tc.reason {
-				t.Errorf("state %s reason %s (%s), want %s %s", got.Status.State, ready.Reason, ready.Message, tc.state, tc.reason)
-			}
-			if ptr.Deref(got.Status.CurrentStep, 0) != tc.step || ptr.Deref(got.Status.ActiveJob, "") != tc.jobName {
-				t.Errorf("step %d job %q, want %d %q", ptr.Deref(got.Status.CurrentStep, 0), ptr.Deref(got.Status.ActiveJob, ""), tc.step, tc.jobName)
-			}
-		})
+		t.Run(name, tc.run)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
@@ -59,17 +60,7 @@ func started(op *v1alpha1.CAPTenantOperation, n int) *v1alpha1.CAPTenantOperatio
 
 func TestSync(t *testing.T) {
 	base := newOperation(v1alpha1.CAPTenantOperationTypeProvisioning)
-	cases := map[string]struct {
-		// operation and cluster setup
-		op   *v1alpha1.CAPTenantOperation
-		jobs []*batchv1.Job
-		// expectations
-		writes  []string
-		state   v1alpha1.CAPTenantOperationState
-		reason  string
-		step    uint32
-		jobName string
-	}{
+	cases := map[string]syncCase{
 		"first step gets the shared VCAP secret and its job, no status write": {
 			op:     base,
 			writes: []string{"create secrets", "create jobs"},
@@ -106,30 +97,49 @@ func TestSync(t *testing.T) {
 		},
 	}
 	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			objs := append(fixtures(), tc.op)
-			for _, j := range tc.jobs {
-				objs = append(objs, j)
-			}
-			f := newFixture(t, objs...)
-			if err := f.ctl.sync(context.Background(), cache.MetaObjectToName(tc.op)); err != nil {
-				t.Fatalf("sync: %v", err)
-			}
-			if got := f.Writes(); !equalStrings(got, tc.writes) {
-				t.Errorf("writes %v, want %v", got, tc.writes)
-			}
-			got, _ := f.SME.SmeV1alpha1().CAPTenantOperations("ns").Get(context.Background(), tc.op.Name, metav1.GetOptions{})
-			ready := metav1.Condition{}
-			if len(got.Status.Conditions) > 0 {
-				ready = got.Status.Conditions[0]
-			}
-			if got.Status.State != tc.state || ready.Reason != tc.reason {
-				t.Errorf("state %s reason %s (%s), want %s %s", got.Status.State, ready.Reason, ready.Message, tc.state, tc.reason)
-			}
-			if ptr.Deref(got.Status.CurrentStep, 0) != tc.step || ptr.Deref(got.Status.ActiveJob, "") != tc.jobName {
-				t.Errorf("step %d job %q, want %d %q", ptr.Deref(got.Status.CurrentStep, 0), ptr.Deref(got.Status.ActiveJob, ""), tc.step, tc.jobName)
-			}
-		})
+		t.Run(name, tc.run)
+	}
+}
+
+// syncCase is one sync of an operation among Jobs and what it must write and leave.
+type syncCase struct {
+	// operation and cluster setup
+	op   *v1alpha1.CAPTenantOperation
+	jobs []*batchv1.Job
+	// expectations
+	writes  []string
+	state   v1alpha1.CAPTenantOperationState
+	reason  string
+	step    uint32
+	jobName string
+}
+
+// run syncs the case's operation and checks the writes and the resulting status.
+func (tc syncCase) run(t *testing.T) {
+	objs := append(fixtures(), tc.op)
+	for _, j := range tc.jobs {
+		objs = append(objs, j)
+	}
+	f := newFixture(t, objs...)
+	if err := f.ctl.sync(context.Background(), cache.MetaObjectToName(tc.op)); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if got := f.Writes(); !equalStrings(got, tc.writes) {
+		t.Errorf("writes %v, want %v", got, tc.writes)
+	}
+	got, err := f.SME.SmeV1alpha1().CAPTenantOperations("ns").Get(context.Background(), tc.op.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := metav1.Condition{}
+	if c := meta.FindStatusCondition(got.Status.Conditions, "Ready"); c != nil {
+		ready = *c
+	}
+	if got.Status.State != tc.state || ready.Reason != tc.reason {
+		t.Errorf("state %s reason %s (%s), want %s %s", got.Status.State, ready.Reason, ready.Message, tc.state, tc.reason)
+	}
+	if ptr.Deref(got.Status.CurrentStep, 0) != tc.step || ptr.Deref(got.Status.ActiveJob, "") != tc.jobName {
+		t.Errorf("step %d job %q, want %d %q", ptr.Deref(got.Status.CurrentStep, 0), ptr.Deref(got.Status.ActiveJob, ""), tc.step, tc.jobName)
 	}
 }
 
