@@ -6,22 +6,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	certutil "k8s.io/client-go/util/cert"
-
-	"github.com/capstan-io/capstan/internal/webhook/webhooktest"
 )
 
 // TestCertReloaderExportsExpiry checks cap_op_webhook_certificate_expiry_timestamp_seconds
 // follows the certificate being served, across a reload.
 func TestCertReloaderExportsExpiry(t *testing.T) {
-	ca, err := webhooktest.NewCA()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile, err := ca.WriteServingCert(dir, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, dir, certFile, keyFile := servingCert(t)
 	metrics := NewMetrics()
 	r, err := NewCertReloader(certFile, keyFile, metrics)
 	if err != nil {

@@ -14,19 +14,26 @@ import (
 	"github.com/capstan-io/capstan/internal/webhook/webhooktest"
 )
 
-// startServer runs a TLS server with a certificate of serial 1 and returns it with its CA,
-// the certificate directory and a stop function that waits for Run to return.
-func startServer(t *testing.T) (*Server, *webhooktest.CA, string, func() error) {
+// servingCert writes a certificate of serial 1, signed by a new CA, to a temporary directory
+// and returns the CA, the directory and the two files.
+func servingCert(t *testing.T) (ca *webhooktest.CA, dir, certFile, keyFile string) {
 	t.Helper()
 	ca, err := webhooktest.NewCA()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	certFile, keyFile, err := ca.WriteServingCert(dir, 1)
-	if err != nil {
+	dir = t.TempDir()
+	if certFile, keyFile, err = ca.WriteServingCert(dir, 1); err != nil {
 		t.Fatal(err)
 	}
+	return ca, dir, certFile, keyFile
+}
+
+// startServer runs a TLS server with a certificate of serial 1 and returns it with its CA,
+// the certificate directory and a stop function that waits for Run to return.
+func startServer(t *testing.T) (*Server, *webhooktest.CA, string, func() error) {
+	t.Helper()
+	ca, dir, certFile, keyFile := servingCert(t)
 	opts := Options{BindAddress: "127.0.0.1", TLSEnabled: true, CertFile: certFile, KeyFile: keyFile,
 		CertReloadInterval: 20 * time.Millisecond, ShutdownTimeout: 5 * time.Second}
 	h := newTestHandler()
