@@ -64,13 +64,14 @@ var controllerPermissions = permissions{
 
 // serverPermissions are the subscription server's permissions.
 var serverPermissions = permissions{
-	"capapplications.sme.sap.com":  {"get", "list", "watch"},
-	"captenantoutputs.sme.sap.com": {"get", "list"},
-	"domains.sme.sap.com":          {"get", "list", "watch"},
-	"clusterdomains.sme.sap.com":   {"get", "list", "watch"},
-	"captenants.sme.sap.com":       {"get", "list", "watch", "create", "update", "delete"},
-	"secrets":                      {"get", "create", "update", "delete"},
-	"configmaps":                   {"get", "list", "create", "update", "delete"},
+	"capapplications.sme.sap.com":        {"get", "list", "watch"},
+	"capapplicationversions.sme.sap.com": {"get", "list", "watch"},
+	"captenantoutputs.sme.sap.com":       {"get", "list"},
+	"domains.sme.sap.com":                {"get", "list", "watch"},
+	"clusterdomains.sme.sap.com":         {"get", "list", "watch"},
+	"captenants.sme.sap.com":             {"get", "list", "watch", "create", "update", "delete"},
+	"secrets":                            {"get", "create", "update", "delete"},
+	"configmaps":                         {"get", "list", "create", "update", "delete"},
 }
 
 // webhookPermissions are the webhook's permissions.
