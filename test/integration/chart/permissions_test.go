@@ -57,7 +57,7 @@ var controllerPermissions = permissions{
 	"certificates.cert-manager.io":                  {"get", "list", "watch", "create", "update", "delete"},
 	"dnsentries.dns.gardener.cloud":                 {"get", "list", "watch", "create", "update", "deletecollection"},
 	"servicemonitors.monitoring.coreos.com":         {"get", "create", "update"},
-	"pods":                                          {"list"},
+	"pods":                                          {"get", "list", "watch"},
 	"endpointslices.discovery.k8s.io":               {"list"},
 	"events.events.k8s.io":                          {"create", "patch"},
 }
