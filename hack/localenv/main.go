@@ -3,7 +3,9 @@
 // and kwok with one fake node, with the operator's and the third-party CRDs installed), the
 // operator's controller, subscription server and admission webhooks as child processes, and,
 // unless --no-sample, the published multi-tenant sample application (examples/multitenant)
-// with local stand-ins for the Istio ingress gateway and cert-manager. It writes the admin
+// with local stand-ins for the Istio ingress gateway and cert-manager; with --demo it then
+// subscribes --tenants consumer tenants through the subscription server and rolls the second
+// version of the sample out to them. It writes the admin
 // kubeconfig to .cache/local/kubeconfig and the logs to .cache/local/logs. See package
 // hack/localenv/localenv.
 package main
@@ -22,8 +24,11 @@ import (
 func main() {
 	kubeconfig := flag.String("kubeconfig-out", "", "where to write the admin kubeconfig (default <repo>/.cache/local/kubeconfig)")
 	noSample := flag.Bool("no-sample", false, "run only the environment and the operator: no ingress gateway and cert-manager stand-ins, no sample application")
+	demo := flag.Bool("demo", false, "once the sample is Ready, subscribe consumer tenants through the subscription server and roll the second version (examples/multitenant/cav-v2-upgrade.yaml) out to them")
+	tenants := flag.Int("tenants", localenv.DefaultDemoTenants, fmt.Sprintf("how many consumer tenants --demo subscribes (1 to %d)", localenv.MaxDemoTenants))
 	flag.Parse()
-	if err := run(*kubeconfig, *noSample); err != nil {
+	opts := localenv.Options{KubeconfigOut: *kubeconfig, NoSample: *noSample, Demo: *demo, DemoTenants: *tenants}
+	if err := run(opts); err != nil {
 		fmt.Fprintln(os.Stderr, "localenv:", err)
 		os.Exit(1)
 	}
@@ -32,16 +37,16 @@ func main() {
 // run starts the session, prints its summary and blocks. On SIGINT or SIGTERM the
 // environment package stops the session (child processes first), then the environment, and
 // exits.
-func run(kubeconfigOut string, noSample bool) error {
+func run(opts localenv.Options) error {
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(root, ".cache", "local")
-	if kubeconfigOut == "" {
-		kubeconfigOut = filepath.Join(dir, "kubeconfig")
+	opts.Dir = filepath.Join(root, ".cache", "local")
+	if opts.KubeconfigOut == "" {
+		opts.KubeconfigOut = filepath.Join(opts.Dir, "kubeconfig")
 	}
-	s, err := localenv.Run(context.Background(), localenv.Options{Dir: dir, KubeconfigOut: kubeconfigOut, NoSample: noSample})
+	s, err := localenv.Run(context.Background(), opts)
 	if err != nil {
 		return err
 	}

@@ -38,8 +38,8 @@ func (s *Session) startController(ctx context.Context, bin string) error {
 	return p.waitHTTP(ctx, s.ControllerMetricsURL+"/readyz", readyTimeout)
 }
 
-// startServer runs the subscription server on a free port (plain HTTP) and waits until it
-// answers /healthz.
+// startServer runs the subscription server on a free port (plain HTTP), trusting the demo's
+// XSUAA stand-in if there is one, and waits until it answers /healthz.
 func (s *Session) startServer(ctx context.Context, bin string) error {
 	port, err := freePort()
 	if err != nil {
@@ -49,16 +49,22 @@ func (s *Session) startServer(ctx context.Context, bin string) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.run("server", bin, nil, []string{
+	env := []string{
 		"PORT=" + strconv.Itoa(port),
 		"METRICS_PORT=" + strconv.Itoa(metricsPort),
 		"POD_NAME=localenv-server",
 		"POD_NAMESPACE=" + OperatorNamespace,
-	})
+	}
+	if s.issuer != nil {
+		// The server fetches the token keys from the XSUAA stand-in over HTTPS.
+		env = append(env, "SSL_CERT_FILE="+s.opts.issuerCAFile())
+	}
+	p, err := s.run("server", bin, nil, env)
 	if err != nil {
 		return err
 	}
 	s.Server, s.ServerURL = p, fmt.Sprintf("http://127.0.0.1:%d", port)
+	s.ServerMetricsURL = fmt.Sprintf("http://127.0.0.1:%d", metricsPort)
 	return p.waitHTTP(ctx, s.ServerURL+"/healthz", readyTimeout)
 }
 

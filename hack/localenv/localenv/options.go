@@ -22,6 +22,12 @@ const (
 	WebhookConfigurationName = "capstan-local"
 	// DefaultSampleTimeout bounds the wait for the sample application.
 	DefaultSampleTimeout = 4 * time.Minute
+	// DefaultDemoTenants is how many consumer tenants the demo subscribes.
+	DefaultDemoTenants = 3
+	// MaxDemoTenants bounds Options.DemoTenants: every tenant runs provisioning and upgrade Jobs.
+	MaxDemoTenants = 20
+	// DefaultDemoTimeout bounds each of the demo's two waits (provisioning, rollout).
+	DefaultDemoTimeout = 5 * time.Minute
 )
 
 // Options configure Run.
@@ -37,6 +43,17 @@ type Options struct {
 	NoSample bool
 	// SampleTimeout bounds the wait for the sample; zero means DefaultSampleTimeout.
 	SampleTimeout time.Duration
+	// Demo, after the sample is ready, subscribes DemoTenants consumer tenants through the
+	// subscription server's SaaS registry endpoint (with tokens of a local stand-in for
+	// XSUAA), waits until they are Ready, rolls the second version of the sample
+	// (examples/multitenant/cav-v2-upgrade.yaml) out to them and waits until they run it.
+	// It needs the sample.
+	Demo bool
+	// DemoTenants is how many consumer tenants the demo subscribes (1 to MaxDemoTenants);
+	// zero means DefaultDemoTenants.
+	DemoTenants int
+	// DemoTimeout bounds each of the demo's waits; zero means DefaultDemoTimeout.
+	DemoTimeout time.Duration
 	// Logf prints progress messages; nil prints "localenv: ..." lines to stderr.
 	Logf func(format string, args ...any)
 }
@@ -54,6 +71,18 @@ func (o Options) withDefaults() (Options, error) {
 	if o.SampleTimeout <= 0 {
 		o.SampleTimeout = DefaultSampleTimeout
 	}
+	if o.Demo && o.NoSample {
+		return o, fmt.Errorf("localenv: the demo needs the sample application (drop --no-sample)")
+	}
+	if o.DemoTenants == 0 {
+		o.DemoTenants = DefaultDemoTenants
+	}
+	if o.DemoTenants < 1 || o.DemoTenants > MaxDemoTenants {
+		return o, fmt.Errorf("localenv: the number of demo tenants must be between 1 and %d, not %d", MaxDemoTenants, o.DemoTenants)
+	}
+	if o.DemoTimeout <= 0 {
+		o.DemoTimeout = DefaultDemoTimeout
+	}
 	if o.Logf == nil {
 		o.Logf = func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, "localenv: "+format+"\n", args...)
@@ -67,6 +96,9 @@ func (o Options) logDir() string { return filepath.Join(o.Dir, "logs") }
 
 // binDir is where the operator's binaries are built.
 func (o Options) binDir() string { return filepath.Join(o.Dir, "bin") }
+
+// issuerCAFile is the PEM of the CA of the XSUAA stand-in, which the server trusts.
+func (o Options) issuerCAFile() string { return filepath.Join(o.Dir, "issuer-ca.crt") }
 
 // certDir holds the webhook CA and serving certificate.
 func (o Options) certDir() string { return filepath.Join(o.Dir, "webhook-certs") }

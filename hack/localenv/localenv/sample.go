@@ -57,15 +57,21 @@ func (s *Session) applySample(ctx context.Context) error {
 	}
 	s.opts.Logf("sample: created Domain %s/%s, ClusterDomain %s, CAPApplication %s/%s and %d binding Secrets",
 		dom.Namespace, dom.Name, cdom.Name, ca.Namespace, ca.Name, len(ca.Spec.BTP.Services))
-	return s.createPublishedVersion(ctx)
+	return s.createPublishedVersion(ctx, sampleVersionFile)
 }
 
-// createSecrets creates the application's binding Secrets and a placeholder image pull
-// Secret "regcred" (kwok pulls no images).
+// createSecrets creates the application's binding Secrets (for the demo, the saas-registry one
+// trusts the XSUAA stand-in) and a placeholder image pull Secret "regcred" (kwok pulls no
+// images).
 func (s *Session) createSecrets(ctx context.Context, ca *v1alpha1.CAPApplication) error {
 	secrets, err := framework.BindingSecretObjects(ca)
 	if err != nil {
 		return err
+	}
+	if s.issuer != nil {
+		if s.issuer.xsappname, err = demoSecrets(ca, secrets, s.issuer.xsuaa.URL); err != nil {
+			return err
+		}
 	}
 	secrets = append(secrets, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "regcred", Namespace: ca.Namespace},
@@ -80,14 +86,14 @@ func (s *Session) createSecrets(ctx context.Context, ca *v1alpha1.CAPApplication
 	return nil
 }
 
-// createPublishedVersion creates examples/multitenant/cav-v1.yaml unchanged, as kubectl
-// would: its numeric PORT value is turned into a string by the mutating webhook, whose
-// warnings are printed.
-func (s *Session) createPublishedVersion(ctx context.Context) error {
-	docs := examples.Documents(examples.MustRead(sampleVersionFile))
+// createPublishedVersion creates a CAPApplicationVersion of examples/ (the last document of
+// file) unchanged, as kubectl would: its numeric PORT value is turned into a string by the
+// mutating webhook, whose warnings are printed.
+func (s *Session) createPublishedVersion(ctx context.Context, file string) error {
+	docs := examples.Documents(examples.MustRead(file))
 	obj := &unstructured.Unstructured{}
 	if err := yaml.Unmarshal(docs[len(docs)-1], &obj.Object); err != nil {
-		return fmt.Errorf("%s: %w", sampleVersionFile, err)
+		return fmt.Errorf("%s: %w", file, err)
 	}
 	warnings := &warningLog{}
 	cfg := rest.CopyConfig(s.Env.Config)
@@ -98,9 +104,9 @@ func (s *Session) createPublishedVersion(ctx context.Context) error {
 	}
 	_, err = client.Resource(framework.Resource(obj.GetKind())).Namespace(obj.GetNamespace()).Create(ctx, obj, metav1.CreateOptions{})
 	if err != nil {
-		return fmt.Errorf("creating %s as published: %w", sampleVersionFile, err)
+		return fmt.Errorf("creating %s as published: %w", file, err)
 	}
-	s.opts.Logf("sample: created CAPApplicationVersion %s/%s from %s as published", obj.GetNamespace(), obj.GetName(), sampleVersionFile)
+	s.opts.Logf("sample: created CAPApplicationVersion %s/%s from %s as published", obj.GetNamespace(), obj.GetName(), file)
 	for _, w := range warnings.list {
 		s.opts.Logf("sample: warning from the API server: %s", w)
 	}

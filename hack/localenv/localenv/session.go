@@ -26,13 +26,20 @@ type Session struct {
 	WebhookURL string
 	// ControllerMetricsURL serves the controller's /metrics, /healthz and /readyz.
 	ControllerMetricsURL string
+	// ServerMetricsURL and WebhookMetricsURL serve the /metrics of the subscription server and
+	// of the webhooks, e.g. http://127.0.0.1:40125.
+	ServerMetricsURL, WebhookMetricsURL string
 	// Controller, Server and Webhooks are the operator's processes.
 	Controller, Server, Webhooks *Process
 	// Sample reports whether the sample application was applied.
 	Sample bool
+	// Demo is the outcome of the demo (Options.Demo), nil without it.
+	Demo *DemoResult
 
 	opts    Options
 	clients *kube.Clients
+	// issuer is the XSUAA stand-in of the demo, nil without it.
+	issuer *issuer
 	// cancel ends the background loops (the cert-manager stand-in); loops waits for them.
 	cancel context.CancelFunc
 	loops  sync.WaitGroup
@@ -113,6 +120,11 @@ func (s *Session) start(ctx context.Context, bins map[string]string) error {
 			return err
 		}
 	}
+	if s.opts.Demo {
+		if err := s.startIssuer(); err != nil {
+			return err
+		}
+	}
 	if err := s.startWebhooks(ctx, bins["web-hooks"]); err != nil {
 		return err
 	}
@@ -129,7 +141,13 @@ func (s *Session) start(ctx context.Context, bins map[string]string) error {
 	if err := s.applySample(ctx); err != nil {
 		return err
 	}
-	return s.waitSample(ctx)
+	if err := s.waitSample(ctx); err != nil {
+		return err
+	}
+	if !s.opts.Demo {
+		return nil
+	}
+	return s.runDemo(ctx)
 }
 
 // writeKubeconfig copies the admin kubeconfig to Options.KubeconfigOut, if set.
@@ -175,6 +193,9 @@ func (s *Session) Stop() error {
 			wg.Go(func() { errs[i] = p.stop() })
 		}
 		wg.Wait()
+		if s.issuer != nil {
+			s.issuer.close()
+		}
 		s.stopErr = errors.Join(append(errs, s.Env.Stop())...)
 	})
 	return s.stopErr

@@ -7,7 +7,8 @@ import (
 )
 
 // PrintSummary writes what a user needs to work with the session: the sme.sap.com objects
-// (`kubectl get cap -A`), the kubeconfig, the endpoints and the log files.
+// (`kubectl get cap -A`), the demo's tenants, versions and times, the kubeconfig, the
+// endpoints, the metrics endpoints and the log files.
 func (s *Session) PrintSummary(w io.Writer) error {
 	fmt.Fprintf(w, "\nLocal environment ready (Kubernetes %s, fake node %s).\n", s.Env.ServerVersion, s.Env.NodeName)
 	if s.Sample {
@@ -19,11 +20,18 @@ func (s *Session) PrintSummary(w io.Writer) error {
 		fmt.Fprintf(w, "Stand-ins: Istio ingress gateway pod %s/%s; a loop marking cert-manager Certificates Ready.\n",
 			IngressNamespace, IngressPodName)
 	}
+	if s.Demo != nil {
+		s.Demo.print(w)
+		fmt.Fprintf(w, "\nXSUAA stand-in (tokens for the subscription server): %s\n", s.issuer.xsuaa.URL)
+	}
 	fmt.Fprintf(w, "\nUse the cluster:\n  export KUBECONFIG=%s\n  kubectl get cap -A\n", s.Kubeconfig)
 	fmt.Fprintf(w, "\nOperator (namespace %s):\n", OperatorNamespace)
 	fmt.Fprintf(w, "  subscription server  %s\n", s.ServerURL)
 	fmt.Fprintf(w, "  webhooks             %s/validate, %s/mutate (CA %s/ca.crt)\n", s.WebhookURL, s.WebhookURL, s.opts.certDir())
-	fmt.Fprintf(w, "  controller metrics   %s/metrics\n", s.ControllerMetricsURL)
+	fmt.Fprintf(w, "\nMetrics:\n")
+	fmt.Fprintf(w, "  controller           %s/metrics\n", s.ControllerMetricsURL)
+	fmt.Fprintf(w, "  subscription server  %s/metrics\n", s.ServerMetricsURL)
+	fmt.Fprintf(w, "  webhooks             %s/metrics\n", s.WebhookMetricsURL)
 	fmt.Fprintf(w, "\nLogs:\n")
 	for _, p := range s.Processes() {
 		fmt.Fprintf(w, "  %-13s %s\n", p.Name, p.LogPath)

@@ -55,6 +55,7 @@ func (s *Session) startWebhooks(ctx context.Context, bin string) error {
 		return err
 	}
 	s.Webhooks, s.WebhookURL = p, fmt.Sprintf("https://127.0.0.1:%d", port)
+	s.WebhookMetricsURL = fmt.Sprintf("http://127.0.0.1:%d", metricsPort)
 	if err := p.waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", metricsPort), readyTimeout); err != nil {
 		return err
 	}

@@ -1,7 +1,8 @@
 // Package localenv tests hack/local-up.sh end to end through the code it runs
-// (hack/localenv/localenv): one session with the environment, the operator's three processes
-// and the sample application, which must become Ready and Consistent, and whose processes
-// must all be gone after Stop.
+// (hack/localenv/localenv): one session with the environment, the operator's three processes,
+// the sample application, which must become Ready and Consistent, and the demo (--demo), whose
+// consumer tenants must be subscribed through the subscription server and end Ready on the
+// second version; all processes must be gone after Stop.
 package localenv
 
 import (
@@ -10,10 +11,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,14 +28,24 @@ import (
 	"github.com/capstan-io/capstan/pkg/client/clientset/versioned"
 )
 
-// runTimeout bounds Run: the control plane, the build of the operator and the sample.
-const runTimeout = 10 * time.Minute
+// runTimeout bounds Run: the control plane, the build of the operator, the sample and the
+// demo.
+const runTimeout = 12 * time.Minute
 
-func TestLocalUpRunsTheSample(t *testing.T) {
+// demoTenants is how many tenants the demo subscribes here: two, to keep the test short.
+const demoTenants = 2
+
+func TestLocalUpRunsTheSampleAndTheDemo(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	s, err := localenv.Run(ctx, localenv.Options{Dir: dir, KubeconfigOut: filepath.Join(dir, "kubeconfig"), Logf: t.Logf})
+	progress := &lines{}
+	logf := func(format string, args ...any) {
+		progress.add(fmt.Sprintf(format, args...))
+		t.Logf(format, args...)
+	}
+	s, err := localenv.Run(ctx, localenv.Options{Dir: dir, KubeconfigOut: filepath.Join(dir, "kubeconfig"), Logf: logf,
+		Demo: true, DemoTenants: demoTenants})
 	if err != nil {
 		t.Fatal(err) // Run stopped what it had started
 	}
@@ -48,11 +61,16 @@ func TestLocalUpRunsTheSample(t *testing.T) {
 
 	checkSample(t, s)
 	checkProcesses(t, s, dir)
+	tenants := checkDemo(t, s, progress)
 	var summary bytes.Buffer
 	if err := s.PrintSummary(&summary); err != nil {
 		t.Fatalf("PrintSummary: %v", err)
 	}
-	for _, want := range []string{"cap-app-01", "Consistent", "export KUBECONFIG=" + s.Kubeconfig, s.ServerURL, "Press Ctrl-C"} {
+	wants := []string{"cap-app-01", "Consistent", "export KUBECONFIG=" + s.Kubeconfig, s.ServerURL, "Press Ctrl-C",
+		fmt.Sprintf("Demo: %d consumer tenants", demoTenants), "from " + localenv.SampleVersion + " to " + localenv.DemoVersion,
+		s.ControllerMetricsURL + "/metrics", s.ServerMetricsURL + "/metrics", s.WebhookMetricsURL + "/metrics"}
+	wants = append(wants, tenants...)
+	for _, want := range wants {
 		if !strings.Contains(summary.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, summary.String())
 		}
@@ -89,9 +107,10 @@ func checkSample(t *testing.T, s *localenv.Session) {
 	if env := cav.Spec.Workloads[1].DeploymentDefinition.Env; env[0].Name != "PORT" || env[0].Value != "4000" {
 		t.Errorf("router env %v, want PORT=\"4000\" converted by the webhook", env[0])
 	}
+	// The demo ends with the provider tenant on the second version too.
 	cat, err := sme.CAPTenants(localenv.SampleNamespace).Get(ctx, localenv.SampleProviderTenant, metav1.GetOptions{})
-	if err != nil || cat.Status.State != v1alpha1.CAPTenantStateReady {
-		t.Fatalf("provider tenant: %v, state %v", err, cat.Status.State)
+	if err != nil || cat.Status.State != v1alpha1.CAPTenantStateReady || cat.Status.CurrentCAPApplicationVersionInstance != localenv.DemoVersion {
+		t.Fatalf("provider tenant: %v, state %v on %q", err, cat.Status.State, cat.Status.CurrentCAPApplicationVersionInstance)
 	}
 	ca, err := sme.CAPApplications(localenv.SampleNamespace).Get(ctx, localenv.SampleApplication, metav1.GetOptions{})
 	if err != nil || ca.Status.State != v1alpha1.CAPApplicationStateConsistent {
@@ -134,6 +153,8 @@ func checkProcesses(t *testing.T, s *localenv.Session, dir string) {
 		s.ServerURL + "/healthz":            plain,
 		s.ControllerMetricsURL + "/readyz":  plain,
 		s.ControllerMetricsURL + "/metrics": plain,
+		s.ServerMetricsURL + "/metrics":     plain,
+		s.WebhookMetricsURL + "/metrics":    plain,
 		s.WebhookURL + "/healthz":           tlsClient,
 	} {
 		resp, err := client.Get(url)
@@ -146,6 +167,69 @@ func checkProcesses(t *testing.T, s *localenv.Session, dir string) {
 			t.Errorf("GET %s: %s", url, resp.Status)
 		}
 	}
+}
+
+// checkDemo asserts that the demo's tenants were created by the subscription server and are
+// Ready on the second version, that progress was logged per tenant state change, and
+// returns the tenants' names.
+func checkDemo(t *testing.T, s *localenv.Session, progress *lines) []string {
+	t.Helper()
+	if s.Demo == nil || len(s.Demo.Tenants) != demoTenants {
+		t.Fatalf("demo result %+v, want %d tenants", s.Demo, demoTenants)
+	}
+	sme := versioned.NewForConfigOrDie(s.Env.Config).SmeV1alpha1()
+	cav, err := sme.CAPApplicationVersions(localenv.SampleNamespace).Get(context.Background(), localenv.DemoVersion, metav1.GetOptions{})
+	if err != nil || cav.Status.State != v1alpha1.CAPApplicationVersionStateReady {
+		t.Fatalf("version %s: %v, state %v", localenv.DemoVersion, err, cav.Status.State)
+	}
+	if !progress.contains("CAPTenant " + localenv.SampleProviderTenant + " Ready, CAPApplication " + localenv.SampleApplication + " Consistent") {
+		t.Errorf("no progress line shows the sample ready on the first version")
+	}
+	var names []string
+	for _, dt := range s.Demo.Tenants {
+		cat, err := sme.CAPTenants(localenv.SampleNamespace).Get(context.Background(), dt.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Errorf("tenant %s: %v", dt.Name, err)
+			continue
+		}
+		names = append(names, cat.Name)
+		if cat.Spec.TenantId != dt.TenantID || cat.Spec.SubDomain != dt.Subdomain {
+			t.Errorf("tenant %s: tenant id %q, subdomain %q, want %q, %q", cat.Name, cat.Spec.TenantId, cat.Spec.SubDomain, dt.TenantID, dt.Subdomain)
+		}
+		if cat.Status.State != v1alpha1.CAPTenantStateReady || cat.Status.CurrentCAPApplicationVersionInstance != localenv.DemoVersion {
+			t.Errorf("tenant %s: %s on %q, want Ready on %s", cat.Name, cat.Status.State, cat.Status.CurrentCAPApplicationVersionInstance, localenv.DemoVersion)
+		}
+		for _, want := range []string{"Ready, version " + localenv.SampleVersion, "Ready, version " + localenv.DemoVersion} {
+			if !progress.contains("demo: tenant " + cat.Name + " (" + dt.Subdomain + "): " + want) {
+				t.Errorf("no progress line for tenant %s: %s", cat.Name, want)
+			}
+		}
+	}
+	return names
+}
+
+// lines collects progress lines; Logf may be called from several goroutines.
+type lines struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (l *lines) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.list = append(l.list, line)
+}
+
+// contains reports whether a line contains sub.
+func (l *lines) contains(sub string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.list {
+		if strings.Contains(line, sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // logTails prints the end of every process log.
