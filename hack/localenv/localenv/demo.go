@@ -20,7 +20,8 @@ import (
 const (
 	// DemoVersion is the CAPApplicationVersion the demo rolls out to the tenants.
 	DemoVersion = "cav-cap-app-01-2"
-	// demoVersionFile is applied as published.
+	// demoVersionFile is applied as published, except that it is pointed at the sample's
+	// CAPApplication (it names "cap-cap-app-01").
 	demoVersionFile = "multitenant/cav-v2-upgrade.yaml"
 	// requestTimeout bounds one request to the subscription server.
 	requestTimeout = 30 * time.Second
@@ -112,7 +113,7 @@ func (s *Session) runDemo(ctx context.Context) error {
 	res.Provisioning = time.Since(start).Round(time.Second)
 	s.opts.Logf("demo: %d tenants Ready on %s after %s; rolling out %s", len(res.Tenants), SampleVersion, res.Provisioning, DemoVersion)
 	rollout := time.Now()
-	if err := s.createPublishedVersion(ctx, demoVersionFile); err != nil {
+	if err := s.createPublishedVersion(ctx, demoVersionFile, true); err != nil {
 		return err
 	}
 	err = s.watchTenants(ctx, res, "the demo tenants to run "+DemoVersion, func(cat *v1alpha1.CAPTenant, t *DemoTenant) bool {

@@ -57,7 +57,7 @@ func (s *Session) applySample(ctx context.Context) error {
 	}
 	s.opts.Logf("sample: created Domain %s/%s, ClusterDomain %s, CAPApplication %s/%s and %d binding Secrets",
 		dom.Namespace, dom.Name, cdom.Name, ca.Namespace, ca.Name, len(ca.Spec.BTP.Services))
-	return s.createPublishedVersion(ctx, sampleVersionFile)
+	return s.createPublishedVersion(ctx, sampleVersionFile, false)
 }
 
 // createSecrets creates the application's binding Secrets (for the demo, the saas-registry one
@@ -87,13 +87,20 @@ func (s *Session) createSecrets(ctx context.Context, ca *v1alpha1.CAPApplication
 }
 
 // createPublishedVersion creates a CAPApplicationVersion of examples/ (the last document of
-// file) unchanged, as kubectl would: its numeric PORT value is turned into a string by the
-// mutating webhook, whose warnings are printed.
-func (s *Session) createPublishedVersion(ctx context.Context, file string) error {
+// file) as kubectl would: its numeric PORT value is turned into a string by the mutating
+// webhook, whose warnings are printed. With toSample, spec.capApplicationInstance is set to
+// the sample's CAPApplication (the published upgrade names another one); otherwise the
+// object is unchanged.
+func (s *Session) createPublishedVersion(ctx context.Context, file string, toSample bool) error {
 	docs := examples.Documents(examples.MustRead(file))
 	obj := &unstructured.Unstructured{}
 	if err := yaml.Unmarshal(docs[len(docs)-1], &obj.Object); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
+	}
+	if toSample {
+		if err := s.pointAtSample(obj, file); err != nil {
+			return err
+		}
 	}
 	warnings := &warningLog{}
 	cfg := rest.CopyConfig(s.Env.Config)
@@ -106,10 +113,31 @@ func (s *Session) createPublishedVersion(ctx context.Context, file string) error
 	if err != nil {
 		return fmt.Errorf("creating %s as published: %w", file, err)
 	}
-	s.opts.Logf("sample: created CAPApplicationVersion %s/%s from %s as published", obj.GetNamespace(), obj.GetName(), file)
+	how := "as published"
+	if toSample {
+		how = "for " + SampleApplication
+	}
+	s.opts.Logf("sample: created CAPApplicationVersion %s/%s from %s %s", obj.GetNamespace(), obj.GetName(), file, how)
 	for _, w := range warnings.list {
 		s.opts.Logf("sample: warning from the API server: %s", w)
 	}
+	return nil
+}
+
+// pointAtSample sets spec.capApplicationInstance of a CAPApplicationVersion to the sample's
+// CAPApplication, logging a change.
+func (s *Session) pointAtSample(obj *unstructured.Unstructured, file string) error {
+	app, _, err := unstructured.NestedString(obj.Object, "spec", "capApplicationInstance")
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if app == SampleApplication {
+		return nil
+	}
+	if err := unstructured.SetNestedField(obj.Object, SampleApplication, "spec", "capApplicationInstance"); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	s.opts.Logf("sample: %s names CAPApplication %q; creating it for %q", file, app, SampleApplication)
 	return nil
 }
 

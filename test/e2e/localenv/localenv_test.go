@@ -66,6 +66,7 @@ func TestLocalUpRunsTheSampleAndTheDemo(t *testing.T) {
 	if err := s.PrintSummary(&summary); err != nil {
 		t.Fatalf("PrintSummary: %v", err)
 	}
+	t.Logf("summary:\n%s", summary.String())
 	wants := []string{"cap-app-01", "Consistent", "export KUBECONFIG=" + s.Kubeconfig, s.ServerURL, "Press Ctrl-C",
 		fmt.Sprintf("Demo: %d consumer tenants", demoTenants), "from " + localenv.SampleVersion + " to " + localenv.DemoVersion,
 		s.ControllerMetricsURL + "/metrics", s.ServerMetricsURL + "/metrics", s.WebhookMetricsURL + "/metrics"}
