@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"text/tabwriter"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -248,8 +249,10 @@ func (s *Session) observe(t *DemoTenant, cat *v1alpha1.CAPTenant) {
 func (r *DemoResult) print(w io.Writer) {
 	fmt.Fprintf(w, "\nDemo: %d consumer tenants subscribed through the subscription server (Ready after %s),\n", len(r.Tenants), r.Provisioning)
 	fmt.Fprintf(w, "then rolled out from %s to %s (after %s):\n\n", r.From, r.To, r.Rollout)
-	fmt.Fprintf(w, "  %-45s %-12s %-6s %-18s %-12s %s\n", "TENANT", "SUBDOMAIN", "STATE", "VERSION", "READY AFTER", "UPGRADED AFTER")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  TENANT\tSUBDOMAIN\tSTATE\tVERSION\tREADY AFTER\tUPGRADED AFTER\n")
 	for _, t := range r.Tenants {
-		fmt.Fprintf(w, "  %-45s %-12s %-6s %-18s %-12s %s\n", t.Name, t.Subdomain, t.State, t.Version, t.Ready, t.Upgraded)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Subdomain, t.State, t.Version, t.Ready, t.Upgraded)
 	}
+	_ = tw.Flush() // writes to w, whose errors PrintSummary does not check either
 }
