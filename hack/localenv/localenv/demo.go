@@ -246,7 +246,7 @@ func (s *Session) observe(t *DemoTenant, cat *v1alpha1.CAPTenant) {
 }
 
 // print writes the demo's tenants, versions and times.
-func (r *DemoResult) print(w io.Writer) {
+func (r *DemoResult) print(w io.Writer) error {
 	fmt.Fprintf(w, "\nDemo: %d consumer tenants subscribed through the subscription server (Ready after %s),\n", len(r.Tenants), r.Provisioning)
 	fmt.Fprintf(w, "then rolled out from %s to %s (after %s):\n\n", r.From, r.To, r.Rollout)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -254,5 +254,5 @@ func (r *DemoResult) print(w io.Writer) {
 	for _, t := range r.Tenants {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Subdomain, t.State, t.Version, t.Ready, t.Upgraded)
 	}
-	_ = tw.Flush() // writes to w, whose errors PrintSummary does not check either
+	return tw.Flush()
 }
