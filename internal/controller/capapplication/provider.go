@@ -3,6 +3,7 @@ package capapplication
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -95,8 +96,13 @@ func (ctl *Controller) createProviderTenant(ctx context.Context, ca *v1alpha1.CA
 	}
 	tenant, err := ctl.c.Clients.SME.SmeV1alpha1().CAPTenants(ca.Namespace).Create(ctx, newProviderTenant(ca, latest, secret.Name), metav1.CreateOptions{FieldManager: controller.FieldManager})
 	if err != nil {
-		_ = secrets.Delete(ctx, secret.Name, metav1.DeleteOptions{})
-		return fmt.Errorf("creating the provider tenant: %w", err)
+		err = fmt.Errorf("creating the provider tenant: %w", err)
+		// The context Secret is useless without its tenant; a failed clean-up is reported with
+		// the original error so that an orphaned Secret is visible.
+		if delErr := secrets.Delete(ctx, secret.Name, metav1.DeleteOptions{}); delErr != nil && !apierrors.IsNotFound(delErr) {
+			err = errors.Join(err, fmt.Errorf("deleting the orphaned subscription context %s: %w", secret.Name, delErr))
+		}
+		return err
 	}
 	secret.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(tenant, v1alpha1.SchemeGroupVersion.WithKind("CAPTenant"))}
 	if _, err := secrets.Update(ctx, secret, metav1.UpdateOptions{FieldManager: controller.FieldManager}); err != nil {

@@ -109,10 +109,7 @@ func (ctl *Controller) enqueueDelayed(namespace string) {
 // bindingChanged schedules a batch when a created or changed Secret is a binding Secret of
 // an application that rolls on credential updates.
 func (ctl *Controller) bindingChanged(obj metav1.Object) {
-	cas, err := controller.ByIndex[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexBySecret, obj.GetNamespace()+"/"+obj.GetName())
-	if err != nil {
-		return // the index is registered in NewController; an error here cannot happen
-	}
+	cas := controller.ByIndexForEvent[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexBySecret, obj.GetNamespace()+"/"+obj.GetName())
 	for _, ca := range cas {
 		if rolls(ca) {
 			ctl.enqueueDelayed(ca.Namespace)

@@ -133,7 +133,7 @@ func (wh *webhook) register() {
 	f.t.Helper()
 	ctx := context.Background()
 	ops := []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
-	fail, none, noneOnDryRun := admissionregistrationv1.Fail, admissionregistrationv1.SideEffectClassNone, admissionregistrationv1.SideEffectClassNoneOnDryRun
+	fail, none := admissionregistrationv1.Fail, admissionregistrationv1.SideEffectClassNone
 	rules := func(ops []admissionregistrationv1.OperationType, resources ...string) []admissionregistrationv1.RuleWithOperations {
 		return []admissionregistrationv1.RuleWithOperations{{Operations: ops, Rule: admissionregistrationv1.Rule{
 			APIGroups: []string{"sme.sap.com"}, APIVersions: []string{"v1alpha1"}, Resources: resources}}}
@@ -164,7 +164,7 @@ func (wh *webhook) register() {
 			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: ptr.To(url + "/mutate"), CABundle: wh.registeredCABundle},
 			Rules:                   rules(ops, "capapplications", "capapplicationversions"),
 			NamespaceSelector:       selector,
-			AdmissionReviewVersions: []string{"v1"}, SideEffects: &noneOnDryRun, FailurePolicy: &fail,
+			AdmissionReviewVersions: []string{"v1"}, SideEffects: &none, FailurePolicy: &fail,
 			TimeoutSeconds: ptr.To[int32](10), ReinvocationPolicy: ptr.To(admissionregistrationv1.NeverReinvocationPolicy),
 		}},
 	}, metav1.CreateOptions{}); err != nil {

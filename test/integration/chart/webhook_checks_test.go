@@ -39,7 +39,7 @@ func checkWebhookConfigurations(t *testing.T, objs manifests, ns string, certMan
 			"/validate", admissionv1.SideEffectClassNone,
 			[]admissionv1.OperationType{admissionv1.Create, admissionv1.Update, admissionv1.Delete}, smeResources, "validating"},
 		{mw.Name, mw.ClientConfig, mw.AdmissionReviewVersions, mw.SideEffects, mw.FailurePolicy, mw.TimeoutSeconds, mw.Rules,
-			"/mutate", admissionv1.SideEffectClassNoneOnDryRun,
+			"/mutate", admissionv1.SideEffectClassNone,
 			[]admissionv1.OperationType{admissionv1.Create, admissionv1.Update}, []string{"capapplications", "capapplicationversions"}, "mutating"},
 	} {
 		if w.name != "cap-operator.sme.sap.com" {

@@ -103,7 +103,7 @@ func register(env *testenv.Env, base string, caBundle []byte) error {
 			APIGroups: []string{"sme.sap.com"}, APIVersions: []string{"v1alpha1"}, Resources: resources}}}
 	}
 	all := []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update, admissionregistrationv1.Delete}
-	fail, none, noneOnDryRun := admissionregistrationv1.Fail, admissionregistrationv1.SideEffectClassNone, admissionregistrationv1.SideEffectClassNoneOnDryRun
+	fail, none := admissionregistrationv1.Fail, admissionregistrationv1.SideEffectClassNone
 	ctx := context.Background()
 	_, err := env.Clientset().AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{
 		ObjectMeta: metav1.ObjectMeta{Name: "capstan"},
@@ -121,7 +121,7 @@ func register(env *testenv.Env, base string, caBundle []byte) error {
 		Webhooks: []admissionregistrationv1.MutatingWebhook{{
 			Name: "mutate.capstan.sme.sap.com", ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: ptr.To(base + "/mutate"), CABundle: caBundle},
 			Rules:                   rule([]admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}, "capapplications", "capapplicationversions"),
-			AdmissionReviewVersions: []string{"v1"}, SideEffects: &noneOnDryRun, FailurePolicy: &fail, TimeoutSeconds: ptr.To[int32](15),
+			AdmissionReviewVersions: []string{"v1"}, SideEffects: &none, FailurePolicy: &fail, TimeoutSeconds: ptr.To[int32](15),
 		}},
 	}, metav1.CreateOptions{})
 	return err
