@@ -76,7 +76,7 @@ func smeRules(ops []admissionregistrationv1.OperationType, resources ...string) 
 func (s *Session) registerWebhooks(ctx context.Context, caBundle []byte) error {
 	ops := []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
 	fail, equivalent := admissionregistrationv1.Fail, admissionregistrationv1.Equivalent
-	none, noneOnDryRun := admissionregistrationv1.SideEffectClassNone, admissionregistrationv1.SideEffectClassNoneOnDryRun
+	none := admissionregistrationv1.SideEffectClassNone
 	client := s.clients.Kube.AdmissionregistrationV1()
 	_, err := client.ValidatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{
 		ObjectMeta: metav1.ObjectMeta{Name: WebhookConfigurationName},
@@ -98,7 +98,7 @@ func (s *Session) registerWebhooks(ctx context.Context, caBundle []byte) error {
 			Name:                    "cap-operator.sme.sap.com",
 			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: ptr.To(s.WebhookURL + "/mutate"), CABundle: caBundle},
 			Rules:                   smeRules(ops, "capapplications", "capapplicationversions"),
-			AdmissionReviewVersions: []string{"v1"}, SideEffects: &noneOnDryRun, FailurePolicy: &fail,
+			AdmissionReviewVersions: []string{"v1"}, SideEffects: &none, FailurePolicy: &fail,
 			MatchPolicy: &equivalent, TimeoutSeconds: ptr.To[int32](15),
 			ReinvocationPolicy: ptr.To(admissionregistrationv1.NeverReinvocationPolicy),
 		}},
