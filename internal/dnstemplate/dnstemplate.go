@@ -1,4 +1,4 @@
-// Package dnstemplate parses the DNS templates of Domains and ClusterDomains: Go text
+// Package dnstemplate parses and expands the DNS templates of Domains and ClusterDomains: Go text
 // templates with the sprig functions, except those that reach outside the template. The
 // controller renders the templates and the validating webhook checks them with the same
 // rules, so a template the webhook admits is one the controller accepts.

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/capstan-io/capstan/internal/dnstemplate"
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -216,7 +217,7 @@ func newNetworkPolicy(l layout, namespace string) *networkingv1.NetworkPolicy {
 
 // newDNSEntry builds the Gardener DNSEntry of one record. The dns-name-hash label finds the
 // entry of a name again and lets stale entries be deleted by one label selector.
-func newDNSEntry(l layout, r DNSRecord) *dnsv1alpha1.DNSEntry {
+func newDNSEntry(l layout, r dnstemplate.DNSRecord) *dnsv1alpha1.DNSEntry {
 	e := &dnsv1alpha1.DNSEntry{
 		ObjectMeta: l.childMeta(l.subNamespace, "", l.sub+"-", identity.SHA256(r.Name, r.Target, string(r.AppUID))),
 		Spec: dnsv1alpha1.DNSEntrySpec{

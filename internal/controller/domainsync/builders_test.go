@@ -5,6 +5,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/capstan-io/capstan/internal/dnstemplate"
 	"github.com/capstan-io/capstan/internal/golden"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -65,10 +66,10 @@ func TestBuilders(t *testing.T) {
 		"cacert-secret-clusterdomain":               {func() any { return newCACertSecret(cmLayout(testClusterDomain())) }},
 		"networkpolicy-clusterdomain-app-namespace": {func() any { return newNetworkPolicy(cmLayout(testClusterDomain()), "app-ns") }},
 		"dnsentry-domain-wildcard": {func() any {
-			return newDNSEntry(cmLayout(testDomain()), DNSRecord{Name: "*.my.cluster.shoot.url.k8s.example.com", Target: "ingress.example.com"})
+			return newDNSEntry(cmLayout(testDomain()), dnstemplate.DNSRecord{Name: "*.my.cluster.shoot.url.k8s.example.com", Target: "ingress.example.com"})
 		}},
 		"dnsentry-domain-subdomain-with-app-uid": {func() any {
-			return newDNSEntry(cmLayout(testDomain()), DNSRecord{Name: "api.my.cluster.shoot.url.k8s.example.com", Target: "ingress.example.com", AppUID: "uid-app"})
+			return newDNSEntry(cmLayout(testDomain()), dnstemplate.DNSRecord{Name: "api.my.cluster.shoot.url.k8s.example.com", Target: "ingress.example.com", AppUID: "uid-app"})
 		}},
 	}
 	for name, tc := range tests {

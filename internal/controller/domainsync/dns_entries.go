@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/sets"
 
+	"github.com/capstan-io/capstan/internal/dnstemplate"
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -24,12 +25,12 @@ func (r *Reconciler) ensureDNSEntries(ctx context.Context, l layout, apps []*v1a
 	if r.dnsEntries == nil {
 		return readiness{}, fmt.Errorf("DNS_MANAGER is %q but dns.gardener.cloud/v1alpha1 DNSEntries are not served", r.opts.DNSManager)
 	}
-	subdomains, conflicts := ClaimSubdomains(apps)
+	subdomains, conflicts := dnstemplate.ClaimSubdomains(apps)
 	for _, c := range conflicts {
 		r.recorder.Eventf(c.Later, nil, "Warning", ReasonSubdomainAlreadyInUse, EventAction,
 			"subdomain %q on %s is already used by CAPApplication %s/%s", c.Subdomain, l.obj.Describe(), c.First.Namespace, c.First.Name)
 	}
-	records, err := ExpandDNSTemplates(l.obj.Spec, dnsTarget, subdomains)
+	records, err := dnstemplate.ExpandDNSTemplates(l.obj.Spec, dnsTarget, subdomains)
 	if err != nil {
 		return readiness{}, &syncError{reason: ReasonInvalidDNSTemplate, permanent: true, err: err}
 	}
@@ -67,7 +68,7 @@ func merge(a, b readiness) readiness {
 }
 
 // ensureDNSEntry creates or updates the DNSEntry of one record and reports its readiness.
-func (r *Reconciler) ensureDNSEntry(ctx context.Context, l layout, rec DNSRecord, current *dnsv1alpha1.DNSEntry) (readiness, error) {
+func (r *Reconciler) ensureDNSEntry(ctx context.Context, l layout, rec dnstemplate.DNSRecord, current *dnsv1alpha1.DNSEntry) (readiness, error) {
 	want := newDNSEntry(l, rec)
 	client := r.clients.GardenerDNS.DnsV1alpha1().DNSEntries(l.subNamespace)
 	notReady := readiness{notReady: fmt.Sprintf("DNSEntry for %s is not ready", rec.Name)}

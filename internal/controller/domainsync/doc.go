@@ -5,7 +5,7 @@
 // may reference them.
 //
 // The package is split by concern: object.go names things, builders.go holds the pure
-// new<Object> functions, dns_templates.go expands DNS templates, status.go computes the
+// new<Object> functions, internal/dnstemplate expands the DNS templates, status.go computes the
 // status, and one file per child kind (certificates.go, gateway.go, network_policies.go,
 // dns_entries.go) talks to the API server. reconciler.go drives the steps in the order of
 // the specification (section 2.8).

@@ -1,4 +1,4 @@
-package domainsync
+package dnstemplate
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package domainsync
+package dnstemplate
 
 import (
 	"bytes"
@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/capstan-io/capstan/internal/dnstemplate"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -187,7 +186,7 @@ func expandTemplate(t namedTemplate, domain, dnsTarget string, subdomains []Subd
 // parseTemplate parses a template with the sprig functions DNS templates may use (see
 // package dnstemplate: none reads the controller's environment).
 func parseTemplate(label, field, text string) (*template.Template, error) {
-	t, err := dnstemplate.Parse(label+"."+field, text)
+	t, err := Parse(label+"."+field, text)
 	if err != nil {
 		return nil, &TemplateError{Template: label, Field: field, Text: text, Err: err}
 	}
