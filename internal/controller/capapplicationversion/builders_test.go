@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/capstan-io/capstan/examples"
+	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
 	"github.com/capstan-io/capstan/internal/golden"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -27,30 +28,30 @@ func load(t *testing.T, path string, out runtime.Object) {
 }
 
 // walkthrough returns the multitenant application and its first version.
-func walkthrough(t *testing.T) input {
+func walkthrough(t *testing.T) render.Input {
 	t.Helper()
 	ca, cav := &v1alpha1.CAPApplication{}, &v1alpha1.CAPApplicationVersion{}
 	load(t, "multitenant/capapplication.yaml", ca)
 	load(t, "multitenant/cav-v1.yaml", cav)
 	ca.UID, cav.UID, cav.Generation = "ca-uid", "cav-uid", 1
-	return input{ca: ca, cav: cav}
+	return render.Input{CA: ca, CAV: cav}
 }
 
 func TestBuildDeployments(t *testing.T) {
 	tests := map[string]struct {
 		// edit customises the walk-through version before building.
-		edit     func(in input)
+		edit     func(in render.Input)
 		workload string
 	}{
 		"cap":    {workload: "cap-backend"},
 		"router": {workload: "app-router"},
-		"cap with pod settings": {workload: "cap-backend", edit: func(in input) {
-			d := in.cav.Spec.Workloads[0].DeploymentDefinition
+		"cap with pod settings": {workload: "cap-backend", edit: func(in render.Input) {
+			d := in.CAV.Spec.Workloads[0].DeploymentDefinition
 			d.Replicas = ptr.To[int32](3)
 			d.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "zone", WhenUnsatisfiable: "DoNotSchedule"}}
 			d.InitContainers = []corev1.Container{{Name: "init", Image: "busybox", Env: []corev1.EnvVar{{Name: "INIT_MODE", Value: "migrate"}}}}
-			in.cav.Spec.Workloads[0].Labels = map[string]string{"team": "a"}
-			in.cav.Spec.Workloads[0].Annotations = map[string]string{"team.example.com/contact": "a@example.com"}
+			in.CAV.Spec.Workloads[0].Labels = map[string]string{"team": "a"}
+			in.CAV.Spec.Workloads[0].Annotations = map[string]string{"team.example.com/contact": "a@example.com"}
 		}},
 	}
 	for name, tc := range tests {
@@ -59,29 +60,29 @@ func TestBuildDeployments(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(in)
 			}
-			w := findWorkload(t, in.cav, tc.workload)
+			w := findWorkload(t, in.CAV, tc.workload)
 			destinations := ""
 			if w.DeploymentDefinition.Type == v1alpha1.DeploymentRouter {
 				var err error
-				if destinations, err = routerDestinations(in, w); err != nil {
+				if destinations, err = render.RouterDestinations(in, w); err != nil {
 					t.Fatal(err)
 				}
 			}
-			golden.Check(t, newDeployment(in, w, destinations, "vcap-secret"))
+			golden.Check(t, render.NewDeployment(in, w, destinations, "vcap-secret"))
 		})
 	}
 }
 
 func TestBuildServicesAndExtras(t *testing.T) {
 	in := walkthrough(t)
-	router := findWorkload(t, in.cav, "app-router")
-	backend := findWorkload(t, in.cav, "cap-backend")
+	router := findWorkload(t, in.CAV, "app-router")
+	backend := findWorkload(t, in.CAV, "cap-backend")
 	backend.DeploymentDefinition.PodDisruptionBudget = &policyv1.PodDisruptionBudgetSpec{MinAvailable: ptr.To(intstr.FromInt32(1))}
 	backend.DeploymentDefinition.HorizontalPodAutoscaler = &v1alpha1.AutoscalerSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 5}
 	backend.DeploymentDefinition.Stickiness = &v1alpha1.Stickiness{Hash: &v1alpha1.StickinessHash{HttpHeaderName: "x-user"}}
 	golden.Check(t, map[string]any{
-		"routerService":          newService(in, router),
-		"capService":             newService(in, backend),
+		"routerService":          render.NewService(in, router),
+		"capService":             render.NewService(in, backend),
 		"routerDestinationRule":  newDestinationRule(in, router),
 		"capDestinationRule":     newDestinationRule(in, backend),
 		"capPodDisruptionBudget": newPodDisruptionBudget(in, backend),
@@ -92,11 +93,11 @@ func TestBuildServicesAndExtras(t *testing.T) {
 
 func TestBuildContentJob(t *testing.T) {
 	in := walkthrough(t)
-	workloads, names := contentJobs(in.cav)
+	workloads, names := render.ContentJobs(in.CAV)
 	if len(workloads) != 1 || names[0] != "cav-cap-app-01-1-content" {
 		t.Fatalf("content jobs %v", names)
 	}
-	golden.Check(t, newContentJob(in, workloads[0], names[0], "vcap-secret"))
+	golden.Check(t, render.NewContentJob(in, workloads[0], names[0], "vcap-secret"))
 }
 
 // findWorkload returns the named workload of a version.

@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
 )
 
 // Replacing a Deployment whose selector cannot be kept (see ensureDeployment).
@@ -37,11 +38,11 @@ const (
 // its ReplicaSets and pods keep running, and created again with this operator's selector.
 // The new Deployment adopts the running ReplicaSets (their labels include every label of the
 // new selector) and rolls them over to the new pod template, so the workload keeps serving.
-func (ctl *Controller) ensureDeployment(ctx context.Context, in input, desired, existing *appsv1.Deployment, getErr error) (*appsv1.Deployment, error) {
+func (ctl *Controller) ensureDeployment(ctx context.Context, in render.Input, desired, existing *appsv1.Deployment, getErr error) (*appsv1.Deployment, error) {
 	if getErr == nil && existing.DeletionTimestamp != nil {
 		return nil, controller.RequeueAfter(time.Second, "waiting for deployment "+desired.Name+" to be deleted")
 	}
-	if getErr == nil && needsReplacement(desired, existing) && metav1.IsControlledBy(existing, in.cav) {
+	if getErr == nil && needsReplacement(desired, existing) && metav1.IsControlledBy(existing, in.CAV) {
 		return ctl.replaceDeployment(ctx, in, desired, existing)
 	}
 	// Compare against the very object the injected Secret was read from: should the credential
@@ -69,7 +70,7 @@ func needsReplacement(desired, actual *appsv1.Deployment) bool {
 // garbage collector has released the ReplicaSets. The replica count of actual is carried
 // over when the workload sets none (an autoscaler owns it), so the new Deployment does not
 // scale the adopted pods down.
-func (ctl *Controller) replaceDeployment(ctx context.Context, in input, desired, actual *appsv1.Deployment) (*appsv1.Deployment, error) {
+func (ctl *Controller) replaceDeployment(ctx context.Context, in render.Input, desired, actual *appsv1.Deployment) (*appsv1.Deployment, error) {
 	logger := klog.FromContext(ctx).WithValues("deployment", klog.KObj(actual))
 	deployments := ctl.c.Clients.Kube.AppsV1().Deployments(actual.Namespace)
 	err := deployments.Delete(ctx, actual.Name, metav1.DeleteOptions{
@@ -106,7 +107,7 @@ func (ctl *Controller) replaceDeployment(ctx context.Context, in input, desired,
 	case err != nil:
 		return nil, fmt.Errorf("creating deployment %s again: %w", actual.Name, err)
 	}
-	ctl.c.Recorder.Eventf(in.cav, nil, corev1.EventTypeNormal, reasonDeploymentReplaced, "ReconcileWorkloads",
+	ctl.c.Recorder.Eventf(in.CAV, nil, corev1.EventTypeNormal, reasonDeploymentReplaced, "ReconcileWorkloads",
 		"Deployment %s was replaced to change its selector; its pods kept running and are rolled over to the new template", actual.Name)
 	return created, nil
 }

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
 	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -24,32 +25,32 @@ const (
 
 // newPodDisruptionBudget builds the PodDisruptionBudget of a workload, or nil. Its selector is
 // always the workload's labels.
-func newPodDisruptionBudget(in input, w *v1alpha1.WorkloadDetails) *policyv1.PodDisruptionBudget {
+func newPodDisruptionBudget(in render.Input, w *v1alpha1.WorkloadDetails) *policyv1.PodDisruptionBudget {
 	d := w.DeploymentDefinition
 	if d.PodDisruptionBudget == nil {
 		return nil
 	}
 	spec := *d.PodDisruptionBudget.DeepCopy()
-	labels := in.workloadLabels(w, false)
+	labels := in.WorkloadLabels(w, false)
 	spec.Selector = &metav1.LabelSelector{MatchLabels: labels}
 	return &policyv1.PodDisruptionBudget{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
-		ObjectMeta: in.objectMeta(workload.Name(in.cav.Name, w.Name), labels, nil),
+		ObjectMeta: in.ObjectMeta(workload.Name(in.CAV.Name, w.Name), labels, nil),
 		Spec:       spec,
 	}
 }
 
 // newHorizontalPodAutoscaler builds the HorizontalPodAutoscaler of a workload, or nil.
-func newHorizontalPodAutoscaler(in input, w *v1alpha1.WorkloadDetails) *autoscalingv2.HorizontalPodAutoscaler {
+func newHorizontalPodAutoscaler(in render.Input, w *v1alpha1.WorkloadDetails) *autoscalingv2.HorizontalPodAutoscaler {
 	d := w.DeploymentDefinition
 	if d.HorizontalPodAutoscaler == nil {
 		return nil
 	}
 	h := d.HorizontalPodAutoscaler.DeepCopy()
-	name := workload.Name(in.cav.Name, w.Name)
+	name := workload.Name(in.CAV.Name, w.Name)
 	return &autoscalingv2.HorizontalPodAutoscaler{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
-		ObjectMeta: in.objectMeta(name, in.workloadLabels(w, false), nil),
+		ObjectMeta: in.ObjectMeta(name, in.WorkloadLabels(w, false), nil),
 		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
 			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name},
 			MinReplicas:    h.MinReplicas, MaxReplicas: h.MaxReplicas, Metrics: h.Metrics, Behavior: h.Behavior,
@@ -59,18 +60,18 @@ func newHorizontalPodAutoscaler(in input, w *v1alpha1.WorkloadDetails) *autoscal
 
 // newDestinationRule builds the DestinationRule giving a workload session stickiness, or nil.
 // Routers are sticky by cookie unless they configure stickiness themselves.
-func newDestinationRule(in input, w *v1alpha1.WorkloadDetails) *istiov1.DestinationRule {
+func newDestinationRule(in render.Input, w *v1alpha1.WorkloadDetails) *istiov1.DestinationRule {
 	d := w.DeploymentDefinition
 	hash := consistentHash(d)
 	if hash == nil {
 		return nil
 	}
-	name := workload.Name(in.cav.Name, w.Name)
+	name := workload.Name(in.CAV.Name, w.Name)
 	return &istiov1.DestinationRule{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "DestinationRule"},
-		ObjectMeta: in.objectMeta(name, in.ownerLabels(), nil),
+		ObjectMeta: in.ObjectMeta(name, in.OwnerLabels(), nil),
 		Spec: istionetworkingv1.DestinationRule{
-			Host: fmt.Sprintf("%s.%s.svc.cluster.local", workload.ServiceName(in.cav.Name, w.Name), in.cav.Namespace),
+			Host: fmt.Sprintf("%s.%s.svc.cluster.local", workload.ServiceName(in.CAV.Name, w.Name), in.CAV.Namespace),
 			TrafficPolicy: &istionetworkingv1.TrafficPolicy{LoadBalancer: &istionetworkingv1.LoadBalancerSettings{
 				LbPolicy: &istionetworkingv1.LoadBalancerSettings_ConsistentHash{ConsistentHash: hash},
 			}},
@@ -108,23 +109,23 @@ func consistentHash(d *v1alpha1.DeploymentDetails) *istionetworkingv1.LoadBalanc
 
 // newNetworkPolicies builds the policy that lets the version's pods reach each other, and
 // one policy per workload whose ports are open to the whole cluster.
-func newNetworkPolicies(in input) []*networkingv1.NetworkPolicy {
+func newNetworkPolicies(in render.Input) []*networkingv1.NetworkPolicy {
 	appLabels := map[string]string{
-		v1alpha1.LabelApp:              in.ca.Spec.BTPAppName,
-		v1alpha1.LabelCAVVersion:       workload.VersionLabel(in.cav.Spec.Version),
+		v1alpha1.LabelApp:              in.CA.Spec.BTPAppName,
+		v1alpha1.LabelCAVVersion:       workload.VersionLabel(in.CAV.Spec.Version),
 		v1alpha1.LabelResourceCategory: v1alpha1.CategoryWorkload,
 	}
 	policies := []*networkingv1.NetworkPolicy{{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
-		ObjectMeta: in.objectMeta(in.cav.Name, in.ownerLabels(), nil),
+		ObjectMeta: in.ObjectMeta(in.CAV.Name, in.OwnerLabels(), nil),
 		Spec: networkingv1.NetworkPolicySpec{
 			PodSelector: metav1.LabelSelector{MatchLabels: appLabels},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 			Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: appLabels}}}}},
 		},
 	}}
-	for i := range in.cav.Spec.Workloads {
-		w := &in.cav.Spec.Workloads[i]
+	for i := range in.CAV.Spec.Workloads {
+		w := &in.CAV.Spec.Workloads[i]
 		if p := clusterPolicy(in, w); p != nil {
 			policies = append(policies, p)
 		}
@@ -134,7 +135,7 @@ func newNetworkPolicies(in input) []*networkingv1.NetworkPolicy {
 
 // clusterPolicy opens a workload's `networkPolicy: Cluster` ports to all pods of all
 // namespaces, or returns nil when it has none.
-func clusterPolicy(in input, w *v1alpha1.WorkloadDetails) *networkingv1.NetworkPolicy {
+func clusterPolicy(in render.Input, w *v1alpha1.WorkloadDetails) *networkingv1.NetworkPolicy {
 	if w.DeploymentDefinition == nil {
 		return nil
 	}
@@ -150,9 +151,9 @@ func clusterPolicy(in input, w *v1alpha1.WorkloadDetails) *networkingv1.NetworkP
 	}
 	return &networkingv1.NetworkPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
-		ObjectMeta: in.objectMeta(workload.Name(in.cav.Name, w.Name), in.ownerLabels(), nil),
+		ObjectMeta: in.ObjectMeta(workload.Name(in.CAV.Name, w.Name), in.OwnerLabels(), nil),
 		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: metav1.LabelSelector{MatchLabels: in.selectorLabels(w)},
+			PodSelector: metav1.LabelSelector{MatchLabels: in.SelectorLabels(w)},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 			Ingress: []networkingv1.NetworkPolicyIngressRule{{
 				Ports: ports,

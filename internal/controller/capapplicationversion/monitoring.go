@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
 	"github.com/capstan-io/capstan/internal/controller/domainref"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -17,8 +18,8 @@ import (
 // ensureServiceMonitor creates or corrects the ServiceMonitor of a workload with a scrape
 // configuration. ServiceMonitors are rare, so they are read from the API rather than
 // through an informer. Without the ServiceMonitor API the configuration is skipped.
-func (ctl *Controller) ensureServiceMonitor(ctx context.Context, in input, w *v1alpha1.WorkloadDetails) error {
-	sm, err := newServiceMonitor(in, w)
+func (ctl *Controller) ensureServiceMonitor(ctx context.Context, in render.Input, w *v1alpha1.WorkloadDetails) error {
+	sm, err := render.NewServiceMonitor(in, w)
 	if err != nil || sm == nil {
 		return err
 	}
@@ -47,11 +48,11 @@ func (ctl *Controller) ensureServiceMonitor(ctx context.Context, in input, w *v1
 
 // exposureDomainsReady makes a version with service exposures wait until every domain its
 // application references is Ready, since its routes are served on them.
-func (ctl *Controller) exposureDomainsReady(in input) *outcome {
-	if len(in.cav.Spec.ServiceExposures) == 0 {
+func (ctl *Controller) exposureDomainsReady(in render.Input) *outcome {
+	if len(in.CAV.Spec.ServiceExposures) == 0 {
 		return nil
 	}
-	if _, err := domainref.Resolve(in.ca, ctl.domains, ctl.clusterDoms, ctl.c.Options.OperatorNamespace); err != nil {
+	if _, err := domainref.Resolve(in.CA, ctl.domains, ctl.clusterDoms, ctl.c.Options.OperatorNamespace); err != nil {
 		return ptr.To(waiting(ReasonWaitingForDNSEntries, "waiting for the application's domains: %v", err))
 	}
 	return nil

@@ -10,16 +10,17 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
 	"github.com/capstan-io/capstan/internal/controller/controllertest"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
 // scrapeCAP gives the walk-through CAP server a scrape configuration on its default port.
-func scrapeCAP(t *testing.T, in input) *v1alpha1.WorkloadDetails {
+func scrapeCAP(t *testing.T, in render.Input) *v1alpha1.WorkloadDetails {
 	t.Helper()
-	w := findWorkload(t, in.cav, "cap-backend")
+	w := findWorkload(t, in.CAV, "cap-backend")
 	w.DeploymentDefinition.Monitoring = &v1alpha1.WorkloadMonitoring{ScrapeConfig: &v1alpha1.MonitoringConfig{
-		Port: defaultCAPPortName, Path: "/metrics", Interval: "30s", ScrapeTimeout: "10s",
+		Port: render.DefaultCAPPortName, Path: "/metrics", Interval: "30s", ScrapeTimeout: "10s",
 	}}
 	return w
 }
@@ -57,7 +58,7 @@ func TestServiceMonitor(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			in := syncInput(t)
 			w := scrapeCAP(t, in)
-			want, err := newServiceMonitor(in, w)
+			want, err := render.NewServiceMonitor(in, w)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,11 +102,11 @@ func TestServiceMonitor(t *testing.T) {
 func TestServiceMonitorBuilt(t *testing.T) {
 	in := syncInput(t)
 	w := scrapeCAP(t, in)
-	sm, err := newServiceMonitor(in, w)
+	sm, err := render.NewServiceMonitor(in, w)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := newService(in, w)
+	svc := render.NewService(in, w)
 	if sm.Name != svc.Name || sm.Namespace != svc.Namespace {
 		t.Errorf("ServiceMonitor %s/%s, want it named after the Service %s/%s", sm.Namespace, sm.Name, svc.Namespace, svc.Name)
 	}
@@ -114,12 +115,12 @@ func TestServiceMonitorBuilt(t *testing.T) {
 			t.Errorf("selector %s=%s does not match the Service's labels %v", k, v, svc.Labels)
 		}
 	}
-	want := monitoringv1.Endpoint{Port: defaultCAPPortName, Path: "/metrics", Interval: "30s", ScrapeTimeout: "10s"}
+	want := monitoringv1.Endpoint{Port: render.DefaultCAPPortName, Path: "/metrics", Interval: "30s", ScrapeTimeout: "10s"}
 	if len(sm.Spec.Endpoints) != 1 || !equality.Semantic.DeepEqual(sm.Spec.Endpoints[0], want) {
 		t.Errorf("endpoints = %+v, want [%+v]", sm.Spec.Endpoints, want)
 	}
 	w.DeploymentDefinition.Monitoring.ScrapeConfig.Port = "no-such-port"
-	if _, err := newServiceMonitor(in, w); err == nil {
+	if _, err := render.NewServiceMonitor(in, w); err == nil {
 		t.Error("a scrape configuration naming an unknown port was accepted")
 	}
 }
@@ -128,12 +129,12 @@ func TestServiceMonitorBuilt(t *testing.T) {
 func TestSyncCreatesServiceMonitor(t *testing.T) {
 	in := syncInput(t)
 	scrapeCAP(t, in)
-	f := controllertest.NewFake(t, controllertest.DefaultOptions("op"), append(bindingSecrets(in.ca), in.ca, in.cav)...)
+	f := controllertest.NewFake(t, controllertest.DefaultOptions("op"), append(bindingSecrets(in.CA), in.CA, in.CAV)...)
 	ctl, err := NewController(f.Context)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ctl.sync(context.Background(), cache.MetaObjectToName(in.cav)); err != nil {
+	if err := ctl.sync(context.Background(), cache.MetaObjectToName(in.CAV)); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Contains(f.Writes(), "create servicemonitors") {

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -22,7 +23,7 @@ func TestRouterDestinations(t *testing.T) {
 		ports []v1alpha1.Ports
 		want  string
 	}{
-		"default CAP destination": {
+		"default CAP render.Destination": {
 			want: `[{"forwardAuthToken":true,"name":"srv-api","url":"http://cav-cap-app-01-1-cap-backend-svc:4004"}]`,
 		},
 		"named ports": {
@@ -37,14 +38,14 @@ func TestRouterDestinations(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			in := walkthrough(t)
-			router := findWorkload(t, in.cav, "app-router")
+			router := findWorkload(t, in.CAV, "app-router")
 			if tc.userDestinations != "" {
 				router.DeploymentDefinition.Env = append(router.DeploymentDefinition.Env, corev1.EnvVar{Name: "destinations", Value: tc.userDestinations})
 			}
 			if tc.ports != nil {
-				findWorkload(t, in.cav, "cap-backend").DeploymentDefinition.Ports = tc.ports
+				findWorkload(t, in.CAV, "cap-backend").DeploymentDefinition.Ports = tc.ports
 			}
-			got, err := routerDestinations(in, router)
+			got, err := render.RouterDestinations(in, router)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,9 +58,9 @@ func TestRouterDestinations(t *testing.T) {
 
 func TestRouterDestinationsRejectsBadJSON(t *testing.T) {
 	in := walkthrough(t)
-	router := findWorkload(t, in.cav, "app-router")
+	router := findWorkload(t, in.CAV, "app-router")
 	router.DeploymentDefinition.Env = append(router.DeploymentDefinition.Env, corev1.EnvVar{Name: "destinations", Value: "{"})
-	if _, err := routerDestinations(in, router); err == nil {
+	if _, err := render.RouterDestinations(in, router); err == nil {
 		t.Fatal("expected an error for a destinations value that is not JSON")
 	}
 }
@@ -115,11 +116,11 @@ func TestClassify(t *testing.T) {
 
 func TestContentJobsOrder(t *testing.T) {
 	in := walkthrough(t)
-	extra := *findWorkload(t, in.cav, "service-content")
+	extra := *findWorkload(t, in.CAV, "service-content")
 	extra.Name = "UI-Content"
-	in.cav.Spec.Workloads = append(in.cav.Spec.Workloads, extra)
-	in.cav.Spec.ContentJobs = []string{"UI-Content", "service-content"}
-	_, names := contentJobs(in.cav)
+	in.CAV.Spec.Workloads = append(in.CAV.Spec.Workloads, extra)
+	in.CAV.Spec.ContentJobs = []string{"UI-Content", "service-content"}
+	_, names := render.ContentJobs(in.CAV)
 	want := []string{"cav-cap-app-01-1-ui-content", "cav-cap-app-01-1-service-content"}
 	if len(names) != 2 || names[0] != want[0] || names[1] != want[1] {
 		t.Fatalf("content job names %v, want %v", names, want)

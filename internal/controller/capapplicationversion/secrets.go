@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
 	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -30,37 +31,37 @@ type createdSecrets struct{ m sync.Map }
 // changed binding Secrets never roll a workload here; that is the credential rollout's job,
 // for applications that ask for it. Otherwise the content is built from the binding Secrets
 // and stored under its content-hash name, which a concurrent writer computes alike.
-func (ctl *Controller) ensureVCAPSecret(ctx context.Context, in input, prefix string, consumed []string, current string) (string, error) {
-	ownerHash := workload.VCAPOwnerHash(in.cav, prefix)
-	if current != "" && ctl.vcapSecretExists(in.cav.Namespace, current, ownerHash) {
+func (ctl *Controller) ensureVCAPSecret(ctx context.Context, in render.Input, prefix string, consumed []string, current string) (string, error) {
+	ownerHash := workload.VCAPOwnerHash(in.CAV, prefix)
+	if current != "" && ctl.vcapSecretExists(in.CAV.Namespace, current, ownerHash) {
 		return current, nil
 	}
 	read := func(name string) (map[string][]byte, error) {
-		s, err := ctl.c.Clients.Kube.CoreV1().Secrets(in.cav.Namespace).Get(ctx, name, metav1.GetOptions{})
+		s, err := ctl.c.Clients.Kube.CoreV1().Secrets(in.CAV.Namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return nil, err
 		}
 		return s.Data, nil
 	}
-	vcap, undeclared, err := workload.VCAPServices(in.ca.Spec.BTP.Services, consumed, read)
+	vcap, undeclared, err := workload.VCAPServices(in.CA.Spec.BTP.Services, consumed, read)
 	if err != nil {
 		return "", err
 	}
 	if len(undeclared) > 0 {
-		ctl.c.Recorder.Eventf(in.cav, nil, corev1.EventTypeWarning, "UndeclaredServices", "ReconcileWorkloads",
+		ctl.c.Recorder.Eventf(in.CAV, nil, corev1.EventTypeWarning, "UndeclaredServices", "ReconcileWorkloads",
 			"%s consumes services its CAPApplication does not declare, their credentials are not injected: %v", prefix, undeclared)
 	}
-	secret := workload.VCAPSecret(in.cav, prefix, vcap)
-	if ctl.vcapSecretExists(in.cav.Namespace, secret.Name, ownerHash) {
+	secret := workload.VCAPSecret(in.CAV, prefix, vcap)
+	if ctl.vcapSecretExists(in.CAV.Namespace, secret.Name, ownerHash) {
 		return secret.Name, nil
 	}
-	_, err = ctl.c.Clients.Kube.CoreV1().Secrets(in.cav.Namespace).Create(ctx, secret, metav1.CreateOptions{FieldManager: controller.FieldManager})
+	_, err = ctl.c.Clients.Kube.CoreV1().Secrets(in.CAV.Namespace).Create(ctx, secret, metav1.CreateOptions{FieldManager: controller.FieldManager})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return "", err
 	}
 	// AlreadyExists: the same content under the same name, written by the credential rollout
 	// or by an earlier sync the cache does not show yet.
-	ctl.created.m.Store(in.cav.Namespace+"/"+secret.Name, ctl.c.Clock.Now())
+	ctl.created.m.Store(in.CAV.Namespace+"/"+secret.Name, ctl.c.Clock.Now())
 	return secret.Name, nil
 }
 

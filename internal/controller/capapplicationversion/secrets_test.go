@@ -54,21 +54,21 @@ func TestEnsureVCAPSecret(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			in := walkthrough(t)
-			in.cav.Namespace, in.ca.Namespace = "ns", "ns"
-			router := findWorkload(t, in.cav, "app-router")
+			in.CAV.Namespace, in.CA.Namespace = "ns", "ns"
+			router := findWorkload(t, in.CAV, "app-router")
 			var kubeObjs []runtime.Object
 			bindings := map[string]*corev1.Secret{}
-			for _, svc := range in.ca.Spec.BTP.Services {
+			for _, svc := range in.CA.Spec.BTP.Services {
 				b := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: svc.Secret, Namespace: "ns"},
 					Data: map[string][]byte{"credentials": []byte(`{"clientsecret":"` + svc.Name + `-rotated"}`)}}
 				bindings[svc.Secret] = b
 				kubeObjs = append(kubeObjs, b)
 			}
-			vcap, _, err := workload.VCAPServices(in.ca.Spec.BTP.Services, router.ConsumedBTPServices, func(n string) (map[string][]byte, error) { return bindings[n].Data, nil })
+			vcap, _, err := workload.VCAPServices(in.CA.Spec.BTP.Services, router.ConsumedBTPServices, func(n string) (map[string][]byte, error) { return bindings[n].Data, nil })
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := workload.VCAPSecret(in.cav, prefix, vcap)
+			want := workload.VCAPSecret(in.CAV, prefix, vcap)
 			if tc.preexisting {
 				kubeObjs = append(kubeObjs, want)
 			}

@@ -12,25 +12,26 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
 	"github.com/capstan-io/capstan/internal/controller/controllertest"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
 // syncInput is the walk-through application and version in namespace ns, the version
 // already prepared (finalizer, owner and identity present) so that prepare writes nothing.
-func syncInput(t *testing.T) input {
+func syncInput(t *testing.T) render.Input {
 	t.Helper()
 	in := walkthrough(t)
-	in.ca.Namespace, in.cav.Namespace = "ns", "ns"
-	f := controllertest.NewFake(t, controllertest.DefaultOptions("op"), in.ca, in.cav)
+	in.CA.Namespace, in.CAV.Namespace = "ns", "ns"
+	f := controllertest.NewFake(t, controllertest.DefaultOptions("op"), in.CA, in.CAV)
 	ctl, err := NewController(f.Context)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.cav, err = ctl.prepare(context.Background(), in.cav, in.ca); err != nil {
+	if in.CAV, err = ctl.prepare(context.Background(), in.CAV, in.CA); err != nil {
 		t.Fatal(err)
 	}
-	in.cav.ResourceVersion = ""
+	in.CAV.ResourceVersion = ""
 	return in
 }
 
@@ -55,9 +56,9 @@ func versionTenant(cav *v1alpha1.CAPApplicationVersion) *v1alpha1.CAPTenant {
 
 func TestSync(t *testing.T) {
 	tests := map[string]struct {
-		// setup: edit changes the prepared input; objects returns what else exists.
-		edit    func(in input)
-		objects func(in input) []runtime.Object
+		// setup: edit changes the prepared render.Input; objects returns what else exists.
+		edit    func(in render.Input)
+		objects func(in render.Input) []runtime.Object
 		noApp   bool // the application is not created
 
 		// expectations
@@ -74,7 +75,7 @@ func TestSync(t *testing.T) {
 			wantMessage: "CAPApplication ns/",
 		},
 		"a new version gets finalizer and owner first": {
-			edit:       func(in input) { in.cav.Finalizers, in.cav.OwnerReferences = nil, nil },
+			edit:       func(in render.Input) { in.CAV.Finalizers, in.CAV.OwnerReferences = nil, nil },
 			wantWrites: []string{"update capapplicationversions", "update capapplicationversions/status"},
 			wantState:  v1alpha1.CAPApplicationVersionStateProcessing,
 			wantReason: ReasonWaitingForSecrets,
@@ -86,7 +87,7 @@ func TestSync(t *testing.T) {
 			wantMessage: "waiting for the binding secrets [cap-app-01-uaa-bind-cf",
 		},
 		"creates every child of a new version": {
-			objects: func(in input) []runtime.Object { return bindingSecrets(in.ca) },
+			objects: func(in render.Input) []runtime.Object { return bindingSecrets(in.CA) },
 			// Writes are listed per clientset (built-in, sme.sap.com, Istio), each in order.
 			wantWrites: []string{
 				"create secrets", "create jobs", // content Job and its VCAP_SERVICES Secret
@@ -101,17 +102,17 @@ func TestSync(t *testing.T) {
 			wantMessage: "waiting for deployment cav-cap-app-01-1-app-router",
 		},
 		"deletion is blocked while a tenant runs the version": {
-			edit:        func(in input) { in.cav.DeletionTimestamp = &metav1.Time{Time: controllertest.T0} },
-			objects:     func(in input) []runtime.Object { return []runtime.Object{versionTenant(in.cav)} },
+			edit:        func(in render.Input) { in.CAV.DeletionTimestamp = &metav1.Time{Time: controllertest.T0} },
+			objects:     func(in render.Input) []runtime.Object { return []runtime.Object{versionTenant(in.CAV)} },
 			wantWrites:  []string{"update capapplicationversions/status"},
 			wantState:   v1alpha1.CAPApplicationVersionStateDeleting,
 			wantReason:  ReasonDeleteTriggered,
 			wantMessage: "waiting for tenant consumer",
 		},
 		"deletion is blocked while a tenant targets the version": {
-			edit: func(in input) { in.cav.DeletionTimestamp = &metav1.Time{Time: controllertest.T0} },
-			objects: func(in input) []runtime.Object {
-				tenant := versionTenant(in.cav)
+			edit: func(in render.Input) { in.CAV.DeletionTimestamp = &metav1.Time{Time: controllertest.T0} },
+			objects: func(in render.Input) []runtime.Object {
+				tenant := versionTenant(in.CAV)
 				tenant.Status.CurrentCAPApplicationVersionInstance = "older"
 				return []runtime.Object{tenant}
 			},
@@ -120,9 +121,9 @@ func TestSync(t *testing.T) {
 			wantReason: ReasonDeleteTriggered,
 		},
 		"deletion without tenants on it removes the finalizer": {
-			edit: func(in input) { in.cav.DeletionTimestamp = &metav1.Time{Time: controllertest.T0} },
-			objects: func(in input) []runtime.Object {
-				tenant := versionTenant(in.cav)
+			edit: func(in render.Input) { in.CAV.DeletionTimestamp = &metav1.Time{Time: controllertest.T0} },
+			objects: func(in render.Input) []runtime.Object {
+				tenant := versionTenant(in.CAV)
 				tenant.Spec.Version, tenant.Status.CurrentCAPApplicationVersionInstance = "9.9.9", "newer"
 				return []runtime.Object{tenant}
 			},
@@ -135,9 +136,9 @@ func TestSync(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(in)
 			}
-			objs := []runtime.Object{in.cav}
+			objs := []runtime.Object{in.CAV}
 			if !tc.noApp {
-				objs = append(objs, in.ca)
+				objs = append(objs, in.CA)
 			}
 			if tc.objects != nil {
 				objs = append(objs, tc.objects(in)...)
@@ -147,7 +148,7 @@ func TestSync(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := ctl.sync(context.Background(), cache.MetaObjectToName(in.cav)); err != nil {
+			if err := ctl.sync(context.Background(), cache.MetaObjectToName(in.CAV)); err != nil {
 				t.Fatalf("sync: %v", err)
 			}
 			if got := f.Writes(); !slices.Equal(got, tc.wantWrites) {

@@ -1,4 +1,4 @@
-package capapplicationversion
+package render
 
 import (
 	batchv1 "k8s.io/api/batch/v1"
@@ -10,9 +10,9 @@ import (
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
-// contentJobs returns the Content workloads in execution order with their Job names: the
-// contentJobs list when set, else the first Content workload as `<cav>-content`.
-func contentJobs(cav *v1alpha1.CAPApplicationVersion) ([]*v1alpha1.WorkloadDetails, []string) {
+// ContentJobs returns the Content workloads in execution order with their Job names: the
+// ContentJobs list when set, else the first Content workload as `<cav>-content`.
+func ContentJobs(cav *v1alpha1.CAPApplicationVersion) ([]*v1alpha1.WorkloadDetails, []string) {
 	var workloads []*v1alpha1.WorkloadDetails
 	var names []string
 	if cav.Spec.ContentJobs == nil {
@@ -33,10 +33,10 @@ func contentJobs(cav *v1alpha1.CAPApplicationVersion) ([]*v1alpha1.WorkloadDetai
 	return workloads, names
 }
 
-// newContentJob builds the Job of a Content workload. Its pods carry only the user's labels
+// NewContentJob builds the Job of a Content workload. Its pods carry only the user's labels
 // and the karydia opt-out; the Job itself carries the owner labels so the operator's
 // filtered informer sees it.
-func newContentJob(in input, w *v1alpha1.WorkloadDetails, name, vcapSecret string) *batchv1.Job {
+func NewContentJob(in Input, w *v1alpha1.WorkloadDetails, name, vcapSecret string) *batchv1.Job {
 	j := w.JobDefinition
 	podLabels := controller.MergeMaps(w.Labels, map[string]string{v1alpha1.LabelDisableKarydiaInject: "true"})
 	restart := j.RestartPolicy
@@ -45,17 +45,17 @@ func newContentJob(in input, w *v1alpha1.WorkloadDetails, name, vcapSecret strin
 	}
 	template := workload.PodTemplate(workload.PodInput{
 		ContainerName: w.Name, Common: &j.CommonDetails,
-		Env: in.appVersionEnv(), VCAPSecret: vcapSecret,
-		PullSecrets: in.cav.Spec.RegistrySecrets,
+		Env: in.AppVersionEnv(), VCAPSecret: vcapSecret,
+		PullSecrets: in.CAV.Spec.RegistrySecrets,
 		Labels:      podLabels, Annotations: w.Annotations,
 		RestartPolicy: restart,
 	})
-	labels := controller.MergeMaps(w.Labels, in.ownerLabels())
+	labels := controller.MergeMaps(w.Labels, in.OwnerLabels())
 	labels[v1alpha1.LabelWorkloadName] = name
 	labels[v1alpha1.LabelWorkloadType] = string(j.Type)
 	return &batchv1.Job{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
-		ObjectMeta: in.objectMeta(name, labels, w.Annotations),
+		ObjectMeta: in.ObjectMeta(name, labels, w.Annotations),
 		Spec: batchv1.JobSpec{
 			BackoffLimit:            j.BackoffLimit,
 			TTLSecondsAfterFinished: j.TTLSecondsAfterFinished,

@@ -1,4 +1,4 @@
-package capapplicationversion
+package render
 
 import (
 	"encoding/json"
@@ -8,15 +8,15 @@ import (
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
-// destination is one entry of the Router's `destinations` variable. Unknown fields of user
+// Destination is one entry of the Router's `destinations` variable. Unknown fields of user
 // entries are kept as they are.
-type destination map[string]any
+type Destination map[string]any
 
-// routerDestinations merges the user's `destinations` value of the Router with one
-// destination per workload port that names a router destination. A user entry of the same
+// RouterDestinations merges the user's `destinations` value of the Router with one
+// Destination per workload port that names a router Destination. A user entry of the same
 // name only gets its url replaced; the remaining user entries follow the generated ones.
-func routerDestinations(in input, router *v1alpha1.WorkloadDetails) (string, error) {
-	var user []destination
+func RouterDestinations(in Input, router *v1alpha1.WorkloadDetails) (string, error) {
+	var user []Destination
 	for _, e := range router.DeploymentDefinition.Env {
 		if e.Name == workload.EnvDestinations && e.Value != "" {
 			if err := json.Unmarshal([]byte(e.Value), &user); err != nil {
@@ -25,9 +25,9 @@ func routerDestinations(in input, router *v1alpha1.WorkloadDetails) (string, err
 		}
 	}
 	used := make([]bool, len(user))
-	var out []destination
-	for i := range in.cav.Spec.Workloads {
-		w := &in.cav.Spec.Workloads[i]
+	var out []Destination
+	for i := range in.CAV.Spec.Workloads {
+		w := &in.CAV.Spec.Workloads[i]
 		if w.DeploymentDefinition == nil {
 			continue
 		}
@@ -35,7 +35,7 @@ func routerDestinations(in input, router *v1alpha1.WorkloadDetails) (string, err
 			if p.RouterDestinationName == "" {
 				continue
 			}
-			url := fmt.Sprintf("http://%s:%d", workload.ServiceName(in.cav.Name, w.Name), p.Port)
+			url := fmt.Sprintf("http://%s:%d", workload.ServiceName(in.CAV.Name, w.Name), p.Port)
 			out = append(out, mergeDestination(user, used, p.RouterDestinationName, url))
 		}
 	}
@@ -51,9 +51,9 @@ func routerDestinations(in input, router *v1alpha1.WorkloadDetails) (string, err
 	return string(data), err
 }
 
-// mergeDestination returns the user's destination of that name with the url replaced, or a
-// new destination that forwards the auth token.
-func mergeDestination(user []destination, used []bool, name, url string) destination {
+// mergeDestination returns the user's Destination of that name with the url replaced, or a
+// new Destination that forwards the auth token.
+func mergeDestination(user []Destination, used []bool, name, url string) Destination {
 	for i, d := range user {
 		if d["name"] == name {
 			used[i] = true
@@ -61,5 +61,5 @@ func mergeDestination(user []destination, used []bool, name, url string) destina
 			return d
 		}
 	}
-	return destination{"name": name, "url": url, "forwardAuthToken": true}
+	return Destination{"name": name, "url": url, "forwardAuthToken": true}
 }

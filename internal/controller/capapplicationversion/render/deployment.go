@@ -1,4 +1,4 @@
-package capapplicationversion
+package render
 
 import (
 	appsv1 "k8s.io/api/apps/v1"
@@ -10,29 +10,29 @@ import (
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
-// appVersionEnv is the CAPOP_APP_VERSION variable of the version's pods.
-func (in input) appVersionEnv() []corev1.EnvVar {
-	return []corev1.EnvVar{{Name: workload.EnvAppVersion, Value: in.cav.Spec.Version}}
+// AppVersionEnv is the CAPOP_APP_VERSION variable of the version's pods.
+func (in Input) AppVersionEnv() []corev1.EnvVar {
+	return []corev1.EnvVar{{Name: workload.EnvAppVersion, Value: in.CAV.Spec.Version}}
 }
 
-// newDeployment builds the Deployment of a deployment workload. destinations is the
+// NewDeployment builds the Deployment of a deployment workload. destinations is the
 // Router's merged `destinations` value ("" for other types); vcapSecret the Secret holding
 // its VCAP_SERVICES.
-func newDeployment(in input, w *v1alpha1.WorkloadDetails, destinations, vcapSecret string) *appsv1.Deployment {
+func NewDeployment(in Input, w *v1alpha1.WorkloadDetails, destinations, vcapSecret string) *appsv1.Deployment {
 	d := w.DeploymentDefinition
-	labels := in.workloadLabels(w, true)
+	labels := in.WorkloadLabels(w, true)
 	var extraEnv []corev1.EnvVar
 	if destinations != "" {
 		extraEnv = []corev1.EnvVar{{Name: workload.EnvDestinations, Value: destinations}}
 	}
 	template := workload.PodTemplate(workload.PodInput{
 		ContainerName: w.Name, Common: &d.CommonDetails,
-		Env: in.appVersionEnv(), ExtraEnv: extraEnv, VCAPSecret: vcapSecret,
-		PullSecrets: in.cav.Spec.RegistrySecrets,
+		Env: in.AppVersionEnv(), ExtraEnv: extraEnv, VCAPSecret: vcapSecret,
+		PullSecrets: in.CAV.Spec.RegistrySecrets,
 		Labels:      labels,
 		// The pods carry the user's annotations and the owner identifier, as the Deployment
 		// does (and as the previous implementation rendered them).
-		Annotations: controller.MergeMaps(w.Annotations, in.ownerAnnotations()),
+		Annotations: controller.MergeMaps(w.Annotations, in.OwnerAnnotations()),
 		Liveness:    d.LivenessProbe, Readiness: d.ReadinessProbe, Startup: d.StartupProbe,
 		RestartPolicy:  corev1.RestartPolicyAlways,
 		TopologyLabels: labels,
@@ -40,10 +40,10 @@ func newDeployment(in input, w *v1alpha1.WorkloadDetails, destinations, vcapSecr
 	removeUserEnv(&template.Spec.Containers[0], workload.EnvDestinations, destinations != "")
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: in.objectMeta(workload.Name(in.cav.Name, w.Name), labels, w.Annotations),
+		ObjectMeta: in.ObjectMeta(workload.Name(in.CAV.Name, w.Name), labels, w.Annotations),
 		Spec: appsv1.DeploymentSpec{
 			Replicas: d.Replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: in.podSelector(w)},
+			Selector: &metav1.LabelSelector{MatchLabels: in.PodSelector(w)},
 			Template: template,
 		},
 	}

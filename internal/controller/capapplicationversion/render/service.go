@@ -1,4 +1,4 @@
-package capapplicationversion
+package render
 
 import (
 	"fmt"
@@ -17,9 +17,9 @@ import (
 const (
 	defaultRouterPortName = "router-svc-port"
 	defaultRouterPort     = 5000
-	defaultCAPPortName    = "server-svc-port"
+	DefaultCAPPortName    = "server-svc-port"
 	defaultCAPPort        = 4004
-	// defaultCAPDestination is the router destination of a CAP workload without ports.
+	// defaultCAPDestination is the router Destination of a CAP workload without ports.
 	defaultCAPDestination = "srv-api"
 )
 
@@ -33,30 +33,30 @@ func servicePorts(d *v1alpha1.DeploymentDetails) []v1alpha1.Ports {
 	case v1alpha1.DeploymentRouter:
 		return []v1alpha1.Ports{{Name: defaultRouterPortName, Port: defaultRouterPort}}
 	case v1alpha1.DeploymentCAP:
-		return []v1alpha1.Ports{{Name: defaultCAPPortName, Port: defaultCAPPort, RouterDestinationName: defaultCAPDestination}}
+		return []v1alpha1.Ports{{Name: DefaultCAPPortName, Port: defaultCAPPort, RouterDestinationName: defaultCAPDestination}}
 	}
 	return nil
 }
 
-// serviceLabels are the labels of a workload's Service (and ServiceMonitor, with another
+// ServiceLabels are the labels of a workload's Service (and ServiceMonitor, with another
 // category): the user's labels, the selector labels with the Service's own name and
 // category, and the owner labels unless withoutOwner.
-func (in input) serviceLabels(w *v1alpha1.WorkloadDetails, category string, withOwner bool) map[string]string {
+func (in Input) ServiceLabels(w *v1alpha1.WorkloadDetails, category string, withOwner bool) map[string]string {
 	labels := maps.Clone(w.Labels)
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	maps.Copy(labels, in.selectorLabels(w))
+	maps.Copy(labels, in.SelectorLabels(w))
 	labels[v1alpha1.LabelResourceCategory] = category
-	labels[v1alpha1.LabelWorkloadName] = workload.ServiceName(in.cav.Name, w.Name)
+	labels[v1alpha1.LabelWorkloadName] = workload.ServiceName(in.CAV.Name, w.Name)
 	if withOwner {
-		maps.Copy(labels, in.ownerLabels())
+		maps.Copy(labels, in.OwnerLabels())
 	}
 	return labels
 }
 
-// newService builds the Service of a deployment workload, or nil when it has no ports.
-func newService(in input, w *v1alpha1.WorkloadDetails) *corev1.Service {
+// NewService builds the Service of a deployment workload, or nil when it has no ports.
+func NewService(in Input, w *v1alpha1.WorkloadDetails) *corev1.Service {
 	ports := servicePorts(w.DeploymentDefinition)
 	if len(ports) == 0 {
 		return nil
@@ -70,17 +70,17 @@ func newService(in input, w *v1alpha1.WorkloadDetails) *corev1.Service {
 	}
 	return &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: in.objectMeta(workload.ServiceName(in.cav.Name, w.Name), in.serviceLabels(w, v1alpha1.CategoryService, true), nil),
+		ObjectMeta: in.ObjectMeta(workload.ServiceName(in.CAV.Name, w.Name), in.ServiceLabels(w, v1alpha1.CategoryService, true), nil),
 		Spec: corev1.ServiceSpec{
 			Ports:    svcPorts,
-			Selector: in.selectorLabels(w),
+			Selector: in.SelectorLabels(w),
 		},
 	}
 }
 
-// newServiceMonitor builds the ServiceMonitor of a workload with a scrape configuration, or
+// NewServiceMonitor builds the ServiceMonitor of a workload with a scrape configuration, or
 // returns nil when there is none. The port must name one of the workload's ports.
-func newServiceMonitor(in input, w *v1alpha1.WorkloadDetails) (*monitoringv1.ServiceMonitor, error) {
+func NewServiceMonitor(in Input, w *v1alpha1.WorkloadDetails) (*monitoringv1.ServiceMonitor, error) {
 	d := w.DeploymentDefinition
 	if d.Monitoring == nil || d.Monitoring.ScrapeConfig == nil {
 		return nil, nil
@@ -95,9 +95,9 @@ func newServiceMonitor(in input, w *v1alpha1.WorkloadDetails) (*monitoringv1.Ser
 	}
 	return &monitoringv1.ServiceMonitor{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "monitoring.coreos.com/v1", Kind: "ServiceMonitor"},
-		ObjectMeta: in.objectMeta(workload.ServiceName(in.cav.Name, w.Name), in.serviceLabels(w, v1alpha1.CategoryServiceMonitor, true), nil),
+		ObjectMeta: in.ObjectMeta(workload.ServiceName(in.CAV.Name, w.Name), in.ServiceLabels(w, v1alpha1.CategoryServiceMonitor, true), nil),
 		Spec: monitoringv1.ServiceMonitorSpec{
-			Selector: metav1.LabelSelector{MatchLabels: in.serviceLabels(w, v1alpha1.CategoryService, false)},
+			Selector: metav1.LabelSelector{MatchLabels: in.ServiceLabels(w, v1alpha1.CategoryService, false)},
 			Endpoints: []monitoringv1.Endpoint{{
 				Port: sc.Port, Path: sc.Path,
 				Interval:      monitoringv1.Duration(sc.Interval),
