@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/capstan-io/capstan/internal/testenv"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
@@ -110,9 +111,17 @@ func TestDomainsMigration(t *testing.T) {
 		}
 	}
 
-	// Adding domains again to an application with domainRefs is denied.
-	_ = unstructured.SetNestedMap(migrated.Object, map[string]any{"primary": ns + ".third.example.com"}, "spec", "domains")
-	_, err = cas.Update(ctx, migrated, metav1.UpdateOptions{})
+	// Adding domains again to an application with domainRefs is denied. The controller may
+	// still be writing the application's status, so a conflict is retried on a fresh copy.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		latest, err := cas.Get(ctx, "cap-app-01", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		_ = unstructured.SetNestedMap(latest.Object, map[string]any{"primary": ns + ".third.example.com"}, "spec", "domains")
+		_, err = cas.Update(ctx, latest, metav1.UpdateOptions{})
+		return err
+	})
 	if err == nil {
 		t.Fatal("adding domains to an application with domainRefs was allowed")
 	}
