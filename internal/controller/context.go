@@ -75,6 +75,9 @@ type APIs struct {
 	GardenerCertificates bool
 	// CertManagerCertificates is true when cert-manager.io/v1 is served.
 	CertManagerCertificates bool
+	// CertManagerCertificateRequests is true when cert-manager.io/v1 CertificateRequest is
+	// served (always with cert-manager; a cluster with only its Certificate CRD lacks it).
+	CertManagerCertificateRequests bool
 	// GardenerDNS is true when dns.gardener.cloud/v1alpha1 is served.
 	GardenerDNS bool
 }

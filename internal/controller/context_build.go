@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cminformers "github.com/cert-manager/cert-manager/pkg/client/informers/externalversions"
 	gardenercertinformers "github.com/gardener/cert-management/pkg/client/cert/informers/externalversions"
 	gardenerdnsinformers "github.com/gardener/external-dns-management/pkg/client/dns/informers/externalversions"
@@ -52,7 +53,7 @@ func NewContext(cfg *rest.Config, opts Options, metrics *Metrics) (*Context, eve
 		Metrics:         metrics,
 	}
 	if apis.CertManagerCertificates {
-		c.CertManagerInformers = cminformers.NewSharedInformerFactoryWithOptions(clients.CertManager, 0, cminformers.WithTweakListOptions(ownedSelector), cminformers.WithTransform(StripManagedFields))
+		c.CertManagerInformers = cminformers.NewSharedInformerFactoryWithOptions(clients.CertManager, 0, cminformers.WithTweakListOptions(ownedSelector), cminformers.WithTransform(stripCertManagerObject))
 	}
 	if apis.GardenerCertificates {
 		c.GardenerCertInformers = gardenercertinformers.NewSharedInformerFactoryWithOptions(clients.GardenerCert, 0, gardenercertinformers.WithTweakListOptions(ownedSelector), gardenercertinformers.WithTransform(StripManagedFields))
@@ -72,6 +73,16 @@ func StripManagedFields(obj any) (any, error) {
 		m.SetManagedFields(nil)
 	}
 	return obj, nil
+}
+
+// stripCertManagerObject drops the managedFields of cert-manager objects and the PEM data of
+// CertificateRequests (the request, the signed certificate and the CA): the operator reads
+// only their conditions.
+func stripCertManagerObject(obj any) (any, error) {
+	if req, ok := obj.(*cmv1.CertificateRequest); ok {
+		req.Spec.Request, req.Status.Certificate, req.Status.CA = nil, nil, nil
+	}
+	return StripManagedFields(obj)
 }
 
 // Scheme returns a scheme with the built-in kinds and the sme.sap.com kinds, used to
@@ -144,6 +155,9 @@ func DiscoverAPIs(d discovery.DiscoveryInterface) (APIs, error) {
 		return apis, err
 	}
 	if apis.CertManagerCertificates, err = served("cert-manager.io/v1", "Certificate"); err != nil {
+		return apis, err
+	}
+	if apis.CertManagerCertificateRequests, err = served("cert-manager.io/v1", "CertificateRequest"); err != nil {
 		return apis, err
 	}
 	apis.GardenerDNS, err = served("dns.gardener.cloud/v1alpha1", "DNSEntry")

@@ -51,6 +51,7 @@ func TestThirdPartyCRDsServed(t *testing.T) {
 		{Group: "networking.istio.io", Version: "v1", Resource: "gateways"},
 		{Group: "security.istio.io", Version: "v1", Resource: "authorizationpolicies"},
 		{Group: "cert-manager.io", Version: "v1", Resource: "certificates"},
+		{Group: "cert-manager.io", Version: "v1", Resource: "certificaterequests"},
 		{Group: "cert-manager.io", Version: "v1", Resource: "issuers"},
 		{Group: "dns.gardener.cloud", Version: "v1alpha1", Resource: "dnsentries"},
 		{Group: "cert.gardener.cloud", Version: "v1alpha1", Resource: "certificates"},

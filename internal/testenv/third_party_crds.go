@@ -29,6 +29,7 @@ var ThirdPartyCRDModules = []ModuleFiles{
 	}},
 	{Module: "github.com/cert-manager/cert-manager", Version: "v1.21.2", Files: []string{
 		"deploy/crds/cert-manager.io_certificates.yaml",
+		"deploy/crds/cert-manager.io_certificaterequests.yaml",
 		"deploy/crds/cert-manager.io_issuers.yaml",
 		"deploy/crds/cert-manager.io_clusterissuers.yaml",
 	}},

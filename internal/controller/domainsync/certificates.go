@@ -86,15 +86,20 @@ func (r *Reconciler) ensureCertManagerCertificate(ctx context.Context, l layout)
 		}
 		return notReady, nil
 	}
-	return certManagerReadiness(current), nil
+	requests, err := r.certificateRequests(current)
+	if err != nil {
+		return readiness{}, err
+	}
+	return certManagerReadiness(current, requests), nil
 }
 
 // certManagerReadiness reads a cert-manager Certificate's conditions. A Ready condition of
 // an older generation does not count. Only a failed issuance is an error: Ready is False
 // while cert-manager issues, which is a normal wait, not a failure. Either way the
-// Certificate's own reason and message are passed on (for example an issuer that does not
-// exist), so the owner's status says what to fix.
-func certManagerReadiness(c *cmv1.Certificate) readiness {
+// Certificate's own reason and message are passed on, followed by those of its newest
+// CertificateRequest that is not Ready (where cert-manager reports, for example, an issuer
+// that does not exist), so the owner's status says what to fix.
+func certManagerReadiness(c *cmv1.Certificate, requests []*cmv1.CertificateRequest) readiness {
 	var detail string
 	for _, cond := range c.Status.Conditions {
 		current := cond.ObservedGeneration == 0 || cond.ObservedGeneration >= c.Generation
@@ -102,12 +107,12 @@ func certManagerReadiness(c *cmv1.Certificate) readiness {
 		case cond.Type == cmv1.CertificateConditionReady && cond.Status == cmmeta.ConditionTrue && current:
 			return readiness{}
 		case cond.Type == cmv1.CertificateConditionIssuing && cond.Status == cmmeta.ConditionFalse && cond.Reason == "Failed":
-			return readiness{err: fmt.Errorf("certificate %s/%s failed: %s", c.Namespace, c.Name, cond.Message)}
+			return readiness{err: fmt.Errorf("certificate %s/%s failed: %s%s", c.Namespace, c.Name, cond.Message, requestDetail(requests))}
 		case cond.Type == cmv1.CertificateConditionReady && cond.Status == cmmeta.ConditionFalse:
 			detail = conditionDetail(cond.Reason, cond.Message)
 		}
 	}
-	return readiness{notReady: fmt.Sprintf("Certificate %s/%s is not ready%s", c.Namespace, c.Name, detail)}
+	return readiness{notReady: fmt.Sprintf("Certificate %s/%s is not ready%s%s", c.Namespace, c.Name, detail, requestDetail(requests))}
 }
 
 // conditionDetail formats a child's reason and message for the owner's condition message:

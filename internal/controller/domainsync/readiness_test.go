@@ -2,12 +2,16 @@ package domainsync
 
 import (
 	"testing"
+	"time"
 
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	cmlisters "github.com/cert-manager/cert-manager/pkg/client/listers/certmanager/v1"
 	gardenercertv1alpha1 "github.com/gardener/cert-management/pkg/apis/cert/v1alpha1"
 	dnsv1alpha1 "github.com/gardener/external-dns-management/pkg/apis/dns/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 )
 
@@ -16,7 +20,7 @@ import (
 func TestChildReadinessPassesReasonOn(t *testing.T) {
 	om := metav1.ObjectMeta{Namespace: "istio-system", Name: "cert", Generation: 2}
 	cm := func(conds ...cmv1.CertificateCondition) readiness {
-		return certManagerReadiness(&cmv1.Certificate{ObjectMeta: om, Status: cmv1.CertificateStatus{Conditions: conds}})
+		return certManagerReadiness(&cmv1.Certificate{ObjectMeta: om, Status: cmv1.CertificateStatus{Conditions: conds}}, nil)
 	}
 	gardener := func(state string, msg *string) readiness {
 		return gardenerReadiness(&gardenercertv1alpha1.Certificate{ObjectMeta: om,
@@ -64,5 +68,90 @@ func TestChildReadinessPassesReasonOn(t *testing.T) {
 				t.Errorf("err = %q, want %q", gotErr, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestCertificateRequestReasonIsPassedOn checks that a cert-manager Certificate that is not
+// Ready passes on the reason and message of its newest CertificateRequest that is not Ready,
+// where cert-manager reports a missing issuer, and ignores the requests of other
+// Certificates and of older revisions.
+func TestCertificateRequestReasonIsPassedOn(t *testing.T) {
+	cert := &cmv1.Certificate{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: "cert", UID: "cert-uid", Generation: 1},
+		Status: cmv1.CertificateStatus{Conditions: []cmv1.CertificateCondition{
+			{Type: cmv1.CertificateConditionReady, Status: cmmeta.ConditionFalse, Reason: "DoesNotExist", Message: "Issuing certificate as Secret does not exist"},
+			{Type: cmv1.CertificateConditionIssuing, Status: cmmeta.ConditionTrue, Reason: "DoesNotExist", Message: "Issuing certificate as Secret does not exist"},
+		}}}
+	const missing = `Referenced "ClusterIssuer" not found: clusterissuer.cert-manager.io "letsencrypt" not found`
+	request := func(name, revision string, created time.Time, ready cmmeta.ConditionStatus, reason, message string) *cmv1.CertificateRequest {
+		req := &cmv1.CertificateRequest{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: name,
+			CreationTimestamp: metav1.NewTime(created),
+			Annotations:       map[string]string{cmv1.CertificateRequestRevisionAnnotationKey: revision}}}
+		if ready != "" {
+			req.Status.Conditions = []cmv1.CertificateRequestCondition{{Type: cmv1.CertificateRequestConditionReady, Status: ready, Reason: reason, Message: message}}
+		}
+		return req
+	}
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	const certPart = "Certificate istio-system/cert is not ready (DoesNotExist: Issuing certificate as Secret does not exist)"
+	for _, tc := range []struct {
+		name     string
+		requests []*cmv1.CertificateRequest
+		want     string
+	}{
+		{"no request yet", nil, certPart},
+		{"issuer missing", []*cmv1.CertificateRequest{request("cert-1", "1", t0, cmmeta.ConditionFalse, "Pending", missing)},
+			certPart + "; CertificateRequest istio-system/cert-1 is not ready (Pending: " + missing + ")"},
+		{"the newest revision counts", []*cmv1.CertificateRequest{
+			request("cert-2", "2", t0, cmmeta.ConditionFalse, "Pending", missing),
+			request("cert-1", "1", t0.Add(time.Hour), cmmeta.ConditionFalse, "Failed", "old failure"),
+		}, certPart + "; CertificateRequest istio-system/cert-2 is not ready (Pending: " + missing + ")"},
+		{"the newest of one revision counts", []*cmv1.CertificateRequest{
+			request("cert-a", "3", t0, cmmeta.ConditionFalse, "Failed", "old failure"),
+			request("cert-b", "3", t0.Add(time.Minute), cmmeta.ConditionFalse, "Pending", "Waiting on certificate issuance from order"),
+		}, certPart + "; CertificateRequest istio-system/cert-b is not ready (Pending: Waiting on certificate issuance from order)"},
+		{"a Ready request adds nothing", []*cmv1.CertificateRequest{request("cert-1", "1", t0, cmmeta.ConditionTrue, "Issued", "Certificate fetched from issuer successfully")}, certPart},
+		{"a request without conditions adds nothing", []*cmv1.CertificateRequest{request("cert-1", "1", t0, "", "", "")}, certPart},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := certManagerReadiness(cert, tc.requests)
+			if got.err != nil || got.notReady != tc.want {
+				t.Errorf("readiness = %q (err %v)\nwant        %q", got.notReady, got.err, tc.want)
+			}
+		})
+	}
+	failed := cert.DeepCopy()
+	failed.Status.Conditions = []cmv1.CertificateCondition{{Type: cmv1.CertificateConditionIssuing, Status: cmmeta.ConditionFalse, Reason: "Failed", Message: "The certificate request has failed to complete and will be retried"}}
+	got := certManagerReadiness(failed, []*cmv1.CertificateRequest{request("cert-1", "1", t0, cmmeta.ConditionFalse, "Failed", "ACME order failed: rate limited")})
+	want := "certificate istio-system/cert failed: The certificate request has failed to complete and will be retried; CertificateRequest istio-system/cert-1 is not ready (Failed: ACME order failed: rate limited)"
+	if got.err == nil || got.err.Error() != want {
+		t.Errorf("failed issuance: %v\nwant %s", got.err, want)
+	}
+}
+
+// TestCertificateRequestsOfACertificate checks that only the requests a Certificate controls
+// count: not those of another Certificate (also one of the same name that was deleted and
+// created again) nor a request without owner.
+func TestCertificateRequestsOfACertificate(t *testing.T) {
+	cert := &cmv1.Certificate{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: "cert", UID: "cert-uid"}}
+	owned := func(name string, uid types.UID) *cmv1.CertificateRequest {
+		req := &cmv1.CertificateRequest{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: name}}
+		if uid != "" {
+			req.OwnerReferences = []metav1.OwnerReference{{APIVersion: "cert-manager.io/v1", Kind: "Certificate", Name: "cert", UID: uid, Controller: ptr.To(true)}}
+		}
+		return req
+	}
+	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	for _, req := range []*cmv1.CertificateRequest{owned("mine", "cert-uid"), owned("earlier-cert", "old-uid"), owned("orphan", "")} {
+		if err := indexer.Add(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := &Reconciler{cmRequests: cmlisters.NewCertificateRequestLister(indexer)}
+	got, err := r.certificateRequests(cert)
+	if err != nil || len(got) != 1 || got[0].Name != "mine" {
+		t.Errorf("certificateRequests = %v, %v; want only mine", got, err)
+	}
+	if got, err := (&Reconciler{}).certificateRequests(cert); got != nil || err != nil {
+		t.Errorf("without the CertificateRequest API: %v, %v; want nothing", got, err)
 	}
 }

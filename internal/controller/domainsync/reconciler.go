@@ -47,6 +47,7 @@ type Reconciler struct {
 	networkPols   networkinglisters.NetworkPolicyLister
 	secrets       cache.GenericLister
 	cmCerts       cmlisters.CertificateLister           // nil when cert-manager.io is not served
+	cmRequests    cmlisters.CertificateRequestLister    // nil when CertificateRequests are not served
 	gardenerCerts gardenercertlisters.CertificateLister // nil when cert.gardener.cloud is not served
 	dnsEntries    dnslisters.DNSEntryLister             // nil when dns.gardener.cloud is not served
 
@@ -81,6 +82,11 @@ func New(c *controller.Context) (*Reconciler, error) {
 		certs := c.CertManagerInformers.Certmanager().V1().Certificates()
 		r.cmCerts = certs.Lister()
 		r.addDependent(certs.Informer())
+		if c.APIs.CertManagerCertificateRequests {
+			requests := c.CertManagerInformers.Certmanager().V1().CertificateRequests()
+			r.cmRequests = requests.Lister()
+			r.addDependent(requests.Informer())
+		}
 	}
 	if c.GardenerCertInformers != nil {
 		certs := c.GardenerCertInformers.Cert().V1alpha1().Certificates()

@@ -55,6 +55,7 @@ var controllerPermissions = permissions{
 	"destinationrules.networking.istio.io":          {"get", "list", "watch", "create", "update"},
 	"certificates.cert.gardener.cloud":              {"get", "list", "watch", "create", "update", "delete"},
 	"certificates.cert-manager.io":                  {"get", "list", "watch", "create", "update", "delete"},
+	"certificaterequests.cert-manager.io":           {"get", "list", "watch"},
 	"dnsentries.dns.gardener.cloud":                 {"get", "list", "watch", "create", "update", "deletecollection"},
 	"servicemonitors.monitoring.coreos.com":         {"get", "create", "update"},
 	"pods":                                          {"get", "list", "watch"},
