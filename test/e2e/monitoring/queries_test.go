@@ -1,13 +1,17 @@
 package monitoring
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"testing"
+	"time"
 
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -95,4 +99,50 @@ func alertQueries(root string) ([]query, error) {
 		}
 	}
 	return out, nil
+}
+
+// metricNames matches the names of the operator's metrics in an expression or a page.
+var metricNames = regexp.MustCompile(`cap_op_[a-z0-9_]+`)
+
+// checkMetricsDocumented checks that docs/monitoring.md lists every cap_op_ metric family
+// the binaries exported during the scenario in the first cell of a table row whose second
+// cell states the family's type.
+func checkMetricsDocumented(t *testing.T, api promv1.API, root string) {
+	page, err := os.ReadFile(filepath.Join(root, "docs", "monitoring.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]string{} // metric → the type cell of its row
+	for _, line := range strings.Split(string(page), "\n") {
+		cells := strings.Split(line, "|")
+		if !strings.HasPrefix(line, "|") || len(cells) < 4 {
+			continue
+		}
+		for _, name := range metricNames.FindAllString(cells[1], -1) {
+			types[name] = cells[2]
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	metadata, err := api.Metadata(ctx, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for name, md := range metadata {
+		if !strings.HasPrefix(name, "cap_op_") || len(md) == 0 {
+			continue
+		}
+		n++
+		cell, ok := types[name]
+		switch {
+		case !ok:
+			t.Errorf("docs/monitoring.md does not list the %s %s", md[0].Type, name)
+		case !strings.Contains(cell, string(md[0].Type)):
+			t.Errorf("docs/monitoring.md gives %s the type %q; the binary exports a %s", name, strings.TrimSpace(cell), md[0].Type)
+		}
+	}
+	if n == 0 {
+		t.Fatal("Prometheus knows no cap_op_ metric")
+	}
 }
