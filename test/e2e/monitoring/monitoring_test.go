@@ -65,8 +65,8 @@ func TestDashboardAndAlertQueriesReturnData(t *testing.T) {
 	}
 	start := time.Now()
 	sap := newFakeSAP(t)
-	controllerMetrics := startController(t, env, ns)
-	serverAddr, serverMetrics := startServer(t, env, ns, sap.caFile)
+	controllerMetrics, ctl := startController(t, env, ns)
+	serverAddr, serverMetrics, srv := startServer(t, env, ns, sap.caFile)
 	webhookAddr, webhookMetrics, pool := startWebhook(t, env, ns)
 	prom, err := env.StartPrometheus(testenv.PrometheusOptions{Targets: []testenv.PrometheusTarget{
 		{URL: "http://" + controllerMetrics + "/metrics", Job: "capstan-controller", Namespace: ns},
@@ -94,6 +94,10 @@ func TestDashboardAndAlertQueriesReturnData(t *testing.T) {
 	} {
 		waitForData(t, prom.API, "count_over_time("+expr+"[1m]) >= 3")
 	}
+	// The failures have the causes the scenario gave them.
+	assertLogged(t, ctl, "Sync failed", "failed calling webhook", "workloads.policy.example.com")
+	assertLogged(t, srv, "Callback sent")
+	assertLogged(t, srv, "Giving up on the callback", "credentials have no saas_registry_url")
 
 	for _, q := range append(dash, alerts...) {
 		t.Run(q.source, func(t *testing.T) { checkQuery(t, prom.API, q.expr, start) })
@@ -144,6 +148,27 @@ func exported(name string, count func(*controller.Metrics)) error {
 		}
 	}
 	return fmt.Errorf("the controller exports no metric %s after counting an event", name)
+}
+
+// assertLogged checks that a line of the process's log contains every part.
+func assertLogged(t *testing.T, p *framework.Process, parts ...string) {
+	t.Helper()
+	for _, line := range p.LogLines(parts[0]) {
+		if containsAll(line, parts[1:]) {
+			return
+		}
+	}
+	t.Errorf("%s logged no line with %q", p.Name, parts)
+}
+
+// containsAll reports whether s contains every part.
+func containsAll(s string, parts []string) bool {
+	for _, part := range parts {
+		if !strings.Contains(s, part) {
+			return false
+		}
+	}
+	return true
 }
 
 // evaluate runs expr as a range query from start until now and returns the number of
@@ -200,23 +225,23 @@ func port(addr string) string {
 
 // startController runs the controller with the application and tenant controllers (the
 // domains are marked Ready by the test) and fast, single retries; it returns the metrics
-// address.
-func startController(t *testing.T, env *testenv.Env, ns string) string {
+// address and the process.
+func startController(t *testing.T, env *testenv.Env, ns string) (string, *framework.Process) {
 	addr := freeAddr(t)
-	framework.Start(t, env, "controller", []string{"--metrics-bind-address=" + addr, "--leader-elect=false", "--operator-namespace=" + ns,
+	p := framework.Start(t, env, "controller", []string{"--metrics-bind-address=" + addr, "--leader-elect=false", "--operator-namespace=" + ns,
 		"--controllers=capapplication,capapplicationversion,captenant,captenantoperation",
 		"--retry-initial-delay=1s", "--retry-max-delay=2s", "--retry-attempts=1"}, "POD_NAMESPACE="+ns)
-	return addr
+	return addr, p
 }
 
 // startServer runs the subscription server on plain HTTP, trusting the CA of the fake SAP
-// services, and returns its API and metrics addresses once it is ready.
-func startServer(t *testing.T, env *testenv.Env, ns, caFile string) (string, string) {
+// services, and returns its API and metrics addresses and the process once it is ready.
+func startServer(t *testing.T, env *testenv.Env, ns, caFile string) (string, string, *framework.Process) {
 	api, metrics := freeAddr(t), freeAddr(t)
 	p := framework.Start(t, env, "server", []string{"--client-timeout=5s"}, "PORT="+port(api), "METRICS_PORT="+port(metrics), "TLS_ENABLED=false",
 		"SSL_CERT_FILE="+caFile, "POD_NAME=monitoring", "POD_NAMESPACE="+ns)
 	waitReady(t, p, "http://"+api+"/readyz", http.DefaultClient)
-	return api, metrics
+	return api, metrics, p
 }
 
 // startWebhook runs the webhook with a test CA's serving certificate and returns its
