@@ -44,7 +44,20 @@ apiVersion: sme.sap.com/v1alpha1
 kind: Domain
 metadata: {name: dom-1, namespace: NS}
 spec: {domain: example.com, ingressSelector: {istio: ingressgateway}}
+---
+apiVersion: sme.sap.com/v1alpha1
+kind: CAPApplication
+metadata: {name: app, namespace: NS}
+spec: {btpAppName: app, globalAccountId: ga, btp: {services: []}, domainRefs: [{kind: Domain, name: dom-1}]}
+---
+apiVersion: sme.sap.com/v1alpha1
+kind: ClusterDomain
+metadata: {name: NS-cdom}
+spec: {domain: NS.example.com, ingressSelector: {istio: ingressgateway}}
 `, "NS", ns)
+	t.Cleanup(func() {
+		_, _ = env.Kubectl("delete", "clusterdomain", ns+"-cdom", "--ignore-not-found", "--wait=false")
+	})
 	path := filepath.Join(t.TempDir(), "objects.yaml")
 	if err := os.WriteFile(path, []byte(manifest), 0o600); err != nil {
 		t.Fatal(err)
@@ -65,6 +78,8 @@ spec: {domain: example.com, ingressSelector: {istio: ingressgateway}}
 		"ctop-wide": {args: []string{"get", "ctop", "-o", "wide"}, headers: []string{"NAME", "OPERATION", "AGE", "STATE", "STEP", "JOB", "REASON"}, row: []string{"op-1"}},
 		"cav-wide":  {args: []string{"get", "cav", "-o", "wide"}, headers: []string{"NAME", "AGE", "STATE", "VERSION", "REASON"}, row: []string{"cav-1"}},
 		"dom-wide":  {args: []string{"get", "dom", "-o", "wide"}, headers: []string{"NAME", "DOMAIN", "AGE", "STATE", "REASON"}, row: []string{"dom-1"}},
+		"ca-wide":   {args: []string{"get", "ca", "-o", "wide"}, headers: []string{"NAME", "AGE", "STATE", "REASON", "ROLLOUT", "TARGET", "PROGRESS"}, row: []string{"app"}},
+		"cdom-wide": {args: []string{"get", "cdom", "-o", "wide"}, headers: []string{"NAME", "DOMAIN", "AGE", "STATE", "REASON"}, row: []string{ns + "-cdom"}},
 		"dom":       {args: []string{"get", "dom"}, headers: []string{"NAME", "DOMAIN", "AGE", "STATE"}, row: []string{"dom-1", "example.com"}},
 		"shared":    {args: []string{"get", "cap"}, row: []string{"capapplicationversion.sme.sap.com/cav-1", "captenant.sme.sap.com/tenant-1", "captenantoperation.sme.sap.com/op-1", "domain.sme.sap.com/dom-1"}},
 	}
