@@ -102,7 +102,7 @@ func TestDashboardAndAlertQueriesReturnData(t *testing.T) {
 	for _, q := range append(dash, alerts...) {
 		t.Run(q.source, func(t *testing.T) { checkQuery(t, prom.API, q.expr, start) })
 	}
-	t.Run("docs/monitoring.md lists every metric", func(t *testing.T) { checkMetricsDocumented(t, prom.API, env.RepoRoot) })
+	t.Run("docs/monitoring.md lists every metric", func(t *testing.T) { checkMetricsDocumented(t, prom.API, env.RepoRoot, start) })
 }
 
 // checkQuery asserts that a query returns data, or for a query on an unproducible metric,

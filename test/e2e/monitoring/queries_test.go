@@ -12,6 +12,7 @@ import (
 	"time"
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 	"sigs.k8s.io/yaml"
 )
 
@@ -106,25 +107,29 @@ var metricNames = regexp.MustCompile(`cap_op_[a-z0-9_]+`)
 
 // checkMetricsDocumented checks that docs/monitoring.md lists every cap_op_ metric family
 // the binaries exported during the scenario in the first cell of a table row whose second
-// cell states the family's type.
-func checkMetricsDocumented(t *testing.T, api promv1.API, root string) {
+// cell states the family's type and whose third names each of its labels in backquotes.
+func checkMetricsDocumented(t *testing.T, api promv1.API, root string, start time.Time) {
 	page, err := os.ReadFile(filepath.Join(root, "docs", "monitoring.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	types := map[string]string{} // metric → the type cell of its row
+	rows := map[string][]string{} // metric → the cells of its row
 	for _, line := range strings.Split(string(page), "\n") {
 		cells := strings.Split(line, "|")
-		if !strings.HasPrefix(line, "|") || len(cells) < 4 {
+		if !strings.HasPrefix(line, "|") || len(cells) < 5 {
 			continue
 		}
 		for _, name := range metricNames.FindAllString(cells[1], -1) {
-			types[name] = cells[2]
+			rows[name] = cells
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	metadata, err := api.Metadata(ctx, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels, err := familyLabels(ctx, api, metadata, start)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,15 +139,53 @@ func checkMetricsDocumented(t *testing.T, api promv1.API, root string) {
 			continue
 		}
 		n++
-		cell, ok := types[name]
-		switch {
-		case !ok:
+		cells, ok := rows[name]
+		if !ok {
 			t.Errorf("docs/monitoring.md does not list the %s %s", md[0].Type, name)
-		case !strings.Contains(cell, string(md[0].Type)):
-			t.Errorf("docs/monitoring.md gives %s the type %q; the binary exports a %s", name, strings.TrimSpace(cell), md[0].Type)
+			continue
+		}
+		if !strings.Contains(cells[2], string(md[0].Type)) {
+			t.Errorf("docs/monitoring.md gives %s the type %q; the binary exports a %s", name, strings.TrimSpace(cells[2]), md[0].Type)
+		}
+		for label := range labels[name] {
+			if !strings.Contains(cells[3], "`"+label+"`") {
+				t.Errorf("docs/monitoring.md does not name the label %s of %s", label, name)
+			}
 		}
 	}
 	if n == 0 {
 		t.Fatal("Prometheus knows no cap_op_ metric")
 	}
+}
+
+// familyLabels returns the label names of every cap_op_ metric family's series since start,
+// without those Prometheus adds (job, instance, and the target's namespace, which renames a
+// metric's own namespace label to exported_namespace) and a histogram's le.
+func familyLabels(ctx context.Context, api promv1.API, metadata map[string][]promv1.Metadata, start time.Time) (map[string]map[string]bool, error) {
+	series, _, _, err := api.Series(ctx, []string{`{__name__=~"cap_op_.+"}`}, start, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]bool{}
+	for _, set := range series {
+		family := string(set[model.MetricNameLabel])
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if _, ok := metadata[family]; !ok {
+				family = strings.TrimSuffix(family, suffix)
+			}
+		}
+		if out[family] == nil {
+			out[family] = map[string]bool{}
+		}
+		for label := range set {
+			switch label {
+			case model.MetricNameLabel, model.JobLabel, model.InstanceLabel, model.BucketLabel, "namespace":
+			case "exported_namespace":
+				out[family]["namespace"] = true
+			default:
+				out[family][string(label)] = true
+			}
+		}
+	}
+	return out, nil
 }
