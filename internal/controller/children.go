@@ -18,18 +18,19 @@ import (
 type Child[T metav1.Object] struct {
 	// Kind names the kind in messages ("Deployment").
 	Kind string
-	// Get returns the existing object (a NotFound error when there is none).
+	// Get returns the existing object (a NotFound error when there is none). Only
+	// EnsureChild uses it; owners of children with generated names find the existing object
+	// themselves and call CreateChild or UpdateChild.
 	Get func(namespace, name string) (T, error)
 	// Live reads the object from the API server. Informers of children only see objects
 	// carrying the owner-identifier-hash label, so when a create fails with AlreadyExists,
 	// Live tells a cache that is behind from an object the cache cannot see. Nil treats every
 	// AlreadyExists as a cache that is behind.
 	Live func(ctx context.Context, namespace, name string) (metav1.Object, error)
-	// Create and Update write the object.
-	Create func(ctx context.Context, obj T, opts metav1.CreateOptions) (T, error)
-	Update func(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error)
-	// Spec returns the part of the object the operator owns besides labels and annotations
-	// (usually the spec); Drifted compares it.
+	// Client returns the typed client that writes objects of the namespace.
+	Client func(namespace string) Writer[T]
+	// Spec returns the part of the object the operator owns besides its metadata (usually
+	// the spec); the drift rule compares it with the live object's (see ChildDrifted).
 	Spec func(T) any
 	// SetSpec copies the owned part of desired onto actual, which is a deep copy of the
 	// existing object; it may keep fields another controller manages (replicas under an HPA).
@@ -38,40 +39,77 @@ type Child[T metav1.Object] struct {
 	DeepCopy func(T) T
 }
 
-// EnsureChild creates desired when it does not exist, and otherwise updates the existing
-// object when a label, annotation or owned field differs. An existing object controlled by
-// another owner is left alone and reported as an error.
-func EnsureChild[T metav1.Object](ctx context.Context, c Child[T], desired T) (T, error) {
+// Writer is the part of a generated typed client of one kind and namespace that writes.
+type Writer[T any] interface {
+	Create(ctx context.Context, obj T, opts metav1.CreateOptions) (T, error)
+	Update(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error)
+}
+
+// Op says what reconciling a child wrote.
+type Op int
+
+// The writes of a child reconcile.
+const (
+	// OpNone: the child was in shape; nothing was written.
+	OpNone Op = iota
+	// OpCreated: the child was missing and was created.
+	OpCreated
+	// OpUpdated: the child had drifted and was updated.
+	OpUpdated
+)
+
+// EnsureChild is the one way the operator reconciles a child object with a fixed name: it
+// creates desired when Get finds nothing, and otherwise hands the existing object to
+// UpdateChild. A deleted child is thereby created again on the owner's next sync, which the
+// child's deletion event triggers (every owner routes update and delete events of its
+// children to itself, see DependentHandler).
+func EnsureChild[T metav1.Object](ctx context.Context, c Child[T], desired T) (T, Op, error) {
 	var zero T
 	actual, err := c.Get(desired.GetNamespace(), desired.GetName())
 	if apierrors.IsNotFound(err) {
-		created, err := c.Create(ctx, desired, metav1.CreateOptions{FieldManager: FieldManager})
-		if apierrors.IsAlreadyExists(err) {
-			return zero, CreateConflict(ctx, c.Kind, desired, c.Live)
-		}
-		return created, err
+		return CreateChild(ctx, c, desired)
 	}
 	if err != nil {
-		return zero, err
+		return zero, OpNone, err
 	}
-	if err := CheckController(c.Kind, desired, actual, false); err != nil {
-		return zero, err
-	}
-	if !childDrifted(c, desired, actual) {
-		return actual, nil
-	}
-	updated := c.DeepCopy(actual)
-	updated.SetLabels(MergeMaps(actual.GetLabels(), desired.GetLabels()))
-	updated.SetAnnotations(MergeMaps(actual.GetAnnotations(), desired.GetAnnotations()))
-	c.SetSpec(desired, updated)
-	return c.Update(ctx, updated, metav1.UpdateOptions{FieldManager: FieldManager})
+	return UpdateChild(ctx, c, desired, actual)
 }
 
-// childDrifted reports whether the existing object lost a label, annotation or owned field.
-func childDrifted[T metav1.Object](c Child[T], desired, actual T) bool {
-	return !ContainsAll(actual.GetLabels(), desired.GetLabels()) ||
-		!ContainsAll(actual.GetAnnotations(), desired.GetAnnotations()) ||
-		Drifted(c.Spec(desired), c.Spec(actual))
+// CreateChild creates desired. A create that fails with AlreadyExists is explained by
+// CreateConflict: a cache that is behind, or a name held by an object the owner does not
+// control.
+func CreateChild[T metav1.Object](ctx context.Context, c Child[T], desired T) (T, Op, error) {
+	var zero T
+	created, err := c.Client(desired.GetNamespace()).Create(ctx, desired, metav1.CreateOptions{FieldManager: FieldManager})
+	if apierrors.IsAlreadyExists(err) {
+		return zero, OpNone, CreateConflict(ctx, c.Kind, desired, c.Live)
+	}
+	if err != nil {
+		return zero, OpNone, err
+	}
+	return created, OpCreated, nil
+}
+
+// UpdateChild brings the existing child actual in line with desired and writes only when it
+// drifted (ChildDrifted). It refuses an object controlled by another owner (a
+// *ChildConflictError) and waits for an object that is being deleted, which is then created
+// again. The update follows the adoption rule of AdoptChild.
+func UpdateChild[T metav1.Object](ctx context.Context, c Child[T], desired, actual T) (T, Op, error) {
+	var zero T
+	if err := CheckController(c.Kind, desired, actual, false); err != nil {
+		return zero, OpNone, err
+	}
+	if actual.GetDeletionTimestamp() != nil {
+		return zero, OpNone, RequeueAfter(time.Second, fmt.Sprintf("waiting for %s %s/%s to be deleted", c.Kind, actual.GetNamespace(), actual.GetName()))
+	}
+	if !ChildDrifted(c, desired, actual) {
+		return actual, OpNone, nil
+	}
+	updated, err := c.Client(actual.GetNamespace()).Update(ctx, AdoptChild(c, desired, actual), metav1.UpdateOptions{FieldManager: FieldManager})
+	if err != nil {
+		return zero, OpNone, err
+	}
+	return updated, OpUpdated, nil
 }
 
 // CreateConflict explains a create of desired that failed with AlreadyExists although the

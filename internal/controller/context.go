@@ -7,6 +7,7 @@ import (
 	cminformers "github.com/cert-manager/cert-manager/pkg/client/informers/externalversions"
 	gardenercertinformers "github.com/gardener/cert-management/pkg/client/cert/informers/externalversions"
 	gardenerdnsinformers "github.com/gardener/external-dns-management/pkg/client/dns/informers/externalversions"
+	monitoringinformers "github.com/prometheus-operator/prometheus-operator/pkg/client/informers/externalversions"
 	istioinformers "istio.io/client-go/pkg/informers/externalversions"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/metadata/metadatainformer"
@@ -102,6 +103,9 @@ type Context struct {
 	CertManagerInformers  cminformers.SharedInformerFactory
 	GardenerCertInformers gardenercertinformers.SharedInformerFactory
 	GardenerDNSInformers  gardenerdnsinformers.SharedInformerFactory
+	// MonitoringInformers is the factory of ServiceMonitors (owner label set); nil when the
+	// Prometheus Operator API is not served.
+	MonitoringInformers monitoringinformers.SharedInformerFactory
 	// APIs tells which optional APIs are served.
 	APIs APIs
 	// Recorder records events.k8s.io/v1 events.

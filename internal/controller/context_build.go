@@ -8,6 +8,7 @@ import (
 	cminformers "github.com/cert-manager/cert-manager/pkg/client/informers/externalversions"
 	gardenercertinformers "github.com/gardener/cert-management/pkg/client/cert/informers/externalversions"
 	gardenerdnsinformers "github.com/gardener/external-dns-management/pkg/client/dns/informers/externalversions"
+	monitoringinformers "github.com/prometheus-operator/prometheus-operator/pkg/client/informers/externalversions"
 	istioinformers "istio.io/client-go/pkg/informers/externalversions"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -61,6 +62,9 @@ func NewContext(cfg *rest.Config, opts Options, metrics *Metrics) (*Context, eve
 	if apis.GardenerDNS {
 		c.GardenerDNSInformers = gardenerdnsinformers.NewSharedInformerFactoryWithOptions(clients.GardenerDNS, 0, gardenerdnsinformers.WithTweakListOptions(ownedSelector), gardenerdnsinformers.WithTransform(StripManagedFields))
 	}
+	if apis.ServiceMonitors {
+		c.MonitoringInformers = monitoringinformers.NewSharedInformerFactoryWithOptions(clients.Monitoring, 0, monitoringinformers.WithTweakListOptions(ownedSelector), monitoringinformers.WithTransform(StripManagedFields))
+	}
 	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: clients.Kube.EventsV1()})
 	c.Recorder = broadcaster.NewRecorder(Scheme(), EventReportingController)
 	return c, broadcaster, nil
@@ -109,6 +113,9 @@ func (c *Context) Start(ctx context.Context) {
 	if c.GardenerDNSInformers != nil {
 		c.GardenerDNSInformers.Start(ctx.Done())
 	}
+	if c.MonitoringInformers != nil {
+		c.MonitoringInformers.Start(ctx.Done())
+	}
 }
 
 // Shutdown waits for the informer goroutines to end after the context passed to Start is
@@ -126,6 +133,9 @@ func (c *Context) Shutdown() {
 	}
 	if c.GardenerDNSInformers != nil {
 		c.GardenerDNSInformers.Shutdown()
+	}
+	if c.MonitoringInformers != nil {
+		c.MonitoringInformers.Shutdown()
 	}
 }
 

@@ -1,9 +1,92 @@
 package controller
 
 import (
+	"bytes"
 	"encoding/json"
+	"maps"
 	"reflect"
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/capstan-io/capstan/internal/identity"
+	smev1alpha1 "github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
+
+// ChildDrifted is the drift rule of every child the operator reconciles: the existing object
+// actual has drifted from desired, and is updated, when
+//   - a label or annotation desired sets is missing or different. Children carry the
+//     resource-hash annotation (SpecHash of what the builder rendered), so a change of the
+//     desired content, a removed field included, shows here even where the live object
+//     still contains everything desired sets;
+//   - a finalizer desired sets is missing;
+//   - the owned part of the live object (Child.Spec) no longer carries every value desired
+//     sets (Drifted). This catches a hand edit of the spec that left the hash annotation
+//     untouched; fields the API server or another controller defaults are not compared.
+//
+// The owner-generation label is exempt: the owner's generation changes with every spec
+// change, most of which leave a given child alone, so the label is brought up to date with
+// the child's next real change rather than costing a write of its own.
+func ChildDrifted[T metav1.Object](c Child[T], desired, actual T) bool {
+	labels := maps.Clone(desired.GetLabels())
+	delete(labels, smev1alpha1.LabelOwnerGeneration)
+	if !ContainsAll(actual.GetLabels(), labels) || !ContainsAll(actual.GetAnnotations(), desired.GetAnnotations()) {
+		return true
+	}
+	for _, f := range desired.GetFinalizers() {
+		if !slices.Contains(actual.GetFinalizers(), f) {
+			return true
+		}
+	}
+	return Drifted(c.Spec(desired), c.Spec(actual))
+}
+
+// AdoptChild is the adoption rule of every child the operator reconciles: it returns a copy
+// of the existing object actual, which keeps its identity (name, UID, resourceVersion, so a
+// concurrent change makes the update conflict), its finalizers and the labels and
+// annotations other parties set, and gets the operator's labels and annotations, finalizers
+// and owner references from desired (replacing a reference to the same owner UID) and the
+// owned part of desired through Child.SetSpec.
+func AdoptChild[T metav1.Object](c Child[T], desired, actual T) T {
+	out := c.DeepCopy(actual)
+	out.SetLabels(MergeMaps(actual.GetLabels(), desired.GetLabels()))
+	out.SetAnnotations(MergeMaps(actual.GetAnnotations(), desired.GetAnnotations()))
+	finalizers := slices.Clone(actual.GetFinalizers())
+	for _, f := range desired.GetFinalizers() {
+		if !slices.Contains(finalizers, f) {
+			finalizers = append(finalizers, f)
+		}
+	}
+	out.SetFinalizers(finalizers)
+	refs := slices.Clone(actual.GetOwnerReferences())
+	for _, want := range desired.GetOwnerReferences() {
+		i := slices.IndexFunc(refs, func(r metav1.OwnerReference) bool { return r.UID == want.UID })
+		if i < 0 {
+			refs = append(refs, want)
+		} else {
+			refs[i] = want
+		}
+	}
+	out.SetOwnerReferences(refs)
+	c.SetSpec(desired, out)
+	return out
+}
+
+// SpecHash is the value of the resource-hash annotation: the SHA-256 of v's compact JSON.
+// Compacting first makes the hash independent of the whitespace some protobuf JSON
+// marshalers vary. Builders pass the spec they rendered (or the inputs it is made of).
+func SpecHash(v any) string {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		// Only unsupported types fail to marshal; the builders never produce them.
+		panic(err)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		panic(err)
+	}
+	return identity.SHA256(buf.String())
+}
 
 // Drifted reports whether actual no longer carries everything desired sets. Both are typed
 // objects (or parts of them) and are compared as JSON trees: every value present in desired

@@ -6,6 +6,7 @@ package capapplicationversion
 import (
 	"context"
 
+	monitoringlisters "github.com/prometheus-operator/prometheus-operator/pkg/client/listers/monitoring/v1"
 	istiolisters "istio.io/client-go/pkg/listers/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -48,6 +49,8 @@ type Controller struct {
 	hpas      autoscalinglisters.HorizontalPodAutoscalerLister
 	netpols   networkinglisters.NetworkPolicyLister
 	destRules istiolisters.DestinationRuleLister
+	// serviceMonitors is nil when the Prometheus Operator API is not served.
+	serviceMonitors monitoringlisters.ServiceMonitorLister
 
 	worker  *controller.Worker
 	created createdSecrets
@@ -76,6 +79,9 @@ func NewController(c *controller.Context) (*Controller, error) {
 		hpas:        owned.Autoscaling().V2().HorizontalPodAutoscalers().Lister(),
 		netpols:     owned.Networking().V1().NetworkPolicies().Lister(),
 		destRules:   c.IstioInformers.Networking().V1().DestinationRules().Lister(),
+	}
+	if c.MonitoringInformers != nil {
+		ctl.serviceMonitors = c.MonitoringInformers.Monitoring().V1().ServiceMonitors().Lister()
 	}
 	if err := ctl.addIndexes(); err != nil {
 		return nil, err
@@ -118,7 +124,7 @@ func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
 	sme := ctl.c.SMEInformers.Sme().V1alpha1()
 	owned := ctl.c.OwnedInformers
 	toOwner := controller.DependentHandler(ctl.enqueueOwner)
-	return controller.AddHandlers([]controller.Registration{
+	regs := []controller.Registration{
 		{Informer: sme.CAPApplicationVersions().Informer(), Handler: controller.PrimaryHandler(ctl.queue)},
 		{Informer: sme.CAPApplications().Informer(), Handler: appHandler(ctl.enqueueApplicationVersions)},
 		{Informer: sme.CAPTenants().Informer(), Handler: controller.DependentHandler(ctl.tenantChanged)},
@@ -132,7 +138,11 @@ func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
 		{Informer: owned.Autoscaling().V2().HorizontalPodAutoscalers().Informer(), Handler: toOwner},
 		{Informer: owned.Networking().V1().NetworkPolicies().Informer(), Handler: toOwner},
 		{Informer: ctl.c.IstioInformers.Networking().V1().DestinationRules().Informer(), Handler: toOwner},
-	})
+	}
+	if ctl.c.MonitoringInformers != nil {
+		regs = append(regs, controller.Registration{Informer: ctl.c.MonitoringInformers.Monitoring().V1().ServiceMonitors().Informer(), Handler: toOwner})
+	}
+	return controller.AddHandlers(regs)
 }
 
 // enqueueOwner queues the version controlling a changed child.

@@ -48,9 +48,12 @@ func (ctl *Controller) ensureDeployment(ctx context.Context, in render.Input, de
 	// Compare against the very object the injected Secret was read from: should the credential
 	// rollout point the Deployment at a new Secret meanwhile, the update conflicts instead of
 	// putting the old Secret back.
-	child := ctl.deploymentChild()
-	child.Get = func(string, string) (*appsv1.Deployment, error) { return existing, getErr }
-	return controller.EnsureChild(ctx, child, desired)
+	if getErr != nil {
+		d, _, err := controller.CreateChild(ctx, ctl.deploymentChild(), desired)
+		return d, err
+	}
+	d, _, err := controller.UpdateChild(ctx, ctl.deploymentChild(), desired, existing)
+	return d, err
 }
 
 // needsReplacement reports whether the existing Deployment must be updated and the update
@@ -60,10 +63,7 @@ func needsReplacement(desired, actual *appsv1.Deployment) bool {
 	if err != nil || selector.Matches(labels.Set(desired.Spec.Template.Labels)) {
 		return false
 	}
-	withoutSelector := func(d *appsv1.Deployment) appsv1.DeploymentSpec { s := d.Spec; s.Selector = nil; return s }
-	return !controller.ContainsAll(actual.Labels, desired.Labels) ||
-		!controller.ContainsAll(actual.Annotations, desired.Annotations) ||
-		controller.Drifted(withoutSelector(desired), withoutSelector(actual))
+	return controller.ChildDrifted(controller.Child[*appsv1.Deployment]{Spec: deploymentOwned}, desired, actual)
 }
 
 // replaceDeployment deletes actual with orphan propagation and creates desired once the

@@ -14,22 +14,18 @@ import (
 
 // The child descriptions below tell controller.EnsureChild how to read (from listers, and
 // live to explain a name conflict) and write each kind the version owns, and which part of it
-// the operator manages.
+// the operator manages; the adoption and drift rules are controller.AdoptChild and
+// controller.ChildDrifted.
 
 func (ctl *Controller) deploymentChild() controller.Child[*appsv1.Deployment] {
 	return controller.Child[*appsv1.Deployment]{
 		Kind: "Deployment",
 		Live: controller.LiveMetadata(ctl.c.Clients.Metadata, appsv1.SchemeGroupVersion.WithResource("deployments")),
 		Get:  func(ns, n string) (*appsv1.Deployment, error) { return ctl.deployments.Deployments(ns).Get(n) },
-		Create: func(ctx ctxT, o *appsv1.Deployment, opts createOpts) (*appsv1.Deployment, error) {
-			return ctl.c.Clients.Kube.AppsV1().Deployments(o.Namespace).Create(ctx, o, opts)
+		Client: func(ns string) controller.Writer[*appsv1.Deployment] {
+			return ctl.c.Clients.Kube.AppsV1().Deployments(ns)
 		},
-		Update: func(ctx ctxT, o *appsv1.Deployment, opts updateOpts) (*appsv1.Deployment, error) {
-			return ctl.c.Clients.Kube.AppsV1().Deployments(o.Namespace).Update(ctx, o, opts)
-		},
-		// The selector is immutable; an existing Deployment keeps its own (one created by the
-		// previous implementation selects on more labels).
-		Spec: func(o *appsv1.Deployment) any { s := o.Spec; s.Selector = nil; return s },
+		Spec: deploymentOwned,
 		SetSpec: func(desired, actual *appsv1.Deployment) {
 			replicas, selector := actual.Spec.Replicas, actual.Spec.Selector
 			actual.Spec = desired.Spec
@@ -43,18 +39,18 @@ func (ctl *Controller) deploymentChild() controller.Child[*appsv1.Deployment] {
 	}
 }
 
+// deploymentOwned is the part of a Deployment the operator manages: the spec without the
+// selector, which is immutable; an existing Deployment keeps its own (one created by the
+// previous implementation selects on more labels).
+func deploymentOwned(o *appsv1.Deployment) any { s := o.Spec; s.Selector = nil; return s }
+
 func (ctl *Controller) serviceChild() controller.Child[*corev1.Service] {
 	return controller.Child[*corev1.Service]{
-		Kind: "Service",
-		Live: controller.LiveMetadata(ctl.c.Clients.Metadata, corev1.SchemeGroupVersion.WithResource("services")),
-		Get:  func(ns, n string) (*corev1.Service, error) { return ctl.services.Services(ns).Get(n) },
-		Create: func(ctx ctxT, o *corev1.Service, opts createOpts) (*corev1.Service, error) {
-			return ctl.c.Clients.Kube.CoreV1().Services(o.Namespace).Create(ctx, o, opts)
-		},
-		Update: func(ctx ctxT, o *corev1.Service, opts updateOpts) (*corev1.Service, error) {
-			return ctl.c.Clients.Kube.CoreV1().Services(o.Namespace).Update(ctx, o, opts)
-		},
-		Spec: func(o *corev1.Service) any { return serviceOwned{o.Spec.Ports, o.Spec.Selector} },
+		Kind:   "Service",
+		Live:   controller.LiveMetadata(ctl.c.Clients.Metadata, corev1.SchemeGroupVersion.WithResource("services")),
+		Get:    func(ns, n string) (*corev1.Service, error) { return ctl.services.Services(ns).Get(n) },
+		Client: func(ns string) controller.Writer[*corev1.Service] { return ctl.c.Clients.Kube.CoreV1().Services(ns) },
+		Spec:   func(o *corev1.Service) any { return serviceOwned{o.Spec.Ports, o.Spec.Selector} },
 		SetSpec: func(desired, actual *corev1.Service) {
 			actual.Spec.Ports, actual.Spec.Selector = desired.Spec.Ports, desired.Spec.Selector
 		},
@@ -71,15 +67,10 @@ type serviceOwned struct {
 
 func (ctl *Controller) jobChild() controller.Child[*batchv1.Job] {
 	return controller.Child[*batchv1.Job]{
-		Kind: "Job",
-		Live: controller.LiveMetadata(ctl.c.Clients.Metadata, batchv1.SchemeGroupVersion.WithResource("jobs")),
-		Get:  func(ns, n string) (*batchv1.Job, error) { return ctl.jobs.Jobs(ns).Get(n) },
-		Create: func(ctx ctxT, o *batchv1.Job, opts createOpts) (*batchv1.Job, error) {
-			return ctl.c.Clients.Kube.BatchV1().Jobs(o.Namespace).Create(ctx, o, opts)
-		},
-		Update: func(ctx ctxT, o *batchv1.Job, opts updateOpts) (*batchv1.Job, error) {
-			return ctl.c.Clients.Kube.BatchV1().Jobs(o.Namespace).Update(ctx, o, opts)
-		},
+		Kind:   "Job",
+		Live:   controller.LiveMetadata(ctl.c.Clients.Metadata, batchv1.SchemeGroupVersion.WithResource("jobs")),
+		Get:    func(ns, n string) (*batchv1.Job, error) { return ctl.jobs.Jobs(ns).Get(n) },
+		Client: func(ns string) controller.Writer[*batchv1.Job] { return ctl.c.Clients.Kube.BatchV1().Jobs(ns) },
 		// A Job's pod template is immutable and the Job runs once: only its metadata is kept
 		// in shape.
 		Spec:     func(*batchv1.Job) any { return nil },
@@ -95,11 +86,8 @@ func (ctl *Controller) pdbChild() controller.Child[*policyv1.PodDisruptionBudget
 		Get: func(ns, n string) (*policyv1.PodDisruptionBudget, error) {
 			return ctl.pdbs.PodDisruptionBudgets(ns).Get(n)
 		},
-		Create: func(ctx ctxT, o *policyv1.PodDisruptionBudget, opts createOpts) (*policyv1.PodDisruptionBudget, error) {
-			return ctl.c.Clients.Kube.PolicyV1().PodDisruptionBudgets(o.Namespace).Create(ctx, o, opts)
-		},
-		Update: func(ctx ctxT, o *policyv1.PodDisruptionBudget, opts updateOpts) (*policyv1.PodDisruptionBudget, error) {
-			return ctl.c.Clients.Kube.PolicyV1().PodDisruptionBudgets(o.Namespace).Update(ctx, o, opts)
+		Client: func(ns string) controller.Writer[*policyv1.PodDisruptionBudget] {
+			return ctl.c.Clients.Kube.PolicyV1().PodDisruptionBudgets(ns)
 		},
 		Spec:     func(o *policyv1.PodDisruptionBudget) any { return o.Spec },
 		SetSpec:  func(desired, actual *policyv1.PodDisruptionBudget) { actual.Spec = desired.Spec },
@@ -114,11 +102,8 @@ func (ctl *Controller) hpaChild() controller.Child[*autoscalingv2.HorizontalPodA
 		Get: func(ns, n string) (*autoscalingv2.HorizontalPodAutoscaler, error) {
 			return ctl.hpas.HorizontalPodAutoscalers(ns).Get(n)
 		},
-		Create: func(ctx ctxT, o *autoscalingv2.HorizontalPodAutoscaler, opts createOpts) (*autoscalingv2.HorizontalPodAutoscaler, error) {
-			return ctl.c.Clients.Kube.AutoscalingV2().HorizontalPodAutoscalers(o.Namespace).Create(ctx, o, opts)
-		},
-		Update: func(ctx ctxT, o *autoscalingv2.HorizontalPodAutoscaler, opts updateOpts) (*autoscalingv2.HorizontalPodAutoscaler, error) {
-			return ctl.c.Clients.Kube.AutoscalingV2().HorizontalPodAutoscalers(o.Namespace).Update(ctx, o, opts)
+		Client: func(ns string) controller.Writer[*autoscalingv2.HorizontalPodAutoscaler] {
+			return ctl.c.Clients.Kube.AutoscalingV2().HorizontalPodAutoscalers(ns)
 		},
 		Spec:     func(o *autoscalingv2.HorizontalPodAutoscaler) any { return o.Spec },
 		SetSpec:  func(desired, actual *autoscalingv2.HorizontalPodAutoscaler) { actual.Spec = desired.Spec },
@@ -131,11 +116,8 @@ func (ctl *Controller) networkPolicyChild() controller.Child[*networkingv1.Netwo
 		Kind: "NetworkPolicy",
 		Live: controller.LiveMetadata(ctl.c.Clients.Metadata, networkingv1.SchemeGroupVersion.WithResource("networkpolicies")),
 		Get:  func(ns, n string) (*networkingv1.NetworkPolicy, error) { return ctl.netpols.NetworkPolicies(ns).Get(n) },
-		Create: func(ctx ctxT, o *networkingv1.NetworkPolicy, opts createOpts) (*networkingv1.NetworkPolicy, error) {
-			return ctl.c.Clients.Kube.NetworkingV1().NetworkPolicies(o.Namespace).Create(ctx, o, opts)
-		},
-		Update: func(ctx ctxT, o *networkingv1.NetworkPolicy, opts updateOpts) (*networkingv1.NetworkPolicy, error) {
-			return ctl.c.Clients.Kube.NetworkingV1().NetworkPolicies(o.Namespace).Update(ctx, o, opts)
+		Client: func(ns string) controller.Writer[*networkingv1.NetworkPolicy] {
+			return ctl.c.Clients.Kube.NetworkingV1().NetworkPolicies(ns)
 		},
 		Spec:     func(o *networkingv1.NetworkPolicy) any { return o.Spec },
 		SetSpec:  func(desired, actual *networkingv1.NetworkPolicy) { actual.Spec = desired.Spec },
@@ -148,11 +130,8 @@ func (ctl *Controller) destinationRuleChild() controller.Child[*istiov1.Destinat
 		Kind: "DestinationRule",
 		Live: controller.LiveMetadata(ctl.c.Clients.Metadata, istiov1.SchemeGroupVersion.WithResource("destinationrules")),
 		Get:  func(ns, n string) (*istiov1.DestinationRule, error) { return ctl.destRules.DestinationRules(ns).Get(n) },
-		Create: func(ctx ctxT, o *istiov1.DestinationRule, opts createOpts) (*istiov1.DestinationRule, error) {
-			return ctl.c.Clients.Istio.NetworkingV1().DestinationRules(o.Namespace).Create(ctx, o, opts)
-		},
-		Update: func(ctx ctxT, o *istiov1.DestinationRule, opts updateOpts) (*istiov1.DestinationRule, error) {
-			return ctl.c.Clients.Istio.NetworkingV1().DestinationRules(o.Namespace).Update(ctx, o, opts)
+		Client: func(ns string) controller.Writer[*istiov1.DestinationRule] {
+			return ctl.c.Clients.Istio.NetworkingV1().DestinationRules(ns)
 		},
 		Spec: func(o *istiov1.DestinationRule) any { return &o.Spec },
 		SetSpec: func(desired, actual *istiov1.DestinationRule) {

@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
@@ -16,34 +15,36 @@ import (
 )
 
 // ensureServiceMonitor creates or corrects the ServiceMonitor of a workload with a scrape
-// configuration. ServiceMonitors are rare, so they are read from the API rather than
-// through an informer. Without the ServiceMonitor API the configuration is skipped.
+// configuration. Without the ServiceMonitor API the configuration is skipped.
 func (ctl *Controller) ensureServiceMonitor(ctx context.Context, in render.Input, w *v1alpha1.WorkloadDetails) error {
 	sm, err := render.NewServiceMonitor(in, w)
 	if err != nil || sm == nil {
 		return err
 	}
-	if !ctl.c.APIs.ServiceMonitors {
+	if !ctl.c.APIs.ServiceMonitors || ctl.serviceMonitors == nil {
 		klog.FromContext(ctx).Info("ServiceMonitor API not served, skipping the scrape configuration", "workload", w.Name)
 		return nil
 	}
-	client := ctl.c.Clients.Monitoring.MonitoringV1().ServiceMonitors(sm.Namespace)
-	actual, err := client.Get(ctx, sm.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		_, err = client.Create(ctx, sm, metav1.CreateOptions{FieldManager: controller.FieldManager})
-		return err
-	}
-	if err != nil {
+	if _, _, err = controller.EnsureChild(ctx, ctl.serviceMonitorChild(), sm); err != nil {
 		return fmt.Errorf("service monitor %s: %w", sm.Name, err)
 	}
-	if controller.ContainsAll(actual.Labels, sm.Labels) && !controller.Drifted(sm.Spec, actual.Spec) {
-		return nil
+	return nil
+}
+
+func (ctl *Controller) serviceMonitorChild() controller.Child[*monitoringv1.ServiceMonitor] {
+	return controller.Child[*monitoringv1.ServiceMonitor]{
+		Kind: "ServiceMonitor",
+		Live: controller.LiveMetadata(ctl.c.Clients.Metadata, monitoringv1.SchemeGroupVersion.WithResource("servicemonitors")),
+		Get: func(ns, n string) (*monitoringv1.ServiceMonitor, error) {
+			return ctl.serviceMonitors.ServiceMonitors(ns).Get(n)
+		},
+		Client: func(ns string) controller.Writer[*monitoringv1.ServiceMonitor] {
+			return ctl.c.Clients.Monitoring.MonitoringV1().ServiceMonitors(ns)
+		},
+		Spec:     func(o *monitoringv1.ServiceMonitor) any { return o.Spec },
+		SetSpec:  func(desired, actual *monitoringv1.ServiceMonitor) { actual.Spec = desired.Spec },
+		DeepCopy: (*monitoringv1.ServiceMonitor).DeepCopy,
 	}
-	updated := actual.DeepCopy()
-	updated.Labels = controller.MergeMaps(actual.Labels, sm.Labels)
-	updated.Spec = sm.Spec
-	_, err = client.Update(ctx, updated, metav1.UpdateOptions{FieldManager: controller.FieldManager})
-	return err
 }
 
 // exposureDomainsReady makes a version with service exposures wait until every domain its

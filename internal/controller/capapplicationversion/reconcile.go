@@ -119,7 +119,7 @@ func (ctl *Controller) reconcileDeployment(ctx context.Context, in render.Input,
 // reconcileWorkloadExtras ensures the optional objects of one deployment workload.
 func (ctl *Controller) reconcileWorkloadExtras(ctx context.Context, in render.Input, w *v1alpha1.WorkloadDetails) *outcome {
 	if svc := render.NewService(in, w); svc != nil {
-		if _, err := controller.EnsureChild(ctx, ctl.serviceChild(), svc); err != nil {
+		if _, _, err := controller.EnsureChild(ctx, ctl.serviceChild(), svc); err != nil {
 			return ptr.To(classify(ReasonServiceError, fmt.Errorf("service %s: %w", svc.Name, err)))
 		}
 	}
@@ -127,17 +127,17 @@ func (ctl *Controller) reconcileWorkloadExtras(ctx context.Context, in render.In
 		return ptr.To(classify(ReasonServiceError, err))
 	}
 	if pdb := newPodDisruptionBudget(in, w); pdb != nil {
-		if _, err := controller.EnsureChild(ctx, ctl.pdbChild(), pdb); err != nil {
+		if _, _, err := controller.EnsureChild(ctx, ctl.pdbChild(), pdb); err != nil {
 			return ptr.To(classify(ReasonDeploymentError, fmt.Errorf("pod disruption budget %s: %w", pdb.Name, err)))
 		}
 	}
 	if hpa := newHorizontalPodAutoscaler(in, w); hpa != nil {
-		if _, err := controller.EnsureChild(ctx, ctl.hpaChild(), hpa); err != nil {
+		if _, _, err := controller.EnsureChild(ctx, ctl.hpaChild(), hpa); err != nil {
 			return ptr.To(classify(ReasonDeploymentError, fmt.Errorf("autoscaler %s: %w", hpa.Name, err)))
 		}
 	}
 	if dr := newDestinationRule(in, w); dr != nil {
-		if _, err := controller.EnsureChild(ctx, ctl.destinationRuleChild(), dr); err != nil {
+		if _, _, err := controller.EnsureChild(ctx, ctl.destinationRuleChild(), dr); err != nil {
 			return ptr.To(classify(ReasonDeploymentError, fmt.Errorf("render.Destination rule %s: %w", dr.Name, err)))
 		}
 	}
@@ -147,7 +147,7 @@ func (ctl *Controller) reconcileWorkloadExtras(ctx context.Context, in render.In
 // reconcileNetworkPolicies ensures the version's NetworkPolicies.
 func (ctl *Controller) reconcileNetworkPolicies(ctx context.Context, in render.Input) *outcome {
 	for _, np := range newNetworkPolicies(in) {
-		if _, err := controller.EnsureChild(ctx, ctl.networkPolicyChild(), np); err != nil {
+		if _, _, err := controller.EnsureChild(ctx, ctl.networkPolicyChild(), np); err != nil {
 			return ptr.To(classify(ReasonNetworkPolicyError, fmt.Errorf("network policy %s: %w", np.Name, err)))
 		}
 	}
@@ -213,7 +213,7 @@ func (ctl *Controller) createContentJob(ctx context.Context, in render.Input, w 
 	if err != nil {
 		return fmt.Errorf("VCAP_SERVICES secret of content job %s: %w", name, err)
 	}
-	if _, err := controller.EnsureChild(ctx, ctl.jobChild(), render.NewContentJob(in, w, name, vcap)); err != nil {
+	if _, _, err := controller.EnsureChild(ctx, ctl.jobChild(), render.NewContentJob(in, w, name, vcap)); err != nil {
 		return fmt.Errorf("content job %s: %w", name, err)
 	}
 	return nil

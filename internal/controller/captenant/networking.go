@@ -1,12 +1,9 @@
 package captenant
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"strconv"
 
 	istioapi "istio.io/api/networking/v1alpha3"
@@ -32,8 +29,9 @@ const (
 	reasonModificationFailed = "VirtualServiceModificationFailed"
 )
 
-// ensureVirtualService creates or updates the tenant's VirtualService: written when it is
-// missing or its content hash differs, so a tenant in sync costs no API call. An update (not
+// ensureVirtualService creates or updates the tenant's VirtualService through
+// controller.EnsureChild: written when it is missing or drifted, so a tenant in sync costs no
+// API call. An update (not
 // the creation that comes with provisioning) records TenantNetworkingModified. A name held by
 // a VirtualService the tenant does not control is a *controller.ChildConflictError.
 func (ctl *Controller) ensureVirtualService(ctx context.Context, cat *v1alpha1.CAPTenant, ca *v1alpha1.CAPApplication, domains []domainref.DomainInfo, d tenant.Decision) error {
@@ -49,46 +47,35 @@ func (ctl *Controller) ensureVirtualService(ctx context.Context, cat *v1alpha1.C
 	if err != nil || want == nil {
 		return err
 	}
-	client := ctl.c.Clients.Istio.NetworkingV1().VirtualServices(cat.Namespace)
-	existing, err := ctl.vss.VirtualServices(cat.Namespace).Get(cat.Name)
-	if apierrors.IsNotFound(err) {
-		_, err = client.Create(ctx, want, metav1.CreateOptions{FieldManager: controller.FieldManager})
-		if apierrors.IsAlreadyExists(err) {
-			// The cache is behind, or an unlabelled VirtualService it cannot see holds the name.
-			return controller.CreateConflict(ctx, "VirtualService", want, controller.LiveMetadata(ctl.c.Clients.Metadata, vsGVR))
+	_, op, err := controller.EnsureChild(ctx, ctl.virtualServiceChild(), want)
+	if err != nil {
+		var conflict *controller.ChildConflictError
+		if _, requeue := controller.IsRequeue(err); !requeue && !errors.As(err, &conflict) {
+			ctl.c.Recorder.Eventf(cat, nil, corev1.EventTypeWarning, reasonModificationFailed, networkingAction, "writing VirtualService: %v", err)
 		}
 		return err
 	}
-	if err != nil {
-		return err
+	if op == controller.OpUpdated {
+		ctl.applicationEvent(ca, reasonNetworkingModified, networkingAction, fmt.Sprintf("tenants of CAPApplication %s/%s: VirtualService updated", ca.Namespace, ca.Name))
 	}
-	if err := controller.CheckController("VirtualService", want, existing, false); err != nil {
-		return err
-	}
-	if existing.Annotations[v1alpha1.AnnotationResourceHash] == want.Annotations[v1alpha1.AnnotationResourceHash] &&
-		controller.ContainsAll(existing.Labels, withoutGeneration(want.Labels)) {
-		return nil
-	}
-	updated := existing.DeepCopy()
-	updated.Labels = controller.MergeMaps(existing.Labels, want.Labels)
-	updated.Annotations = controller.MergeMaps(existing.Annotations, want.Annotations)
-	updated.Spec = *want.Spec.DeepCopy()
-	if _, err := client.Update(ctx, updated, metav1.UpdateOptions{FieldManager: controller.FieldManager}); err != nil {
-		ctl.c.Recorder.Eventf(cat, nil, corev1.EventTypeWarning, reasonModificationFailed, networkingAction, "updating VirtualService: %v", err)
-		return err
-	}
-	ctl.applicationEvent(ca, reasonNetworkingModified, networkingAction, fmt.Sprintf("tenants of CAPApplication %s/%s: VirtualService updated", ca.Namespace, ca.Name))
 	return nil
 }
 
-// withoutGeneration returns labels without the owner-generation label. The tenant's
-// generation changes with every spec change (an upgrade's new version), which alone does not
-// change the VirtualService: the label is brought up to date with the next content change
-// instead of costing a write of its own.
-func withoutGeneration(labels map[string]string) map[string]string {
-	out := maps.Clone(labels)
-	delete(out, v1alpha1.LabelOwnerGeneration)
-	return out
+// virtualServiceChild describes the tenants' VirtualServices for controller.EnsureChild.
+func (ctl *Controller) virtualServiceChild() controller.Child[*istionetworkingv1.VirtualService] {
+	return controller.Child[*istionetworkingv1.VirtualService]{
+		Kind: "VirtualService",
+		Get: func(ns, n string) (*istionetworkingv1.VirtualService, error) {
+			return ctl.vss.VirtualServices(ns).Get(n)
+		},
+		Live: controller.LiveMetadata(ctl.c.Clients.Metadata, vsGVR),
+		Client: func(ns string) controller.Writer[*istionetworkingv1.VirtualService] {
+			return ctl.c.Clients.Istio.NetworkingV1().VirtualServices(ns)
+		},
+		Spec:     func(o *istionetworkingv1.VirtualService) any { return &o.Spec },
+		SetSpec:  func(desired, actual *istionetworkingv1.VirtualService) { desired.Spec.DeepCopyInto(&actual.Spec) },
+		DeepCopy: (*istionetworkingv1.VirtualService).DeepCopy,
+	}
 }
 
 // desiredVirtualService builds the tenant's VirtualService from its current version and,
@@ -145,21 +132,9 @@ func newVirtualService(cat *v1alpha1.CAPTenant, domains []domainref.DomainInfo, 
 		Name: cat.Name, Namespace: cat.Namespace, Labels: labels,
 		Annotations: map[string]string{
 			v1alpha1.AnnotationOwnerIdentifier: identity.OwnerID(cat.Namespace, cat.Name),
-			v1alpha1.AnnotationResourceHash:    specHash(&vs.Spec),
+			v1alpha1.AnnotationResourceHash:    controller.SpecHash(&vs.Spec),
 		},
 		OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(cat, v1alpha1.SchemeGroupVersion.WithKind(Kind))},
 	}
 	return vs
-}
-
-// specHash is the SHA-256 of a spec's compact JSON, the resource-hash annotation that gates
-// updates.
-func specHash(spec *istioapi.VirtualService) string {
-	raw, err := json.Marshal(spec)
-	if err != nil {
-		panic(err) // the builder only produces marshalable specs
-	}
-	var buf bytes.Buffer
-	_ = json.Compact(&buf, raw)
-	return identity.SHA256(buf.String())
 }

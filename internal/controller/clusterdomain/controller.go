@@ -14,6 +14,7 @@ import (
 
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/controller/domainsync"
+	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 	smelisters "github.com/capstan-io/capstan/pkg/client/listers/sme.sap.com/v1alpha1"
 )
@@ -63,5 +64,5 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		return err
 	}
 	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("clusterDomain", klog.KObj(d)))
-	return c.reconciler.Sync(ctx, domainsync.FromClusterDomain(d.DeepCopy()))
+	return c.reconciler.Sync(ctx, render.FromClusterDomain(d.DeepCopy()))
 }

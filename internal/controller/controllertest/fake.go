@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	monitoringinformers "github.com/prometheus-operator/prometheus-operator/pkg/client/informers/externalversions"
 	monitoringfake "github.com/prometheus-operator/prometheus-operator/pkg/client/versioned/fake"
 	monitoringscheme "github.com/prometheus-operator/prometheus-operator/pkg/client/versioned/scheme"
 	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
@@ -62,8 +63,7 @@ type Fake struct {
 // seeds objs. Built-in objects go to the Kube clientset and the OwnedInformers cache, except
 // Secrets, which go to the Kube clientset in full and to the Metadata clientset and the
 // SecretInformers cache as metadata (as the operator's informer sees them). sme.sap.com and
-// Istio objects go to their clientsets and caches; ServiceMonitors only to the Monitoring
-// clientset, since the operator reads them from the API.
+// Istio and monitoring.coreos.com objects go to their clientsets and caches.
 func NewFake(t testing.TB, opts controller.Options, objs ...runtime.Object) *Fake {
 	t.Helper()
 	var kubeObjs, smeObjs, istioObjs, monObjs, metaObjs []runtime.Object
@@ -100,15 +100,16 @@ func NewFake(t testing.TB, opts controller.Options, objs ...runtime.Object) *Fak
 	f.Context = &controller.Context{
 		Clients: &kube.Clients{Kube: f.Kube, SME: f.SME, Istio: f.Istio, Monitoring: f.Monitoring,
 			Metadata: f.Metadata, Discovery: f.Kube.Discovery()},
-		SMEInformers:    smeinformers.NewSharedInformerFactory(f.SME, 0),
-		OwnedInformers:  informers.NewSharedInformerFactory(f.Kube, 0),
-		SecretInformers: metadatainformer.NewSharedInformerFactory(f.Metadata, 0),
-		IstioInformers:  istioinformers.NewSharedInformerFactory(f.Istio, 0),
-		APIs:            controller.APIs{ServiceMonitors: true},
-		Recorder:        f.Recorder,
-		Clock:           f.Clock,
-		Options:         opts,
-		Metrics:         controller.NewMetrics(false),
+		SMEInformers:        smeinformers.NewSharedInformerFactory(f.SME, 0),
+		OwnedInformers:      informers.NewSharedInformerFactory(f.Kube, 0),
+		SecretInformers:     metadatainformer.NewSharedInformerFactory(f.Metadata, 0),
+		IstioInformers:      istioinformers.NewSharedInformerFactory(f.Istio, 0),
+		MonitoringInformers: monitoringinformers.NewSharedInformerFactory(f.Monitoring, 0),
+		APIs:                controller.APIs{ServiceMonitors: true},
+		Recorder:            f.Recorder,
+		Clock:               f.Clock,
+		Options:             opts,
+		Metrics:             controller.NewMetrics(false),
 	}
 	for _, o := range objs {
 		f.AddToCache(t, o)
@@ -130,7 +131,7 @@ func (f *Fake) AddToCache(t testing.TB, o runtime.Object) {
 	case isKind(istioscheme.Scheme, o):
 		gi, err = f.Context.IstioInformers.ForResource(resourceOf(t, istioscheme.Scheme, o))
 	case isKind(monitoringscheme.Scheme, o):
-		return
+		gi, err = f.Context.MonitoringInformers.ForResource(resourceOf(t, monitoringscheme.Scheme, o))
 	default:
 		if s, ok := o.(*corev1.Secret); ok {
 			add(t, f.Context.SecretInformers.ForResource(SecretsGVR).Informer().GetIndexer(), SecretMetadata(s))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/controller/domainsync"
+	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 	smelisters "github.com/capstan-io/capstan/pkg/client/listers/sme.sap.com/v1alpha1"
 )
@@ -60,5 +61,5 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		return err
 	}
 	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("domain", klog.KObj(d)))
-	return c.reconciler.Sync(ctx, domainsync.FromDomain(d.DeepCopy()))
+	return c.reconciler.Sync(ctx, render.FromDomain(d.DeepCopy()))
 }

@@ -1,36 +1,37 @@
 package domainsync
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 
+	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	gardenercertv1alpha1 "github.com/gardener/cert-management/pkg/apis/cert/v1alpha1"
+	dnsv1alpha1 "github.com/gardener/external-dns-management/pkg/apis/dns/v1alpha1"
+	istionetworkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/domainsync/readiness"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
-// readiness is what a child's status says: ready, still waiting (notReady says for what),
-// or failed.
-type readiness struct {
-	notReady string
-	err      error
-}
-
 // firstNotReady turns the first failure or wait among the children into the sync's result.
-func firstNotReady(rs ...readiness) error {
+func firstNotReady(rs ...readiness.State) error {
 	for _, r := range rs {
-		if r.err != nil {
-			return &syncError{reason: ReasonProcessingError, err: r.err}
+		if r.Err != nil {
+			return &syncError{reason: ReasonProcessingError, err: r.Err}
 		}
 	}
 	for _, r := range rs {
-		if r.notReady != "" {
+		if r.NotReady != "" {
 			return &syncError{reason: ReasonCertificateNotReady, waiting: true, requeueAfter: readinessRecheck,
-				err: fmt.Errorf("%s", r.notReady)}
+				err: fmt.Errorf("%s", r.NotReady)}
 		}
 	}
 	return nil
@@ -41,45 +42,26 @@ func ownerSelector(ownerHash string) labels.Selector {
 	return labels.SelectorFromSet(labels.Set{v1alpha1.LabelOwnerIdentifierHash: ownerHash})
 }
 
-// createOpts, updateOpts and deleteOpts carry the field manager on every write.
-var (
-	createOpts = metav1.CreateOptions{FieldManager: controller.FieldManager}
-	updateOpts = metav1.UpdateOptions{FieldManager: controller.FieldManager}
-	deleteOpts = metav1.DeleteOptions{}
-)
+// deleteOpts are the options of every delete.
+var deleteOpts = metav1.DeleteOptions{}
 
-// adopt copies the identity of the stored object into the desired one, so that an Update
-// writes the desired content without dropping labels, annotations or finalizers other
-// parties added.
-func adopt(want, existing metav1.Object) {
-	want.SetName(existing.GetName())
-	want.SetGenerateName(existing.GetGenerateName())
-	want.SetResourceVersion(existing.GetResourceVersion())
-	want.SetUID(existing.GetUID())
-	merged := maps.Clone(existing.GetLabels())
-	if merged == nil {
-		merged = map[string]string{}
+// childError turns the error of writing a child (controller.CreateChild or UpdateChild)
+// into the sync's result: a name held by an object the domain does not control is reported
+// as ChildNameConflict and checked again, a wait (a cache that is behind, a child being
+// deleted) is a normal wait, and anything else is wrapped with what was being done. A nil
+// err stays nil.
+func childError(doing string, err error) error {
+	if err == nil {
+		return nil
 	}
-	maps.Copy(merged, want.GetLabels())
-	want.SetLabels(merged)
-	annotations := maps.Clone(existing.GetAnnotations())
-	if annotations == nil {
-		annotations = map[string]string{}
+	var conflict *controller.ChildConflictError
+	if errors.As(err, &conflict) {
+		return &syncError{reason: controller.ReasonChildConflict, err: conflict, requeueAfter: conflictRecheck}
 	}
-	maps.Copy(annotations, want.GetAnnotations())
-	want.SetAnnotations(annotations)
-	finalizers := slices.Clone(existing.GetFinalizers())
-	for _, f := range want.GetFinalizers() {
-		if !slices.Contains(finalizers, f) {
-			finalizers = append(finalizers, f)
-		}
+	if after, ok := controller.IsRequeue(err); ok {
+		return &syncError{reason: ReasonProcessing, waiting: true, requeueAfter: after, err: err}
 	}
-	want.SetFinalizers(finalizers)
-}
-
-// hashDiffers reports whether a stored child's content hash differs from the desired one.
-func hashDiffers(want, existing metav1.Object) bool {
-	return want.GetAnnotations()[v1alpha1.AnnotationResourceHash] != existing.GetAnnotations()[v1alpha1.AnnotationResourceHash]
+	return fmt.Errorf("%s: %w", doing, err)
 }
 
 // oldestFirst sorts children by creation time, then name, so that among duplicates the
@@ -99,4 +81,84 @@ func oldestFirst[T metav1.Object](objs []T) {
 func withoutFinalizer(finalizers []string) ([]string, bool) {
 	kept := slices.DeleteFunc(slices.Clone(finalizers), func(f string) bool { return f == v1alpha1.FinalizerDomain })
 	return kept, len(kept) != len(finalizers)
+}
+
+// The child descriptions below tell controller.CreateChild and UpdateChild how to write each
+// kind a domain owns and which part of it the operator manages. The domain's children mostly
+// have generated names, so each ensure function finds the existing object itself.
+
+func (r *Reconciler) gatewayChild() controller.Child[*istionetworkingv1.Gateway] {
+	return controller.Child[*istionetworkingv1.Gateway]{
+		Kind: "Gateway",
+		Client: func(ns string) controller.Writer[*istionetworkingv1.Gateway] {
+			return r.clients.Istio.NetworkingV1().Gateways(ns)
+		},
+		Spec:     func(o *istionetworkingv1.Gateway) any { return &o.Spec },
+		SetSpec:  func(desired, actual *istionetworkingv1.Gateway) { desired.Spec.DeepCopyInto(&actual.Spec) },
+		DeepCopy: (*istionetworkingv1.Gateway).DeepCopy,
+	}
+}
+
+func (r *Reconciler) certManagerChild() controller.Child[*cmv1.Certificate] {
+	return controller.Child[*cmv1.Certificate]{
+		Kind: "Certificate",
+		Live: controller.LiveMetadata(r.clients.Metadata, cmv1.SchemeGroupVersion.WithResource("certificates")),
+		Client: func(ns string) controller.Writer[*cmv1.Certificate] {
+			return r.clients.CertManager.CertmanagerV1().Certificates(ns)
+		},
+		Spec:     func(o *cmv1.Certificate) any { return o.Spec },
+		SetSpec:  func(desired, actual *cmv1.Certificate) { desired.Spec.DeepCopyInto(&actual.Spec) },
+		DeepCopy: (*cmv1.Certificate).DeepCopy,
+	}
+}
+
+func (r *Reconciler) gardenerCertChild() controller.Child[*gardenercertv1alpha1.Certificate] {
+	return controller.Child[*gardenercertv1alpha1.Certificate]{
+		Kind: "Certificate",
+		Client: func(ns string) controller.Writer[*gardenercertv1alpha1.Certificate] {
+			return r.clients.GardenerCert.CertV1alpha1().Certificates(ns)
+		},
+		Spec:     func(o *gardenercertv1alpha1.Certificate) any { return o.Spec },
+		SetSpec:  func(desired, actual *gardenercertv1alpha1.Certificate) { desired.Spec.DeepCopyInto(&actual.Spec) },
+		DeepCopy: (*gardenercertv1alpha1.Certificate).DeepCopy,
+	}
+}
+
+// secretChild reads the additional-CA Secret live: the Secret cache holds metadata only, and
+// the drift rule compares the data.
+func (r *Reconciler) secretChild(ctx context.Context) controller.Child[*corev1.Secret] {
+	return controller.Child[*corev1.Secret]{
+		Kind: "Secret",
+		Get: func(ns, n string) (*corev1.Secret, error) {
+			return r.clients.Kube.CoreV1().Secrets(ns).Get(ctx, n, metav1.GetOptions{})
+		},
+		Client:   func(ns string) controller.Writer[*corev1.Secret] { return r.clients.Kube.CoreV1().Secrets(ns) },
+		Spec:     func(o *corev1.Secret) any { return o.Data },
+		SetSpec:  func(desired, actual *corev1.Secret) { actual.Data = desired.Data },
+		DeepCopy: (*corev1.Secret).DeepCopy,
+	}
+}
+
+func (r *Reconciler) networkPolicyChild() controller.Child[*networkingv1.NetworkPolicy] {
+	return controller.Child[*networkingv1.NetworkPolicy]{
+		Kind: "NetworkPolicy",
+		Client: func(ns string) controller.Writer[*networkingv1.NetworkPolicy] {
+			return r.clients.Kube.NetworkingV1().NetworkPolicies(ns)
+		},
+		Spec:     func(o *networkingv1.NetworkPolicy) any { return o.Spec },
+		SetSpec:  func(desired, actual *networkingv1.NetworkPolicy) { desired.Spec.DeepCopyInto(&actual.Spec) },
+		DeepCopy: (*networkingv1.NetworkPolicy).DeepCopy,
+	}
+}
+
+func (r *Reconciler) dnsEntryChild() controller.Child[*dnsv1alpha1.DNSEntry] {
+	return controller.Child[*dnsv1alpha1.DNSEntry]{
+		Kind: "DNSEntry",
+		Client: func(ns string) controller.Writer[*dnsv1alpha1.DNSEntry] {
+			return r.clients.GardenerDNS.DnsV1alpha1().DNSEntries(ns)
+		},
+		Spec:     func(o *dnsv1alpha1.DNSEntry) any { return o.Spec },
+		SetSpec:  func(desired, actual *dnsv1alpha1.DNSEntry) { desired.Spec.DeepCopyInto(&actual.Spec) },
+		DeepCopy: (*dnsv1alpha1.DNSEntry).DeepCopy,
+	}
 }

@@ -9,21 +9,23 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 
+	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
 // ensureNetworkPolicies keeps one NetworkPolicy per namespace of a referencing application
 // (for a Domain that is its own namespace only, since Domain references are local) and
 // removes those of namespaces no longer referencing the domain.
-func (r *Reconciler) ensureNetworkPolicies(ctx context.Context, l layout, apps []*v1alpha1.CAPApplication) error {
+func (r *Reconciler) ensureNetworkPolicies(ctx context.Context, l render.Layout, apps []*v1alpha1.CAPApplication) error {
 	namespaces := sets.New[string]()
 	for _, ca := range apps {
-		if l.obj.Kind == v1alpha1.DomainRefKindDomain && ca.Namespace != l.obj.Meta.Namespace {
+		if l.Obj.Kind == v1alpha1.DomainRefKindDomain && ca.Namespace != l.Obj.Meta.Namespace {
 			continue
 		}
 		namespaces.Insert(ca.Namespace)
 	}
-	existing, err := r.networkPols.List(ownerSelector(l.obj.OwnerHash()))
+	existing, err := r.networkPols.List(ownerSelector(l.Obj.OwnerHash()))
 	if err != nil {
 		return err
 	}
@@ -47,31 +49,22 @@ func (r *Reconciler) ensureNetworkPolicies(ctx context.Context, l layout, apps [
 }
 
 // ensureNetworkPolicy creates or updates the NetworkPolicy of one namespace.
-func (r *Reconciler) ensureNetworkPolicy(ctx context.Context, l layout, namespace string, current *networkingv1.NetworkPolicy) error {
-	want := newNetworkPolicy(l, namespace)
-	client := r.clients.Kube.NetworkingV1().NetworkPolicies(namespace)
+func (r *Reconciler) ensureNetworkPolicy(ctx context.Context, l render.Layout, namespace string, current *networkingv1.NetworkPolicy) error {
+	want := render.NewNetworkPolicy(l, namespace)
 	if current == nil {
 		// The cache may lag behind a policy created by the previous sync.
-		live, err := client.List(ctx, metav1.ListOptions{LabelSelector: ownerSelector(l.obj.OwnerHash()).String()})
+		live, err := r.clients.Kube.NetworkingV1().NetworkPolicies(namespace).List(ctx, metav1.ListOptions{LabelSelector: ownerSelector(l.Obj.OwnerHash()).String()})
 		if err != nil {
 			return fmt.Errorf("listing network policies in %s: %w", namespace, err)
 		}
 		if len(live.Items) == 0 {
-			if _, err := client.Create(ctx, want, createOpts); err != nil {
-				return fmt.Errorf("creating network policy in %s: %w", namespace, err)
-			}
-			return nil
+			_, _, err := controller.CreateChild(ctx, r.networkPolicyChild(), want)
+			return childError("creating network policy in "+namespace, err)
 		}
 		current = &live.Items[0]
 	}
-	if !hashDiffers(want, current) {
-		return nil
-	}
-	adopt(want, current)
-	if _, err := client.Update(ctx, want, updateOpts); err != nil {
-		return fmt.Errorf("updating network policy %s/%s: %w", namespace, want.Name, err)
-	}
-	return nil
+	_, _, err := controller.UpdateChild(ctx, r.networkPolicyChild(), want, current)
+	return childError("updating network policy "+namespace+"/"+current.Name, err)
 }
 
 // deleteNetworkPolicy deletes one NetworkPolicy.

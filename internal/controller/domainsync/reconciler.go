@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/tools/events"
 
 	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/domainsync/ingress"
+	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
 	"github.com/capstan-io/capstan/internal/kube"
 	smelisters "github.com/capstan-io/capstan/pkg/client/listers/sme.sap.com/v1alpha1"
 )
@@ -75,7 +77,8 @@ func New(c *controller.Context) (*Reconciler, error) {
 	netpols := c.OwnedInformers.Networking().V1().NetworkPolicies()
 	secrets := c.SecretInformers.ForResource(corev1.SchemeGroupVersion.WithResource("secrets"))
 	r.gateways, r.networkPols, r.secrets = gateways.Lister(), netpols.Lister(), secrets.Lister()
-	r.dependentInformers = []cache.SharedIndexInformer{gateways.Informer(), netpols.Informer()}
+	// Secrets are watched for the additional-CA Secret, so deleting it queues its domain.
+	r.dependentInformers = []cache.SharedIndexInformer{gateways.Informer(), netpols.Informer(), secrets.Informer()}
 	r.Synced = []cache.InformerSynced{domains.Informer().HasSynced, clusterDomains.Informer().HasSynced,
 		apps.Informer().HasSynced, gateways.Informer().HasSynced, netpols.Informer().HasSynced, secrets.Informer().HasSynced}
 	if c.CertManagerInformers != nil {
@@ -129,7 +132,7 @@ func (e *syncError) Unwrap() error { return e.err }
 // Sync reconciles one Domain or ClusterDomain; obj must be a copy the caller owns. It
 // follows the controller error taxonomy: spec errors are reported and absorbed, transient
 // errors are returned for a rate-limited retry, and waits return controller.RequeueAfter.
-func (r *Reconciler) Sync(ctx context.Context, obj *Object) error {
+func (r *Reconciler) Sync(ctx context.Context, obj *render.Object) error {
 	if obj.Meta.DeletionTimestamp != nil {
 		return r.finalize(ctx, obj)
 	}
@@ -157,7 +160,7 @@ func ignoreNonFailures(err error) error {
 
 // judge turns the result of the steps into the object's outcome and the error the worker
 // gets.
-func judge(obj *Object, err error) (outcome, error) {
+func judge(obj *render.Object, err error) (outcome, error) {
 	if err == nil {
 		return readyOutcome(), nil
 	}
@@ -181,17 +184,21 @@ func judge(obj *Object, err error) (outcome, error) {
 
 // reconcile runs the steps of a sync in the order of the specification, recording what it
 // learns in obs.
-func (r *Reconciler) reconcile(ctx context.Context, obj *Object, obs *observed) error {
+func (r *Reconciler) reconcile(ctx context.Context, obj *render.Object, obs *observed) error {
 	obs.observedDomain = obj.Spec.Domain
 	if err := r.checkDuplicates(obj); err != nil {
 		return err
 	}
-	ingress, err := discoverIngress(ctx, r.clients.Kube, obj.Spec, r.opts.DNSTarget, r.opts.DNSManager)
+	gw, err := ingress.Discover(ctx, r.clients.Kube, obj.Spec, r.opts.DNSTarget, r.opts.DNSManager)
+	var missing *ingress.Error
+	if errors.As(err, &missing) {
+		return &syncError{reason: ReasonMissingIngressGatewayInfo, permanent: missing.Permanent, err: err}
+	}
 	if err != nil {
 		return err
 	}
-	obs.dnsTarget = ingress.dnsTarget
-	l := newLayout(obj, r.opts.OperatorNamespace, ingress.namespace, r.opts.CertManager)
+	obs.dnsTarget = gw.DNSTarget
+	l := render.NewLayout(obj, r.opts.OperatorNamespace, gw.Namespace, r.opts.CertManager)
 	certReady, err := r.ensureCertificate(ctx, l)
 	if err != nil {
 		return err
@@ -209,7 +216,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *Object, obs *observed) 
 	if err := r.ensureNetworkPolicies(ctx, l, apps); err != nil {
 		return err
 	}
-	dnsReady, err := r.ensureDNSEntries(ctx, l, apps, ingress.dnsTarget)
+	dnsReady, err := r.ensureDNSEntries(ctx, l, apps, gw.DNSTarget)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	istionetworkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/controller/domainref"
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
@@ -102,7 +103,7 @@ func newVirtualService(ca *v1alpha1.CAPApplication, subDomain string, domains []
 		},
 		Annotations: map[string]string{
 			v1alpha1.AnnotationOwnerIdentifier: OwnerID(ca),
-			v1alpha1.AnnotationResourceHash:    specHash(&vs.Spec),
+			v1alpha1.AnnotationResourceHash:    controller.SpecHash(&vs.Spec),
 		},
 		OwnerReferences: []metav1.OwnerReference{
 			*metav1.NewControllerRef(ca, v1alpha1.SchemeGroupVersion.WithKind("CAPApplication")),

@@ -179,21 +179,36 @@ func (r *Reconciler) ensure(ctx context.Context, want, current *istionetworkingv
 			}
 		}
 	}
+	child := r.child()
 	if current == nil {
-		created, err := client.Create(ctx, want, metav1.CreateOptions{FieldManager: controller.FieldManager})
+		created, _, err := controller.CreateChild(ctx, child, want)
 		if err != nil {
 			return "", fmt.Errorf("creating virtual service for %q: %w", sub, err)
 		}
 		return "created " + created.Name, nil
 	}
-	if !hashDiffers(want, current) {
+	_, op, err := controller.UpdateChild(ctx, child, want, current)
+	if err != nil {
+		return "", fmt.Errorf("updating virtual service %s/%s: %w", current.Namespace, current.Name, err)
+	}
+	if op == controller.OpNone {
 		return "", nil
 	}
-	adopt(want, current)
-	if _, err := client.Update(ctx, want, metav1.UpdateOptions{FieldManager: controller.FieldManager}); err != nil {
-		return "", fmt.Errorf("updating virtual service %s/%s: %w", want.Namespace, want.Name, err)
+	return "updated " + current.Name, nil
+}
+
+// child describes the exposure VirtualServices for controller.CreateChild and UpdateChild.
+// Their names are generated, so ensure finds the existing one by subdomain itself.
+func (r *Reconciler) child() controller.Child[*istionetworkingv1.VirtualService] {
+	return controller.Child[*istionetworkingv1.VirtualService]{
+		Kind: "VirtualService",
+		Client: func(ns string) controller.Writer[*istionetworkingv1.VirtualService] {
+			return r.istio.NetworkingV1().VirtualServices(ns)
+		},
+		Spec:     func(o *istionetworkingv1.VirtualService) any { return &o.Spec },
+		SetSpec:  func(desired, actual *istionetworkingv1.VirtualService) { desired.Spec.DeepCopyInto(&actual.Spec) },
+		DeepCopy: (*istionetworkingv1.VirtualService).DeepCopy,
 	}
-	return "updated " + want.Name, nil
 }
 
 // IsSpecError reports whether err means the specs must change before a retry can succeed.

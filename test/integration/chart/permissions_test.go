@@ -57,7 +57,7 @@ var controllerPermissions = permissions{
 	"certificates.cert-manager.io":                  {"get", "list", "watch", "create", "update", "delete"},
 	"certificaterequests.cert-manager.io":           {"get", "list", "watch"},
 	"dnsentries.dns.gardener.cloud":                 {"get", "list", "watch", "create", "update", "deletecollection"},
-	"servicemonitors.monitoring.coreos.com":         {"get", "create", "update"},
+	"servicemonitors.monitoring.coreos.com":         {"get", "list", "watch", "create", "update"},
 	"pods":                                          {"get", "list", "watch"},
 	"endpointslices.discovery.k8s.io":               {"list"},
 	"events.events.k8s.io":                          {"create", "patch"},

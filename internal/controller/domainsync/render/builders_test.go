@@ -1,4 +1,4 @@
-package domainsync
+package render
 
 import (
 	"testing"
@@ -52,24 +52,24 @@ func TestBuilders(t *testing.T) {
 			IssuerRef: &v1alpha1.CertManagerIssuer{Name: "letsencrypt", Kind: "Issuer", Group: "cert-manager.io"}}}
 	})
 	optional := testDomain(func(d *v1alpha1.Domain) { d.Spec.TLSMode = v1alpha1.TLSModeOptionalMutual })
-	cmLayout := func(o *Object) layout { return newLayout(o, "cap-operator", "istio-system", CertManagerCertManager) }
-	gardenerLayout := func(o *Object) layout { return newLayout(o, "cap-operator", "istio-system", CertManagerGardener) }
+	cmLayout := func(o *Object) Layout { return NewLayout(o, "cap-operator", "istio-system", CertManagerCertManager) }
+	gardenerLayout := func(o *Object) Layout { return NewLayout(o, "cap-operator", "istio-system", CertManagerGardener) }
 	tests := map[string]struct {
 		build func() any
 	}{
-		"gateway-domain-simple":                     {func() any { return newGateway(cmLayout(testDomain())) }},
-		"gateway-domain-optional-mutual":            {func() any { return newGateway(cmLayout(optional)) }},
-		"gateway-clusterdomain-mutual":              {func() any { return newGateway(cmLayout(testClusterDomain())) }},
-		"certificate-cert-manager-default-issuer":   {func() any { return newCertManagerCertificate(cmLayout(testDomain())) }},
-		"certificate-cert-manager-explicit-issuer":  {func() any { return newCertManagerCertificate(cmLayout(explicitIssuer)) }},
-		"certificate-gardener-clusterdomain":        {func() any { return newGardenerCertificate(gardenerLayout(testClusterDomain())) }},
-		"cacert-secret-clusterdomain":               {func() any { return newCACertSecret(cmLayout(testClusterDomain())) }},
-		"networkpolicy-clusterdomain-app-namespace": {func() any { return newNetworkPolicy(cmLayout(testClusterDomain()), "app-ns") }},
+		"gateway-domain-simple":                     {func() any { return NewGateway(cmLayout(testDomain())) }},
+		"gateway-domain-optional-mutual":            {func() any { return NewGateway(cmLayout(optional)) }},
+		"gateway-clusterdomain-mutual":              {func() any { return NewGateway(cmLayout(testClusterDomain())) }},
+		"certificate-cert-manager-default-issuer":   {func() any { return NewCertManagerCertificate(cmLayout(testDomain())) }},
+		"certificate-cert-manager-explicit-issuer":  {func() any { return NewCertManagerCertificate(cmLayout(explicitIssuer)) }},
+		"certificate-gardener-clusterdomain":        {func() any { return NewGardenerCertificate(gardenerLayout(testClusterDomain())) }},
+		"cacert-secret-clusterdomain":               {func() any { return NewCACertSecret(cmLayout(testClusterDomain())) }},
+		"networkpolicy-clusterdomain-app-namespace": {func() any { return NewNetworkPolicy(cmLayout(testClusterDomain()), "app-ns") }},
 		"dnsentry-domain-wildcard": {func() any {
-			return newDNSEntry(cmLayout(testDomain()), dnstemplate.DNSRecord{Name: "*.my.cluster.shoot.url.k8s.example.com", Target: "ingress.example.com"})
+			return NewDNSEntry(cmLayout(testDomain()), dnstemplate.DNSRecord{Name: "*.my.cluster.shoot.url.k8s.example.com", Target: "ingress.example.com"})
 		}},
 		"dnsentry-domain-subdomain-with-app-uid": {func() any {
-			return newDNSEntry(cmLayout(testDomain()), dnstemplate.DNSRecord{Name: "api.my.cluster.shoot.url.k8s.example.com", Target: "ingress.example.com", AppUID: "uid-app"})
+			return NewDNSEntry(cmLayout(testDomain()), dnstemplate.DNSRecord{Name: "api.my.cluster.shoot.url.k8s.example.com", Target: "ingress.example.com", AppUID: "uid-app"})
 		}},
 	}
 	for name, tc := range tests {
@@ -79,7 +79,7 @@ func TestBuilders(t *testing.T) {
 
 // TestNewCACertSecretWithoutCA checks that no Secret is wanted without an additional CA.
 func TestNewCACertSecretWithoutCA(t *testing.T) {
-	if s := newCACertSecret(newLayout(testDomain(), "op", "istio-system", CertManagerCertManager)); s != nil {
+	if s := NewCACertSecret(NewLayout(testDomain(), "op", "istio-system", CertManagerCertManager)); s != nil {
 		t.Errorf("want no secret, got %v", s.Name)
 	}
 }

@@ -1,4 +1,4 @@
-package domainsync
+package ingress
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -60,7 +61,7 @@ func TestDiscoverIngress(t *testing.T) {
 			wantNamespace: "istio-system", wantTarget: "env.example.com",
 		},
 		"the gardener annotation, first value, wildcard replaced": {
-			objects: append([]runtime.Object{ingressPod("istio-system", "gw-1")}, gardenerLB...), dnsManager: DNSManagerGardener,
+			objects: append([]runtime.Object{ingressPod("istio-system", "gw-1")}, gardenerLB...), dnsManager: render.DNSManagerGardener,
 			wantNamespace: "istio-system", wantTarget: "x.ingress.example.com",
 		},
 		"the external-dns annotation with the kubernetes DNS manager": {
@@ -71,14 +72,14 @@ func TestDiscoverIngress(t *testing.T) {
 		"a load balancer of other pods does not count": {
 			objects: append([]runtime.Object{ingressPod("istio-system", "gw-1")}, loadBalancer("istio-system", "lb", "other-pod",
 				map[string]string{v1alpha1.AnnotationGardenerDNSNames: "lb.example.com"})...),
-			dnsManager: DNSManagerGardener, wantErr: "no DNS target",
+			dnsManager: render.DNSManagerGardener, wantErr: "no DNS target",
 		},
 		"the annotation of the other DNS manager does not count": {
 			objects: append([]runtime.Object{ingressPod("istio-system", "gw-1")}, gardenerLB...), dnsManager: "kubernetes",
 			wantErr: "external-dns.alpha.kubernetes.io/hostname",
 		},
 		"no ingress pods": {
-			dnsManager: DNSManagerGardener, wantErr: "must be in exactly one namespace, found 0",
+			dnsManager: render.DNSManagerGardener, wantErr: "must be in exactly one namespace, found 0",
 		},
 		"ingress pods in two namespaces": {
 			objects:    []runtime.Object{ingressPod("istio-system", "gw-1"), ingressPod("other", "gw-2")},
@@ -95,11 +96,11 @@ func TestDiscoverIngress(t *testing.T) {
 				spec.IngressSelector = tc.selector
 			}
 			kube := fake.NewClientset(tc.objects...)
-			info, err := discoverIngress(context.Background(), kube, spec, tc.defaultTarget, tc.dnsManager)
+			info, err := Discover(context.Background(), kube, spec, tc.defaultTarget, tc.dnsManager)
 			if tc.wantErr != "" {
-				var se *syncError
-				if !errors.As(err, &se) || se.reason != ReasonMissingIngressGatewayInfo || se.permanent != tc.wantPermanent {
-					t.Fatalf("want a %s error (permanent %v), got %#v", ReasonMissingIngressGatewayInfo, tc.wantPermanent, err)
+				var ie *Error
+				if !errors.As(err, &ie) || ie.Permanent != tc.wantPermanent {
+					t.Fatalf("want an ingress error (permanent %v), got %#v", tc.wantPermanent, err)
 				}
 				if !strings.Contains(err.Error(), tc.wantErr) {
 					t.Errorf("error %q does not contain %q", err, tc.wantErr)
@@ -109,7 +110,7 @@ func TestDiscoverIngress(t *testing.T) {
 			if err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
-			if info.namespace != tc.wantNamespace || info.dnsTarget != tc.wantTarget {
+			if info.Namespace != tc.wantNamespace || info.DNSTarget != tc.wantTarget {
 				t.Errorf("got %+v, want namespace %q target %q", info, tc.wantNamespace, tc.wantTarget)
 			}
 		})

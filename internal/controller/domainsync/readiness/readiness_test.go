@@ -1,4 +1,4 @@
-package domainsync
+package readiness
 
 import (
 	"testing"
@@ -6,12 +6,9 @@ import (
 
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
-	cmlisters "github.com/cert-manager/cert-manager/pkg/client/listers/certmanager/v1"
 	gardenercertv1alpha1 "github.com/gardener/cert-management/pkg/apis/cert/v1alpha1"
 	dnsv1alpha1 "github.com/gardener/external-dns-management/pkg/apis/dns/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 )
 
@@ -19,20 +16,20 @@ import (
 // and message to the owner's condition message.
 func TestChildReadinessPassesReasonOn(t *testing.T) {
 	om := metav1.ObjectMeta{Namespace: "istio-system", Name: "cert", Generation: 2}
-	cm := func(conds ...cmv1.CertificateCondition) readiness {
-		return certManagerReadiness(&cmv1.Certificate{ObjectMeta: om, Status: cmv1.CertificateStatus{Conditions: conds}}, nil)
+	cm := func(conds ...cmv1.CertificateCondition) State {
+		return CertManager(&cmv1.Certificate{ObjectMeta: om, Status: cmv1.CertificateStatus{Conditions: conds}}, nil)
 	}
-	gardener := func(state string, msg *string) readiness {
-		return gardenerReadiness(&gardenercertv1alpha1.Certificate{ObjectMeta: om,
+	gardener := func(state string, msg *string) State {
+		return Gardener(&gardenercertv1alpha1.Certificate{ObjectMeta: om,
 			Status: gardenercertv1alpha1.CertificateStatus{State: state, Message: msg, ObservedGeneration: 2}})
 	}
-	dns := func(state string, msg *string) readiness {
-		return dnsEntryReadiness(&dnsv1alpha1.DNSEntry{ObjectMeta: om, Spec: dnsv1alpha1.DNSEntrySpec{DNSName: "*.x.example.com"},
+	dns := func(state string, msg *string) State {
+		return DNSEntry(&dnsv1alpha1.DNSEntry{ObjectMeta: om, Spec: dnsv1alpha1.DNSEntrySpec{DNSName: "*.x.example.com"},
 			Status: dnsv1alpha1.DNSEntryStatus{State: state, Message: msg}})
 	}
 	for _, tc := range []struct {
 		name         string
-		got          readiness
+		got          State
 		wantNotReady string
 		wantErr      string
 	}{
@@ -57,12 +54,12 @@ func TestChildReadinessPassesReasonOn(t *testing.T) {
 		{"dns ready", dns(dnsv1alpha1.STATE_READY, nil), "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.got.notReady != tc.wantNotReady {
-				t.Errorf("notReady = %q\nwant       %q", tc.got.notReady, tc.wantNotReady)
+			if tc.got.NotReady != tc.wantNotReady {
+				t.Errorf("notReady = %q\nwant       %q", tc.got.NotReady, tc.wantNotReady)
 			}
 			gotErr := ""
-			if tc.got.err != nil {
-				gotErr = tc.got.err.Error()
+			if tc.got.Err != nil {
+				gotErr = tc.got.Err.Error()
 			}
 			if gotErr != tc.wantErr {
 				t.Errorf("err = %q, want %q", gotErr, tc.wantErr)
@@ -113,45 +110,17 @@ func TestCertificateRequestReasonIsPassedOn(t *testing.T) {
 		{"a request without conditions adds nothing", []*cmv1.CertificateRequest{request("cert-1", "1", t0, "", "", "")}, certPart},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := certManagerReadiness(cert, tc.requests)
-			if got.err != nil || got.notReady != tc.want {
-				t.Errorf("readiness = %q (err %v)\nwant        %q", got.notReady, got.err, tc.want)
+			got := CertManager(cert, tc.requests)
+			if got.Err != nil || got.NotReady != tc.want {
+				t.Errorf("readiness = %q (err %v)\nwant        %q", got.NotReady, got.Err, tc.want)
 			}
 		})
 	}
 	failed := cert.DeepCopy()
 	failed.Status.Conditions = []cmv1.CertificateCondition{{Type: cmv1.CertificateConditionIssuing, Status: cmmeta.ConditionFalse, Reason: "Failed", Message: "The certificate request has failed to complete and will be retried"}}
-	got := certManagerReadiness(failed, []*cmv1.CertificateRequest{request("cert-1", "1", t0, cmmeta.ConditionFalse, "Failed", "ACME order failed: rate limited")})
+	got := CertManager(failed, []*cmv1.CertificateRequest{request("cert-1", "1", t0, cmmeta.ConditionFalse, "Failed", "ACME order failed: rate limited")})
 	want := "certificate istio-system/cert failed: The certificate request has failed to complete and will be retried; CertificateRequest istio-system/cert-1 is not ready (Failed: ACME order failed: rate limited)"
-	if got.err == nil || got.err.Error() != want {
-		t.Errorf("failed issuance: %v\nwant %s", got.err, want)
-	}
-}
-
-// TestCertificateRequestsOfACertificate checks that only the requests a Certificate controls
-// count: not those of another Certificate (also one of the same name that was deleted and
-// created again) nor a request without owner.
-func TestCertificateRequestsOfACertificate(t *testing.T) {
-	cert := &cmv1.Certificate{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: "cert", UID: "cert-uid"}}
-	owned := func(name string, uid types.UID) *cmv1.CertificateRequest {
-		req := &cmv1.CertificateRequest{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: name}}
-		if uid != "" {
-			req.OwnerReferences = []metav1.OwnerReference{{APIVersion: "cert-manager.io/v1", Kind: "Certificate", Name: "cert", UID: uid, Controller: ptr.To(true)}}
-		}
-		return req
-	}
-	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	for _, req := range []*cmv1.CertificateRequest{owned("mine", "cert-uid"), owned("earlier-cert", "old-uid"), owned("orphan", "")} {
-		if err := indexer.Add(req); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r := &Reconciler{cmRequests: cmlisters.NewCertificateRequestLister(indexer)}
-	got, err := r.certificateRequests(cert)
-	if err != nil || len(got) != 1 || got[0].Name != "mine" {
-		t.Errorf("certificateRequests = %v, %v; want only mine", got, err)
-	}
-	if got, err := (&Reconciler{}).certificateRequests(cert); got != nil || err != nil {
-		t.Errorf("without the CertificateRequest API: %v, %v; want nothing", got, err)
+	if got.Err == nil || got.Err.Error() != want {
+		t.Errorf("failed issuance: %v\nwant %s", got.Err, want)
 	}
 }

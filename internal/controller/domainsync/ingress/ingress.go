@@ -1,4 +1,7 @@
-package domainsync
+// Package ingress finds the Istio ingress gateway a Domain or ClusterDomain selects: the
+// namespace of its pods, where the TLS Secret must live, and the DNS target its DNS entries
+// point at.
+package ingress
 
 import (
 	"context"
@@ -13,30 +16,44 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
-// ingressInfo is what the sync needs to know about the ingress gateway.
-type ingressInfo struct {
-	// namespace of the ingress gateway pods.
-	namespace string
-	// dnsTarget is the host DNS entries point at, with "*" replaced by "x" (a wildcard is not
+// Info is what a domain sync needs to know about the ingress gateway.
+type Info struct {
+	// Namespace of the ingress gateway pods.
+	Namespace string
+	// DNSTarget is the host DNS entries point at, with "*" replaced by "x" (a wildcard is not
 	// a valid target).
-	dnsTarget string
+	DNSTarget string
 }
 
-// discoverIngress finds the ingress gateway pods of a domain and its DNS target. It reads
+// Error is a problem with the ingress gateway a domain selects (the domain reports it as
+// MissingIngressGatewayInfo). Permanent marks one only a change of the domain's spec fixes.
+type Error struct {
+	Permanent bool
+	Err       error
+}
+
+// Error implements error.
+func (e *Error) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Discover finds the ingress gateway pods of a domain and its DNS target. It reads
 // pods, Services and EndpointSlices directly: the operator does not watch them, and a domain
 // sync reads only the few objects of one gateway.
-func discoverIngress(ctx context.Context, kube kubernetes.Interface, spec *v1alpha1.DomainSpec, defaultTarget, dnsManager string) (ingressInfo, error) {
+func Discover(ctx context.Context, kube kubernetes.Interface, spec *v1alpha1.DomainSpec, defaultTarget, dnsManager string) (Info, error) {
 	if len(spec.IngressSelector) == 0 {
-		return ingressInfo{}, &syncError{reason: ReasonMissingIngressGatewayInfo, permanent: true,
-			err: fmt.Errorf("ingressSelector is empty; it must select the Istio ingress gateway pods")}
+		return Info{}, &Error{Permanent: true,
+			Err: fmt.Errorf("ingressSelector is empty; it must select the Istio ingress gateway pods")}
 	}
 	selector := labels.SelectorFromSet(spec.IngressSelector)
 	pods, err := kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
 	if err != nil {
-		return ingressInfo{}, fmt.Errorf("listing ingress gateway pods: %w", err)
+		return Info{}, fmt.Errorf("listing ingress gateway pods: %w", err)
 	}
 	namespaces := sets.New[string]()
 	podNames := sets.New[string]()
@@ -46,21 +63,21 @@ func discoverIngress(ctx context.Context, kube kubernetes.Interface, spec *v1alp
 	}
 	// One Gateway selects pods of one namespace only: its credential Secret must live there.
 	if namespaces.Len() != 1 {
-		return ingressInfo{}, &syncError{reason: ReasonMissingIngressGatewayInfo, err: fmt.Errorf(
+		return Info{}, &Error{Err: fmt.Errorf(
 			"ingress gateway pods matching %s must be in exactly one namespace, found %d %v",
 			selector, namespaces.Len(), sets.List(namespaces))}
 	}
-	info := ingressInfo{namespace: sets.List(namespaces)[0]}
+	info := Info{Namespace: sets.List(namespaces)[0]}
 	target := spec.DNSTarget
 	if target == "" {
 		target = strings.ToLower(defaultTarget)
 	}
 	if target == "" {
-		if target, err = loadBalancerTarget(ctx, kube, info.namespace, podNames, dnsManager); err != nil {
-			return ingressInfo{}, err
+		if target, err = loadBalancerTarget(ctx, kube, info.Namespace, podNames, dnsManager); err != nil {
+			return Info{}, err
 		}
 	}
-	info.dnsTarget = strings.ReplaceAll(target, "*", "x")
+	info.DNSTarget = strings.ReplaceAll(target, "*", "x")
 	return info, nil
 }
 
@@ -68,7 +85,7 @@ func discoverIngress(ctx context.Context, kube kubernetes.Interface, spec *v1alp
 // whose endpoints are the ingress gateway pods.
 func loadBalancerTarget(ctx context.Context, kube kubernetes.Interface, namespace string, pods sets.Set[string], dnsManager string) (string, error) {
 	annotation := v1alpha1.AnnotationExternalDNSHost
-	if dnsManager == DNSManagerGardener {
+	if dnsManager == render.DNSManagerGardener {
 		annotation = v1alpha1.AnnotationGardenerDNSNames
 	}
 	services, err := kube.CoreV1().Services(namespace).List(ctx, metav1.ListOptions{})
@@ -92,7 +109,7 @@ func loadBalancerTarget(ctx context.Context, kube kubernetes.Interface, namespac
 			return strings.ToLower(value), nil
 		}
 	}
-	return "", &syncError{reason: ReasonMissingIngressGatewayInfo, err: fmt.Errorf(
+	return "", &Error{Err: fmt.Errorf(
 		"no DNS target: set spec.dnsTarget or DNS_TARGET, or annotate the ingress gateway's LoadBalancer Service in %s with %s",
 		namespace, annotation)}
 }
