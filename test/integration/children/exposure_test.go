@@ -44,8 +44,13 @@ func checkExposureDrift(t *testing.T, cctx *controller.Context, exposures *servi
 	var domains []domainref.DomainInfo
 	testenv.Eventually(t, waitTimeout, func() (bool, error) {
 		var err error
-		domains, err = domainref.Resolve(ca, sme.Domains().Lister(), sme.ClusterDomains().Lister(), opNs)
-		return err == nil && exposures.Synced(), err
+		if domains, err = domainref.Resolve(ca, sme.Domains().Lister(), sme.ClusterDomains().Lister(), opNs); err != nil {
+			return false, err
+		}
+		if !exposures.Synced() {
+			return false, fmt.Errorf("the VirtualService cache has not synced")
+		}
+		return true, nil
 	})
 	reconcile := func() error { return exposures.Reconcile(ctx, ca, cav, domains) }
 	must(t, reconcile())
@@ -54,9 +59,9 @@ func checkExposureDrift(t *testing.T, cctx *controller.Context, exposures *servi
 	checkDrift(t, driftCase{child: vs, sync: reconcile,
 		edit: func(s map[string]any) { s["gateways"] = []any{ca.Namespace + "/hand-edited"} }})
 
-	before := vs.wait(t, "present", func(*unstructured.Unstructured) bool { return true })
+	before := vs.wait(t, "present", nil, func(*unstructured.Unstructured) bool { return true })
 	must(t, reconcile())
-	after := vs.wait(t, "present", func(*unstructured.Unstructured) bool { return true })
+	after := vs.wait(t, "present", nil, func(*unstructured.Unstructured) bool { return true })
 	if after.GetResourceVersion() != before.GetResourceVersion() {
 		t.Errorf("a reconcile without drift rewrote %s", after.GetName())
 	}
