@@ -8,6 +8,7 @@ import (
 
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	gardenercertv1alpha1 "github.com/gardener/cert-management/pkg/apis/cert/v1alpha1"
 	dnsv1alpha1 "github.com/gardener/external-dns-management/pkg/apis/dns/v1alpha1"
 	istionetworkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +20,7 @@ import (
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/controller/controllertest"
 	"github.com/capstan-io/capstan/internal/controller/domain"
+	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
 	"github.com/capstan-io/capstan/internal/controller/serviceexposure"
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/internal/testenv"
@@ -117,6 +119,30 @@ func TestDomainChildrenDriftCorrected(t *testing.T) {
 	})
 }
 
+// TestGardenerCertificateDriftCorrected does the same for the Gardener Certificate of a
+// Domain under CERT_MANAGER=gardener.
+func TestGardenerCertificateDriftCorrected(t *testing.T) {
+	env := testenv.Current()
+	ns, opNs, ingressNs := env.NewNamespace(t), env.NewNamespace(t), env.NewNamespace(t)
+	createIngressPod(t, ingressNs, ns)
+	opts := controllertest.DefaultOptions(opNs)
+	opts.DNSTarget, opts.CertManager = "ingress.example.com", render.CertManagerGardener
+	cctx, log := startRecorded(t, opts, func(c *controller.Context) (controller.Runnable, error) { return domain.NewController(c) })
+	d := &v1alpha1.Domain{}
+	must(t, yaml.UnmarshalStrict(fmt.Appendf(nil, domainYAML, ns, "ingress-"+ns), d))
+	_, err := cctx.Clients.SME.SmeV1alpha1().Domains(ns).Create(context.Background(), d, metav1.CreateOptions{})
+	must(t, err)
+	t.Cleanup(func() { releaseDomain(t, cctx, ns) })
+	waitDomainReady(t, cctx, ns, d.Name)
+
+	owner := "sme.sap.com/owner-identifier-hash=" + identity.SHA1("Domain."+ns+".primary")
+	checkDrift(t, driftCase{child: child{gardenercertv1alpha1.SchemeGroupVersion.WithResource("certificates"), ns, owner, ""},
+		edit: func(s map[string]any) { s["dnsNames"] = []any{"hand-edited.example.com"} }})
+	waitDomainReady(t, cctx, ns, d.Name)
+	checkNoWrites(t, cctx, log, "Domain", pokeAnnotation(v1alpha1.SchemeGroupVersion.WithResource("domains"), ns, d.Name),
+		"gateways", "certificates", "dnsentries", "networkpolicies", "secrets")
+}
+
 // createIngressPod creates the ingress gateway pod the Domain selects (app=ingress-<app>).
 // Without a scheduler the pod is never started; the reconciler only lists it.
 func createIngressPod(t *testing.T, ns, app string) {
@@ -156,7 +182,8 @@ func waitDomainReady(t *testing.T, cctx *controller.Context, ns, name string) {
 	})
 }
 
-// markReady marks the Certificates and DNSEntries selected by owner Ready.
+// markReady marks the Certificates (of either manager) and DNSEntries selected by owner
+// Ready.
 func markReady(ctx context.Context, cctx *controller.Context, owner metav1.ListOptions) error {
 	certs, err := cctx.Clients.CertManager.CertmanagerV1().Certificates("").List(ctx, owner)
 	if err != nil {
@@ -170,6 +197,20 @@ func markReady(ctx context.Context, cctx *controller.Context, owner metav1.ListO
 		c.Status.Conditions = []cmv1.CertificateCondition{{Type: cmv1.CertificateConditionReady, Status: cmmeta.ConditionTrue,
 			Reason: "Ready", ObservedGeneration: c.Generation, LastTransitionTime: &metav1.Time{Time: time.Now()}}}
 		if _, err := cctx.Clients.CertManager.CertmanagerV1().Certificates(c.Namespace).UpdateStatus(ctx, c, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+	}
+	gardenerCerts, err := cctx.Clients.GardenerCert.CertV1alpha1().Certificates("").List(ctx, owner)
+	if err != nil {
+		return err
+	}
+	for i := range gardenerCerts.Items {
+		c := &gardenerCerts.Items[i]
+		if c.Status.State == gardenercertv1alpha1.StateReady && c.Status.ObservedGeneration == c.Generation {
+			continue
+		}
+		c.Status.State, c.Status.ObservedGeneration = gardenercertv1alpha1.StateReady, c.Generation
+		if _, err := cctx.Clients.GardenerCert.CertV1alpha1().Certificates(c.Namespace).UpdateStatus(ctx, c, metav1.UpdateOptions{}); err != nil {
 			return err
 		}
 	}
