@@ -41,6 +41,9 @@ type outcome struct {
 	state v1alpha1.CAPApplicationState
 	// conditions to set (Ready, and where known LatestVersionReady and AllTenantsReady).
 	conditions []metav1.Condition
+	// removeConditions are the condition types to remove (AllTenantsReady of a
+	// services-only application).
+	removeConditions []string
 	// servicesOnly is recorded once decided.
 	servicesOnly *bool
 	// domainSpecHash is the JSON map of referenced domains, when the domains were read.
@@ -83,6 +86,9 @@ func computeStatus(ca *v1alpha1.CAPApplication, o outcome, subdomains []string) 
 	for _, c := range o.conditions {
 		c.ObservedGeneration = ca.Generation
 		meta.SetStatusCondition(&status.Conditions, c)
+	}
+	for _, typ := range o.removeConditions {
+		meta.RemoveStatusCondition(&status.Conditions, typ)
 	}
 	if o.servicesOnly != nil {
 		status.ServicesOnly = o.servicesOnly

@@ -135,7 +135,7 @@ func (ctl *Controller) consistent(ctx context.Context, ca *v1alpha1.CAPApplicati
 		o.conditions = append(o.conditions, cond(v1alpha1.ConditionTypeLatestVersionReady, true, ReasonLatestVersionReady, fmt.Sprintf("version %s is Ready", latest.Spec.Version)))
 	}
 	if servicesOnly {
-		meta.RemoveStatusCondition(&ca.Status.Conditions, v1alpha1.ConditionTypeAllTenantsReady)
+		o.removeConditions = append(o.removeConditions, v1alpha1.ConditionTypeAllTenantsReady)
 		return o, nil
 	}
 	if ca.Spec.RolloutStrategy != nil {

@@ -70,6 +70,18 @@ func syncTenant(name string, provider bool) *v1alpha1.CAPTenant {
 	return t
 }
 
+// syncCAV is a Ready version of syncCA running only a CAP backend (so the application is
+// services-only).
+func syncCAV() *v1alpha1.CAPApplicationVersion {
+	return &v1alpha1.CAPApplicationVersion{
+		ObjectMeta: metav1.ObjectMeta{Name: "app-cav", Namespace: "ns", UID: "uid-cav"},
+		Spec: v1alpha1.CAPApplicationVersionSpec{CAPApplicationInstance: "app", Version: "1.0.0",
+			Workloads: []v1alpha1.WorkloadDetails{{Name: "cap", DeploymentDefinition: &v1alpha1.DeploymentDetails{Type: v1alpha1.DeploymentCAP}}}},
+		Status: v1alpha1.CAPApplicationVersionStatus{State: v1alpha1.CAPApplicationVersionStateReady,
+			GenericStatus: v1alpha1.GenericStatus{Conditions: []metav1.Condition{{Type: v1alpha1.ConditionTypeReady, Status: metav1.ConditionTrue}}}},
+	}
+}
+
 // deleting marks an application as being deleted.
 func deleting(ca *v1alpha1.CAPApplication) {
 	ca.DeletionTimestamp = &metav1.Time{Time: controllertest.T0}
@@ -79,12 +91,17 @@ func TestSync(t *testing.T) {
 	tests := map[string]struct {
 		// setup
 		objects []runtime.Object
+		// then, when set, runs a second sync after the application the first one wrote,
+		// changed by then, is back in the cache; the expectations are of the second sync.
+		then func(*v1alpha1.CAPApplication)
 
 		// expectations
 		wantWrites  []string
 		wantState   v1alpha1.CAPApplicationState // of the status written; "" when none is
+		wantReady   bool                         // the written Ready condition is True
 		wantReason  string                       // of the written Ready condition
 		wantMessage string                       // a substring of the written Ready message
+		wantAbsent  string                       // a condition type the written status lacks
 		wantEvent   string                       // a substring of a recorded event
 		wantErr     bool
 	}{
@@ -134,6 +151,19 @@ func TestSync(t *testing.T) {
 			wantReason:  ReasonWaitingForReadyCAV,
 			wantMessage: "waiting for a Ready CAPApplicationVersion",
 		},
+		// A removal alone is a change of the status: it is written.
+		"a services-only application loses a stale AllTenantsReady": {
+			objects: []runtime.Object{syncCA(), syncSecret("xsuaa-bind"), syncDomain(v1alpha1.DomainStateReady), syncCAV()},
+			then: func(ca *v1alpha1.CAPApplication) {
+				meta.SetStatusCondition(&ca.Status.Conditions, cond(v1alpha1.ConditionTypeAllTenantsReady, true, ReasonAllTenantsReady, "all tenants are Ready"))
+			},
+			wantWrites:  []string{"update capapplications/status"},
+			wantState:   v1alpha1.CAPApplicationStateConsistent,
+			wantReady:   true,
+			wantReason:  ReasonVersionExists,
+			wantMessage: "version 1.0.0 is Ready",
+			wantAbsent:  v1alpha1.ConditionTypeAllTenantsReady,
+		},
 		"deletion is blocked while consumer tenants exist": {
 			objects:     []runtime.Object{syncCA(deleting), syncTenant("consumer-1", false), syncTenant("consumer-2", false)},
 			wantWrites:  []string{"update capapplications/status"},
@@ -163,7 +193,18 @@ func TestSync(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = ctl.sync(context.Background(), cache.ObjectName{Namespace: "ns", Name: "app"})
+			key := cache.ObjectName{Namespace: "ns", Name: "app"}
+			if tc.then != nil {
+				if err := ctl.sync(context.Background(), key); err != nil {
+					t.Fatalf("first sync: %v", err)
+				}
+				written := lastStatus(t, f)
+				tc.then(written)
+				f.AddToCache(t, written)
+				f.ClearActions()
+				f.Events()
+			}
+			err = ctl.sync(context.Background(), key)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("sync error = %v, want error %v", err, tc.wantErr)
 			}
@@ -171,7 +212,14 @@ func TestSync(t *testing.T) {
 				t.Errorf("writes = %q, want %q", got, tc.wantWrites)
 			}
 			if tc.wantState != "" {
-				checkStatus(t, f, tc.wantState, tc.wantReason, tc.wantMessage)
+				ready := metav1.ConditionFalse
+				if tc.wantReady {
+					ready = metav1.ConditionTrue
+				}
+				ca := checkStatus(t, f, tc.wantState, ready, tc.wantReason, tc.wantMessage)
+				if tc.wantAbsent != "" && meta.FindStatusCondition(ca.Status.Conditions, tc.wantAbsent) != nil {
+					t.Errorf("the written status still has the condition %s", tc.wantAbsent)
+				}
 			}
 			if tc.wantEvent != "" && !slices.ContainsFunc(f.Events(), func(e string) bool { return strings.Contains(e, tc.wantEvent) }) {
 				t.Errorf("no event %q recorded", tc.wantEvent)
@@ -180,8 +228,8 @@ func TestSync(t *testing.T) {
 	}
 }
 
-// checkStatus checks the status written by the sync.
-func checkStatus(t *testing.T, f *controllertest.Fake, state v1alpha1.CAPApplicationState, reason, message string) {
+// lastStatus returns the application of the last status write of the sync.
+func lastStatus(t *testing.T, f *controllertest.Fake) *v1alpha1.CAPApplication {
 	t.Helper()
 	ca := f.Written(t, "update", "capapplications", 0).(*v1alpha1.CAPApplication)
 	for _, a := range f.Actions() {
@@ -189,6 +237,13 @@ func checkStatus(t *testing.T, f *controllertest.Fake, state v1alpha1.CAPApplica
 			ca = a.(interface{ GetObject() runtime.Object }).GetObject().(*v1alpha1.CAPApplication)
 		}
 	}
+	return ca.DeepCopy()
+}
+
+// checkStatus checks the status written by the sync and returns the written application.
+func checkStatus(t *testing.T, f *controllertest.Fake, state v1alpha1.CAPApplicationState, readyStatus metav1.ConditionStatus, reason, message string) *v1alpha1.CAPApplication {
+	t.Helper()
+	ca := lastStatus(t, f)
 	if ca.Status.State != state {
 		t.Errorf("state = %q, want %q", ca.Status.State, state)
 	}
@@ -196,12 +251,13 @@ func checkStatus(t *testing.T, f *controllertest.Fake, state v1alpha1.CAPApplica
 	if ready == nil {
 		t.Fatal("no Ready condition written")
 	}
-	if ready.Status != metav1.ConditionFalse || ready.Reason != reason || !strings.Contains(ready.Message, message) {
-		t.Errorf("Ready = %s/%s %q, want False/%s containing %q", ready.Status, ready.Reason, ready.Message, reason, message)
+	if ready.Status != readyStatus || ready.Reason != reason || !strings.Contains(ready.Message, message) {
+		t.Errorf("Ready = %s/%s %q, want %s/%s containing %q", ready.Status, ready.Reason, ready.Message, readyStatus, reason, message)
 	}
 	if ready.ObservedGeneration != ca.Generation {
 		t.Errorf("Ready observedGeneration = %d, want %d", ready.ObservedGeneration, ca.Generation)
 	}
+	return ca
 }
 
 // TestSyncWaitingWritesOnce checks that a second sync of an application still waiting for its
