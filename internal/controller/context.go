@@ -9,6 +9,7 @@ import (
 	gardenerdnsinformers "github.com/gardener/external-dns-management/pkg/client/dns/informers/externalversions"
 	monitoringinformers "github.com/prometheus-operator/prometheus-operator/pkg/client/informers/externalversions"
 	istioinformers "istio.io/client-go/pkg/informers/externalversions"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/events"
@@ -116,4 +117,12 @@ type Context struct {
 	Options Options
 	// Metrics are the Prometheus collectors.
 	Metrics *Metrics
+}
+
+// SecretsGVR is the resource of Secrets, which SecretInformers watches as metadata only.
+var SecretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+
+// Secrets returns the shared metadata-only informer of Secrets.
+func (c *Context) Secrets() informers.GenericInformer {
+	return c.SecretInformers.ForResource(SecretsGVR)
 }

@@ -3,6 +3,7 @@ package controller
 import (
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/tools/cache"
 
@@ -76,16 +77,23 @@ var indexFuncs = map[string]cache.IndexFunc{
 	IndexBySecret:      bySecret,
 }
 
-// EnsureIndex adds the named index to an informer unless it already has it.
-func EnsureIndex(informer cache.SharedIndexInformer, name string) error {
-	if _, ok := informer.GetIndexer().GetIndexers()[name]; ok {
+// EnsureIndex adds the named indexes to an informer unless it already has them.
+func EnsureIndex(informer cache.SharedIndexInformer, names ...string) error {
+	add := cache.Indexers{}
+	for _, name := range names {
+		if _, ok := informer.GetIndexer().GetIndexers()[name]; ok {
+			continue
+		}
+		fn, ok := indexFuncs[name]
+		if !ok {
+			return fmt.Errorf("unknown index %q", name)
+		}
+		add[name] = fn
+	}
+	if len(add) == 0 {
 		return nil
 	}
-	fn, ok := indexFuncs[name]
-	if !ok {
-		return fmt.Errorf("unknown index %q", name)
-	}
-	return informer.AddIndexers(cache.Indexers{name: fn})
+	return informer.AddIndexers(add)
 }
 
 // ByIndex returns the objects of an indexer under one index value, typed.
@@ -112,6 +120,22 @@ func ByIndexForEvent[T any](indexer cache.Indexer, index, value string) []T {
 		utilruntime.HandleError(fmt.Errorf("looking up %s=%q: %w", index, value, err))
 	}
 	return out
+}
+
+// ApplicationsOfDomain returns, for an event handler, the applications whose domainRefs name
+// the changed Domain or ClusterDomain (from an indexer with IndexByDomainRef).
+func ApplicationsOfDomain(caIndexer cache.Indexer, domain metav1.Object) []*v1alpha1.CAPApplication {
+	ref := v1alpha1.DomainRef{Kind: v1alpha1.DomainRefKindDomain, Name: domain.GetName()}
+	if _, ok := domain.(*v1alpha1.ClusterDomain); ok {
+		ref.Kind = v1alpha1.DomainRefKindClusterDomain
+	}
+	return ByIndexForEvent[*v1alpha1.CAPApplication](caIndexer, IndexByDomainRef, DomainRefKey(domain.GetNamespace(), ref))
+}
+
+// ApplicationsOfSecret returns, for an event handler, the applications bound to the changed
+// Secret (from an indexer with IndexBySecret).
+func ApplicationsOfSecret(caIndexer cache.Indexer, secret metav1.Object) []*v1alpha1.CAPApplication {
+	return ByIndexForEvent[*v1alpha1.CAPApplication](caIndexer, IndexBySecret, secret.GetNamespace()+"/"+secret.GetName())
 }
 
 // Indexers returns the named index functions, for indexers built outside informers (tests).

@@ -50,6 +50,9 @@ func (p *queueMetricsProvider) register(reg prometheus.Registerer) {
 	reg.MustRegister(p.depth, p.adds, p.latency, p.workDuration, p.unfinished, p.longestRunning, p.retries)
 }
 
+// The New*Metric methods below implement workqueue.MetricsProvider, one per metric the
+// interface asks for; they look alike because the interface does.
+
 // NewDepthMetric implements workqueue.MetricsProvider.
 func (p *queueMetricsProvider) NewDepthMetric(name string) workqueue.GaugeMetric {
 	return p.depth.WithLabelValues(name)

@@ -126,3 +126,14 @@ func (w *Worker) safeSync(ctx context.Context, key cache.ObjectName) (err error)
 	}()
 	return w.Sync(ctx, key)
 }
+
+// Cached reads the object a sync is for through get (a lister's Get): ok is false with a nil
+// error when the object no longer exists (the sync has nothing to do), false with the error
+// when the read failed.
+func Cached[T any](get func(name string) (T, error), name string) (obj T, ok bool, err error) {
+	obj, err = get(name)
+	if apierrors.IsNotFound(err) {
+		return obj, false, nil
+	}
+	return obj, err == nil, err
+}

@@ -12,7 +12,6 @@ import (
 	"github.com/capstan-io/capstan/internal/controller/capapplicationversion"
 	"github.com/capstan-io/capstan/internal/controller/captenant"
 	"github.com/capstan-io/capstan/internal/controller/captenantoperation"
-	"github.com/capstan-io/capstan/internal/controller/clusterdomain"
 	"github.com/capstan-io/capstan/internal/controller/credentialrollout"
 	"github.com/capstan-io/capstan/internal/controller/domain"
 	"github.com/capstan-io/capstan/internal/controller/fleetmetrics"
@@ -47,7 +46,7 @@ var Registry = []Registration{
 	{Name: "domain", WorkersEnv: "MAX_CONCURRENT_RECONCILES_DOMAIN", DefaultWorkers: 1,
 		New: func(c *controller.Context) (controller.Runnable, error) { return domain.NewController(c) }},
 	{Name: "clusterdomain", WorkersEnv: "MAX_CONCURRENT_RECONCILES_CLUSTER_DOMAIN", DefaultWorkers: 1,
-		New: func(c *controller.Context) (controller.Runnable, error) { return clusterdomain.NewController(c) }},
+		New: func(c *controller.Context) (controller.Runnable, error) { return domain.NewClusterController(c) }},
 	// As in the previous implementation, the credential rollout runs as many workers as the
 	// version controller.
 	{Name: "credentialrollout", WorkersEnv: "MAX_CONCURRENT_RECONCILES_CAP_APPLICATION_VERSION", DefaultWorkers: 3,

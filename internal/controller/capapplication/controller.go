@@ -4,10 +4,9 @@
 package capapplication
 
 import (
-	"context"
+	"errors"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/capstan-io/capstan/internal/controller"
@@ -18,9 +17,6 @@ import (
 
 // Kind is the kind this controller reconciles; it names its queue.
 const Kind = "CAPApplication"
-
-// secretsGVR is the resource of Secrets, watched as metadata only.
-var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 
 // Controller reconciles CAPApplications.
 type Controller struct {
@@ -36,7 +32,8 @@ type Controller struct {
 	clusterDoms smelisters.ClusterDomainLister
 	secrets     cache.GenericLister
 
-	worker    *controller.Worker
+	// Worker drives the queue; its Run implements controller.Runnable.
+	*controller.Worker
 	exposures *serviceexposure.Reconciler
 	// moved are tenant moves of rollouts the cache does not show yet.
 	moved movedTenants
@@ -55,22 +52,16 @@ func NewController(c *controller.Context) (*Controller, error) {
 		tenantIndex: sme.CAPTenants().Informer().GetIndexer(),
 		domains:     sme.Domains().Lister(),
 		clusterDoms: sme.ClusterDomains().Lister(),
-		secrets:     c.SecretInformers.ForResource(secretsGVR).Lister(),
+		secrets:     c.Secrets().Lister(),
 		exposures:   serviceexposure.NewReconciler(c),
 	}
-	indexes := []struct {
-		informer cache.SharedIndexInformer
-		name     string
-	}{
-		{sme.CAPApplications().Informer(), controller.IndexByDomainRef},
-		{sme.CAPApplications().Informer(), controller.IndexBySecret},
-		{sme.CAPApplicationVersions().Informer(), controller.IndexByApplication},
-		{sme.CAPTenants().Informer(), controller.IndexByApplication},
-	}
-	for _, ix := range indexes {
-		if err := controller.EnsureIndex(ix.informer, ix.name); err != nil {
-			return nil, err
-		}
+	err := errors.Join(
+		controller.EnsureIndex(sme.CAPApplications().Informer(), controller.IndexByDomainRef, controller.IndexBySecret),
+		controller.EnsureIndex(sme.CAPApplicationVersions().Informer(), controller.IndexByApplication),
+		controller.EnsureIndex(sme.CAPTenants().Informer(), controller.IndexByApplication),
+	)
+	if err != nil {
+		return nil, err
 	}
 	if err := registerRolloutCollector(c.Metrics, ctl.cas); err != nil {
 		return nil, err
@@ -79,13 +70,8 @@ func NewController(c *controller.Context) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctl.worker = &controller.Worker{Kind: Kind, Queue: ctl.queue, Sync: ctl.sync, Synced: synced, Metrics: c.Metrics}
+	ctl.Worker = &controller.Worker{Kind: Kind, Queue: ctl.queue, Sync: ctl.sync, Synced: synced, Metrics: c.Metrics}
 	return ctl, nil
-}
-
-// Run implements controller.Runnable.
-func (ctl *Controller) Run(ctx context.Context, workers int) error {
-	return ctl.worker.Run(ctx, workers)
 }
 
 // addHandlers routes events to the queue and returns the informers that must sync.
@@ -97,7 +83,7 @@ func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
 		{Informer: sme.CAPTenants().Informer(), Handler: ownedHandler(ctl.enqueueApp)},
 		{Informer: sme.Domains().Informer(), Handler: controller.DependentHandler(ctl.domainChanged)},
 		{Informer: sme.ClusterDomains().Informer(), Handler: controller.DependentHandler(ctl.domainChanged)},
-		{Informer: ctl.c.SecretInformers.ForResource(secretsGVR).Informer(), Handler: controller.CreateDeleteHandler(ctl.secretChanged)},
+		{Informer: ctl.c.Secrets().Informer(), Handler: controller.CreateDeleteHandler(ctl.secretChanged)},
 		{Informer: ctl.c.IstioInformers.Networking().V1().VirtualServices().Informer(), Handler: controller.DependentHandler(ctl.enqueueOwner)},
 	})
 }
@@ -121,19 +107,14 @@ func (ctl *Controller) enqueueOwner(obj metav1.Object) {
 
 // domainChanged queues the applications referencing a changed domain.
 func (ctl *Controller) domainChanged(obj metav1.Object) {
-	ref := v1alpha1.DomainRef{Kind: v1alpha1.DomainRefKindDomain, Name: obj.GetName()}
-	if _, ok := obj.(*v1alpha1.ClusterDomain); ok {
-		ref.Kind = v1alpha1.DomainRefKindClusterDomain
-	}
-	cas := controller.ByIndexForEvent[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexByDomainRef, controller.DomainRefKey(obj.GetNamespace(), ref))
-	for _, ca := range cas {
+	for _, ca := range controller.ApplicationsOfDomain(ctl.caIndexer, obj) {
 		controller.EnqueueBatched(ctl.queue, cache.MetaObjectToName(ca))
 	}
 }
 
 // secretChanged queues the applications bound to a created or deleted Secret.
 func (ctl *Controller) secretChanged(obj metav1.Object) {
-	cas := controller.ByIndexForEvent[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexBySecret, obj.GetNamespace()+"/"+obj.GetName())
+	cas := controller.ApplicationsOfSecret(ctl.caIndexer, obj)
 	for _, ca := range cas {
 		controller.EnqueueImmediately(ctl.queue, cache.MetaObjectToName(ca))
 	}

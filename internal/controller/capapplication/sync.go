@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
@@ -21,11 +20,8 @@ import (
 
 // sync reconciles one CAPApplication.
 func (ctl *Controller) sync(ctx context.Context, key cache.ObjectName) error {
-	cached, err := ctl.cas.CAPApplications(key.Namespace).Get(key.Name)
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
+	cached, ok, err := controller.Cached(ctl.cas.CAPApplications(key.Namespace).Get, key.Name)
+	if !ok {
 		return err
 	}
 	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("capapplication", klog.KObj(cached)))

@@ -4,12 +4,11 @@
 package capapplicationversion
 
 import (
-	"context"
+	"errors"
 
 	monitoringlisters "github.com/prometheus-operator/prometheus-operator/pkg/client/listers/monitoring/v1"
 	istiolisters "istio.io/client-go/pkg/listers/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	autoscalinglisters "k8s.io/client-go/listers/autoscaling/v2"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
@@ -52,7 +51,8 @@ type Controller struct {
 	// serviceMonitors is nil when the Prometheus Operator API is not served.
 	serviceMonitors monitoringlisters.ServiceMonitorLister
 
-	worker  *controller.Worker
+	// Worker drives the queue; its Run implements controller.Runnable.
+	*controller.Worker
 	created createdSecrets
 }
 
@@ -70,7 +70,7 @@ func NewController(c *controller.Context) (*Controller, error) {
 		tenants:     sme.CAPTenants().Informer().GetIndexer(),
 		domains:     sme.Domains().Lister(),
 		clusterDoms: sme.ClusterDomains().Lister(),
-		secrets:     c.SecretInformers.ForResource(secretsGVR).Lister(),
+		secrets:     c.Secrets().Lister(),
 		deployments: owned.Apps().V1().Deployments().Lister(),
 		pods:        owned.Core().V1().Pods().Lister(),
 		services:    owned.Core().V1().Services().Lister(),
@@ -90,33 +90,18 @@ func NewController(c *controller.Context) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctl.worker = &controller.Worker{Kind: Kind, Queue: ctl.queue, Sync: ctl.sync, Synced: synced, Metrics: c.Metrics}
+	ctl.Worker = &controller.Worker{Kind: Kind, Queue: ctl.queue, Sync: ctl.sync, Synced: synced, Metrics: c.Metrics}
 	return ctl, nil
-}
-
-// secretsGVR is the resource of Secrets, watched as metadata only.
-var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
-
-// Run implements controller.Runnable.
-func (ctl *Controller) Run(ctx context.Context, workers int) error {
-	return ctl.worker.Run(ctx, workers)
 }
 
 // addIndexes adds the indexes the controller looks objects up by.
 func (ctl *Controller) addIndexes() error {
 	sme := ctl.c.SMEInformers.Sme().V1alpha1()
-	for informer, index := range map[cache.SharedIndexInformer]string{
-		sme.CAPApplicationVersions().Informer(): controller.IndexByApplication,
-		sme.CAPTenants().Informer():             controller.IndexByApplication,
-	} {
-		if err := controller.EnsureIndex(informer, index); err != nil {
-			return err
-		}
-	}
-	if err := controller.EnsureIndex(sme.CAPApplications().Informer(), controller.IndexByDomainRef); err != nil {
-		return err
-	}
-	return controller.EnsureIndex(sme.CAPApplications().Informer(), controller.IndexBySecret)
+	return errors.Join(
+		controller.EnsureIndex(sme.CAPApplicationVersions().Informer(), controller.IndexByApplication),
+		controller.EnsureIndex(sme.CAPTenants().Informer(), controller.IndexByApplication),
+		controller.EnsureIndex(sme.CAPApplications().Informer(), controller.IndexByDomainRef, controller.IndexBySecret),
+	)
 }
 
 // addHandlers routes events to the queue and returns the informers that must sync.
@@ -130,7 +115,7 @@ func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
 		{Informer: sme.CAPTenants().Informer(), Handler: controller.DependentHandler(ctl.tenantChanged)},
 		{Informer: sme.Domains().Informer(), Handler: controller.DependentHandler(ctl.domainChanged)},
 		{Informer: sme.ClusterDomains().Informer(), Handler: controller.DependentHandler(ctl.domainChanged)},
-		{Informer: ctl.c.SecretInformers.ForResource(secretsGVR).Informer(), Handler: controller.CreateDeleteHandler(ctl.secretChanged)},
+		{Informer: ctl.c.Secrets().Informer(), Handler: controller.CreateDeleteHandler(ctl.secretChanged)},
 		{Informer: owned.Apps().V1().Deployments().Informer(), Handler: toOwner},
 		{Informer: owned.Core().V1().Services().Informer(), Handler: toOwner},
 		{Informer: owned.Batch().V1().Jobs().Informer(), Handler: toOwner},
@@ -182,12 +167,7 @@ func (ctl *Controller) tenantChanged(obj metav1.Object) {
 // domainChanged queues the versions with service exposures of the applications that
 // reference a domain: they wait for their domains to be Ready.
 func (ctl *Controller) domainChanged(obj metav1.Object) {
-	ref := v1alpha1.DomainRef{Kind: v1alpha1.DomainRefKindDomain, Name: obj.GetName()}
-	if _, ok := obj.(*v1alpha1.ClusterDomain); ok {
-		ref.Kind = v1alpha1.DomainRefKindClusterDomain
-	}
-	cas := controller.ByIndexForEvent[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexByDomainRef, controller.DomainRefKey(obj.GetNamespace(), ref))
-	for _, ca := range cas {
+	for _, ca := range controller.ApplicationsOfDomain(ctl.caIndexer, obj) {
 		ctl.enqueueApplicationVersions(ca.Namespace, ca.Name)
 	}
 }
@@ -195,7 +175,7 @@ func (ctl *Controller) domainChanged(obj metav1.Object) {
 // secretChanged queues the versions of applications bound to a created or deleted Secret,
 // and the version owning a deleted VCAP_SERVICES Secret.
 func (ctl *Controller) secretChanged(obj metav1.Object) {
-	cas := controller.ByIndexForEvent[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexBySecret, obj.GetNamespace()+"/"+obj.GetName())
+	cas := controller.ApplicationsOfSecret(ctl.caIndexer, obj)
 	for _, ca := range cas {
 		ctl.enqueueApplicationVersions(ca.Namespace, ca.Name)
 	}

@@ -131,5 +131,5 @@ func newSecretsFixture(t *testing.T, kubeObjs ...runtime.Object) (*Controller, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ctl, f.Kube, f.Context.SecretInformers.ForResource(secretsGVR).Informer().GetIndexer()
+	return ctl, f.Kube, f.Context.Secrets().Informer().GetIndexer()
 }

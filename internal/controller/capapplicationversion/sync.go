@@ -20,11 +20,8 @@ import (
 
 // sync reconciles one CAPApplicationVersion.
 func (ctl *Controller) sync(ctx context.Context, key cache.ObjectName) error {
-	cached, err := ctl.cavs.CAPApplicationVersions(key.Namespace).Get(key.Name)
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
+	cached, ok, err := controller.Cached(ctl.cavs.CAPApplicationVersions(key.Namespace).Get, key.Name)
+	if !ok {
 		return err
 	}
 	cav := cached.DeepCopy()

@@ -5,7 +5,7 @@
 package captenant
 
 import (
-	"context"
+	"errors"
 	"fmt"
 
 	istiolisters "istio.io/client-go/pkg/listers/networking/v1"
@@ -43,7 +43,8 @@ type Controller struct {
 	outputs     smelisters.CAPTenantOutputLister
 	vss         istiolisters.VirtualServiceLister
 
-	worker *controller.Worker
+	// Worker drives the queue; its Run implements controller.Runnable.
+	*controller.Worker
 }
 
 // NewController registers the informers the controller needs and its event handlers.
@@ -72,29 +73,20 @@ func NewController(c *controller.Context) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctl.worker = &controller.Worker{Kind: Kind, Queue: ctl.queue, Sync: ctl.sync, Synced: synced, Metrics: c.Metrics}
+	ctl.Worker = &controller.Worker{Kind: Kind, Queue: ctl.queue, Sync: ctl.sync, Synced: synced, Metrics: c.Metrics}
 	return ctl, nil
-}
-
-// Run implements controller.Runnable.
-func (ctl *Controller) Run(ctx context.Context, workers int) error {
-	return ctl.worker.Run(ctx, workers)
 }
 
 // addIndexes adds the indexes the controller looks objects up by.
 func (ctl *Controller) addIndexes() error {
 	sme := ctl.c.SMEInformers.Sme().V1alpha1()
-	for _, ix := range []struct {
-		informer cache.SharedIndexInformer
-		name     string
-	}{
-		{sme.CAPTenants().Informer(), controller.IndexByApplication},
-		{sme.CAPApplicationVersions().Informer(), controller.IndexByApplication},
-		{sme.CAPApplications().Informer(), controller.IndexByDomainRef},
-	} {
-		if err := controller.EnsureIndex(ix.informer, ix.name); err != nil {
-			return err
-		}
+	err := errors.Join(
+		controller.EnsureIndex(sme.CAPTenants().Informer(), controller.IndexByApplication),
+		controller.EnsureIndex(sme.CAPApplicationVersions().Informer(), controller.IndexByApplication),
+		controller.EnsureIndex(sme.CAPApplications().Informer(), controller.IndexByDomainRef),
+	)
+	if err != nil {
+		return err
 	}
 	informer := sme.CAPTenantOperations().Informer()
 	if _, ok := informer.GetIndexer().GetIndexers()[indexByTenant]; ok {
@@ -170,12 +162,7 @@ func (ctl *Controller) applicationChanged(obj metav1.Object) {
 
 // domainChanged queues the tenants of the applications referencing a changed domain.
 func (ctl *Controller) domainChanged(obj metav1.Object) {
-	ref := v1alpha1.DomainRef{Kind: v1alpha1.DomainRefKindDomain, Name: obj.GetName()}
-	if _, ok := obj.(*v1alpha1.ClusterDomain); ok {
-		ref.Kind = v1alpha1.DomainRefKindClusterDomain
-	}
-	cas := controller.ByIndexForEvent[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexByDomainRef, controller.DomainRefKey(obj.GetNamespace(), ref))
-	for _, ca := range cas {
+	for _, ca := range controller.ApplicationsOfDomain(ctl.caIndexer, obj) {
 		ctl.enqueueTenants(ca.Namespace, ca.Name)
 	}
 }

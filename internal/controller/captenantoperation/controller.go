@@ -6,11 +6,9 @@
 package captenantoperation
 
 import (
-	"context"
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -27,9 +25,6 @@ const Kind = "CAPTenantOperation"
 // becoming Ready reaches the operations waiting for it.
 const indexByVersion = "captenantoperation.byVersion"
 
-// secretsGVR is the resource of Secrets, watched as metadata only.
-var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
-
 // Controller reconciles CAPTenantOperations.
 type Controller struct {
 	c     *controller.Context
@@ -43,8 +38,9 @@ type Controller struct {
 	jobs      batchlisters.JobLister
 	secrets   cache.GenericLister
 
-	worker *controller.Worker
-	vcap   vcapCache
+	// Worker drives the queue; its Run implements controller.Runnable.
+	*controller.Worker
+	vcap vcapCache
 }
 
 // NewController registers the informers the controller needs and its event handlers.
@@ -59,7 +55,7 @@ func NewController(c *controller.Context) (*Controller, error) {
 		cavs:      sme.CAPApplicationVersions().Lister(),
 		cas:       sme.CAPApplications().Lister(),
 		jobs:      c.OwnedInformers.Batch().V1().Jobs().Lister(),
-		secrets:   c.SecretInformers.ForResource(secretsGVR).Lister(),
+		secrets:   c.Secrets().Lister(),
 		vcap:      vcapCache{entries: map[string]*vcapEntry{}},
 	}
 	informer := sme.CAPTenantOperations().Informer()
@@ -72,7 +68,7 @@ func NewController(c *controller.Context) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctl.worker = &controller.Worker{Kind: Kind, Queue: ctl.queue, Sync: ctl.sync, Synced: synced, Metrics: c.Metrics}
+	ctl.Worker = &controller.Worker{Kind: Kind, Queue: ctl.queue, Sync: ctl.sync, Synced: synced, Metrics: c.Metrics}
 	return ctl, nil
 }
 
@@ -83,11 +79,6 @@ func byVersion(obj any) ([]string, error) {
 		return nil, fmt.Errorf("%s: unexpected type %T", indexByVersion, obj)
 	}
 	return []string{op.Namespace + "/" + op.Spec.CAPApplicationVersionInstance}, nil
-}
-
-// Run implements controller.Runnable.
-func (ctl *Controller) Run(ctx context.Context, workers int) error {
-	return ctl.worker.Run(ctx, workers)
 }
 
 // addHandlers routes events to the queue and returns the informers that must sync.
@@ -101,7 +92,7 @@ func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
 		// their changes do not affect a running step.
 		{Informer: sme.CAPTenants().Informer(), Handler: nil},
 		{Informer: sme.CAPApplications().Informer(), Handler: nil},
-		{Informer: ctl.c.SecretInformers.ForResource(secretsGVR).Informer(), Handler: nil},
+		{Informer: ctl.c.Secrets().Informer(), Handler: nil},
 	})
 }
 

@@ -27,11 +27,8 @@ const (
 
 // sync reconciles one CAPTenantOperation.
 func (ctl *Controller) sync(ctx context.Context, key cache.ObjectName) error {
-	cached, err := ctl.ops.CAPTenantOperations(key.Namespace).Get(key.Name)
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
+	cached, ok, err := controller.Cached(ctl.ops.CAPTenantOperations(key.Namespace).Get, key.Name)
+	if !ok {
 		return err
 	}
 	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("captenantoperation", klog.KObj(cached)))

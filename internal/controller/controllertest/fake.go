@@ -37,9 +37,6 @@ import (
 // T0 is the time the fake clock of a Fake starts at.
 var T0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// SecretsGVR is the resource of Secrets; the Secret informer watches them as metadata only.
-var SecretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
-
 // Fake is a controller context on fake clientsets for unit tests of a controller's sync. The
 // seeded objects are in the fake clientsets and in the informer caches, so a test constructs
 // its controller from Context, calls sync for a key and inspects Writes. The informers are
@@ -134,7 +131,7 @@ func (f *Fake) AddToCache(t testing.TB, o runtime.Object) {
 		gi, err = f.Context.MonitoringInformers.ForResource(resourceOf(t, monitoringscheme.Scheme, o))
 	default:
 		if s, ok := o.(*corev1.Secret); ok {
-			add(t, f.Context.SecretInformers.ForResource(SecretsGVR).Informer().GetIndexer(), SecretMetadata(s))
+			add(t, f.Context.Secrets().Informer().GetIndexer(), SecretMetadata(s))
 			return
 		}
 		gi, err = f.Context.OwnedInformers.ForResource(resourceOf(t, kubescheme.Scheme, o))

@@ -13,11 +13,9 @@
 package credentialrollout
 
 import (
-	"context"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
@@ -50,7 +48,8 @@ type Controller struct {
 	cavIndexer  cache.Indexer
 	deployments appslisters.DeploymentLister
 
-	worker *controller.Worker
+	// Worker drives the queue; its Run implements controller.Runnable.
+	*controller.Worker
 }
 
 // NewController registers the informers the controller needs and its event handlers.
@@ -73,7 +72,7 @@ func NewController(c *controller.Context) (*Controller, error) {
 		return nil, err
 	}
 	synced, err := controller.AddHandlers([]controller.Registration{
-		{Informer: c.SecretInformers.ForResource(secretsGVR).Informer(), Handler: changeHandler(ctl.bindingChanged)},
+		{Informer: c.Secrets().Informer(), Handler: changeHandler(ctl.bindingChanged)},
 		{Informer: sme.CAPApplications().Informer(), Handler: applicationHandler(ctl.applicationChanged)},
 		{Informer: sme.CAPApplicationVersions().Informer()},
 		{Informer: c.OwnedInformers.Apps().V1().Deployments().Informer()},
@@ -81,7 +80,7 @@ func NewController(c *controller.Context) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctl.worker = &controller.Worker{Kind: QueueName, Queue: ctl.queue, Sync: ctl.sync, Synced: synced, Metrics: c.Metrics}
+	ctl.Worker = &controller.Worker{Kind: QueueName, Queue: ctl.queue, Sync: ctl.sync, Synced: synced, Metrics: c.Metrics}
 	return ctl, nil
 }
 
@@ -89,14 +88,6 @@ func NewController(c *controller.Context) (*Controller, error) {
 // (the previous implementation raised values below 30s to 30s).
 func EffectiveDelay(d time.Duration) time.Duration {
 	return max(d, MinDelay)
-}
-
-// secretsGVR is the resource of Secrets, watched as metadata only.
-var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
-
-// Run implements controller.Runnable.
-func (ctl *Controller) Run(ctx context.Context, workers int) error {
-	return ctl.worker.Run(ctx, workers)
 }
 
 // enqueueDelayed schedules a batch for a namespace after the rollout delay. The delaying
@@ -109,7 +100,7 @@ func (ctl *Controller) enqueueDelayed(namespace string) {
 // bindingChanged schedules a batch when a created or changed Secret is a binding Secret of
 // an application that rolls on credential updates.
 func (ctl *Controller) bindingChanged(obj metav1.Object) {
-	cas := controller.ByIndexForEvent[*v1alpha1.CAPApplication](ctl.caIndexer, controller.IndexBySecret, obj.GetNamespace()+"/"+obj.GetName())
+	cas := controller.ApplicationsOfSecret(ctl.caIndexer, obj)
 	for _, ca := range cas {
 		if rolls(ca) {
 			ctl.enqueueDelayed(ca.Namespace)

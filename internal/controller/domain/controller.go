@@ -1,10 +1,13 @@
-// Package domain is the controller of Domains: namespaced DNS domains whose Istio Gateway,
-// Certificate and DNS entries it maintains for the applications of the same namespace. The
-// reconciliation itself is shared with the ClusterDomain controller in package domainsync.
+// Package domain holds the controllers of Domains (namespaced DNS domains serving the
+// applications of their namespace) and ClusterDomains (cluster-wide DNS domains whose Istio
+// Gateway, Certificate and DNS entries live in the operator's namespace and serve the
+// applications of every namespace). Both are one controller over two kinds: the
+// reconciliation itself is shared in package domainsync.
 package domain
 
 import (
 	"context"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,16 +18,19 @@ import (
 	"github.com/capstan-io/capstan/internal/controller/domainsync"
 	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
-	smelisters "github.com/capstan-io/capstan/pkg/client/listers/sme.sap.com/v1alpha1"
 )
 
-// Kind is the primary kind, which also names the queue and the metrics.
-const Kind = "Domain"
+// Primary kinds, which also name the queues and the metrics.
+const (
+	Kind        = "Domain"
+	ClusterKind = "ClusterDomain"
+)
 
-// Controller reconciles Domains.
+// Controller reconciles Domains or ClusterDomains.
 type Controller struct {
 	*controller.Worker
-	lister     smelisters.DomainLister
+	// object reads the domain of a key from the cache, as domainsync sees it.
+	object     func(key cache.ObjectName) (*render.Object, error)
 	reconciler *domainsync.Reconciler
 }
 
@@ -33,33 +39,64 @@ var _ controller.Runnable = (*Controller)(nil)
 // NewController registers the informers and event handlers of the Domain controller on the
 // context's factories. The factories must be started after all controllers are built.
 func NewController(c *controller.Context) (*Controller, error) {
+	informer := c.SMEInformers.Sme().V1alpha1().Domains()
+	lister := informer.Lister()
+	get := func(namespace, name string) (metav1.Object, error) { return lister.Domains(namespace).Get(name) }
+	object := func(key cache.ObjectName) (*render.Object, error) {
+		d, err := lister.Domains(key.Namespace).Get(key.Name)
+		if err != nil {
+			return nil, err
+		}
+		return render.FromDomain(d.DeepCopy()), nil
+	}
+	return newController(c, Kind, v1alpha1.DomainRefKindDomain, informer.Informer(), get, object)
+}
+
+// NewClusterController registers the informers and event handlers of the ClusterDomain
+// controller on the context's factories.
+func NewClusterController(c *controller.Context) (*Controller, error) {
+	informer := c.SMEInformers.Sme().V1alpha1().ClusterDomains()
+	lister := informer.Lister()
+	// ClusterDomains are cluster-scoped: the namespace of a child's owner key is empty.
+	get := func(_, name string) (metav1.Object, error) { return lister.Get(name) }
+	object := func(key cache.ObjectName) (*render.Object, error) {
+		d, err := lister.Get(key.Name)
+		if err != nil {
+			return nil, err
+		}
+		return render.FromClusterDomain(d.DeepCopy()), nil
+	}
+	return newController(c, ClusterKind, v1alpha1.DomainRefKindClusterDomain, informer.Informer(), get, object)
+}
+
+// newController builds the controller of one domain kind.
+func newController(c *controller.Context, kind string, refKind v1alpha1.DomainRefKind, informer cache.SharedIndexInformer,
+	get controller.OwnerGetter, object func(cache.ObjectName) (*render.Object, error)) (*Controller, error) {
 	r, err := domainsync.New(c)
 	if err != nil {
 		return nil, err
 	}
-	informer := c.SMEInformers.Sme().V1alpha1().Domains()
-	ctrl := &Controller{lister: informer.Lister(), reconciler: r}
-	q := controller.NewQueue(Kind, nil)
-	ctrl.Worker = &controller.Worker{Kind: Kind, Queue: q, Sync: ctrl.sync, Synced: r.Synced, Metrics: c.Metrics}
-	if _, err := informer.Informer().AddEventHandler(controller.PrimaryHandler(q)); err != nil {
+	ctrl := &Controller{object: object, reconciler: r}
+	q := controller.NewQueue(kind, nil)
+	ctrl.Worker = &controller.Worker{Kind: kind, Queue: q, Sync: ctrl.sync, Synced: r.Synced, Metrics: c.Metrics}
+	if _, err := informer.AddEventHandler(controller.PrimaryHandler(q)); err != nil {
 		return nil, err
 	}
-	get := func(namespace, name string) (metav1.Object, error) { return ctrl.lister.Domains(namespace).Get(name) }
-	if err := r.RegisterHandlers(v1alpha1.DomainRefKindDomain, q, get); err != nil {
+	if err := r.RegisterHandlers(refKind, q, get); err != nil {
 		return nil, err
 	}
 	return ctrl, nil
 }
 
-// sync reconciles the Domain of one key; a Domain that no longer exists needs nothing.
+// sync reconciles the domain of one key; one that no longer exists needs nothing.
 func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
-	d, err := c.lister.Domains(key.Namespace).Get(key.Name)
+	obj, err := c.object(key)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("domain", klog.KObj(d)))
-	return c.reconciler.Sync(ctx, render.FromDomain(d.DeepCopy()))
+	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues(strings.ToLower(c.Kind[:1])+c.Kind[1:], klog.KRef(key.Namespace, key.Name)))
+	return c.reconciler.Sync(ctx, obj)
 }

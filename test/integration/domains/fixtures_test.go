@@ -21,7 +21,6 @@ import (
 
 	"github.com/capstan-io/capstan/examples"
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/clusterdomain"
 	"github.com/capstan-io/capstan/internal/controller/controllertest"
 	"github.com/capstan-io/capstan/internal/controller/domain"
 	"github.com/capstan-io/capstan/internal/testenv"
@@ -103,7 +102,7 @@ func startControllers(t *testing.T, opts controller.Options, extra ...controller
 	t.Helper()
 	ctors := append([]controllertest.Constructor{
 		func(c *controller.Context) (controller.Runnable, error) { return domain.NewController(c) },
-		func(c *controller.Context) (controller.Runnable, error) { return clusterdomain.NewController(c) },
+		func(c *controller.Context) (controller.Runnable, error) { return domain.NewClusterController(c) },
 	}, extra...)
 	return controllertest.Start(t, testenv.Current().Config, opts, ctors...)
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/capstan-io/capstan/internal/controller/capapplicationversion"
 	"github.com/capstan-io/capstan/internal/controller/captenant"
 	"github.com/capstan-io/capstan/internal/controller/captenantoperation"
-	"github.com/capstan-io/capstan/internal/controller/clusterdomain"
 	"github.com/capstan-io/capstan/internal/controller/controllertest"
 	"github.com/capstan-io/capstan/internal/controller/credentialrollout"
 	"github.com/capstan-io/capstan/internal/controller/domain"
@@ -60,7 +59,7 @@ func TestUnrelatedSecretsCostOnlyMetadata(t *testing.T) {
 		func(c *controller.Context) (controller.Runnable, error) { return captenant.NewController(c) },
 		func(c *controller.Context) (controller.Runnable, error) { return captenantoperation.NewController(c) },
 		func(c *controller.Context) (controller.Runnable, error) { return domain.NewController(c) },
-		func(c *controller.Context) (controller.Runnable, error) { return clusterdomain.NewController(c) },
+		func(c *controller.Context) (controller.Runnable, error) { return domain.NewClusterController(c) },
 		func(c *controller.Context) (controller.Runnable, error) { return credentialrollout.NewController(c) },
 	}
 	for _, construct := range constructors {
@@ -87,7 +86,7 @@ func TestUnrelatedSecretsCostOnlyMetadata(t *testing.T) {
 		}
 	}
 
-	objs, err := cctx.SecretInformers.ForResource(controllertest.SecretsGVR).Lister().ByNamespace(ns).List(labels.Everything())
+	objs, err := cctx.Secrets().Lister().ByNamespace(ns).List(labels.Everything())
 	if err != nil {
 		t.Fatal(err)
 	}
