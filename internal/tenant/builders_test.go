@@ -48,12 +48,14 @@ func never() tenantOpt {
 	return func(t *v1alpha1.CAPTenant) { t.Spec.VersionUpgradeStrategy = v1alpha1.VersionUpgradeStrategyNever }
 }
 
-// newCAV returns a version "cav-<version>" in the given state.
+// newCAV returns a version "cav-<version>" in the given state with a CAP workload (which
+// runs the tenant operations).
 func newCAV(version string, state v1alpha1.CAPApplicationVersionState) *v1alpha1.CAPApplicationVersion {
 	return &v1alpha1.CAPApplicationVersion{
 		ObjectMeta: metav1.ObjectMeta{Name: "cav-" + version, Namespace: "ns"},
-		Spec:       v1alpha1.CAPApplicationVersionSpec{CAPApplicationInstance: "app", Version: version},
-		Status:     v1alpha1.CAPApplicationVersionStatus{State: state},
+		Spec: v1alpha1.CAPApplicationVersionSpec{CAPApplicationInstance: "app", Version: version,
+			Workloads: []v1alpha1.WorkloadDetails{{Name: "cap", DeploymentDefinition: &v1alpha1.DeploymentDetails{Type: v1alpha1.DeploymentCAP}}}},
+		Status: v1alpha1.CAPApplicationVersionStatus{State: state},
 	}
 }
 

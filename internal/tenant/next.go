@@ -20,7 +20,8 @@ const (
 	// ActionWait: an operation runs, or something the next one needs is missing; the event
 	// that changes this requeues the tenant.
 	ActionWait Action = "Wait"
-	// ActionStart: create a CAPTenantOperation (Operation, Version, Attempt).
+	// ActionStart: create the CAPTenantOperation OperationName (Operation, Version, Attempt,
+	// Steps, Sequence).
 	ActionStart Action = "Start"
 	// ActionRetryLater: a failed operation is retried after the delay After.
 	ActionRetryLater Action = "RetryLater"
@@ -58,15 +59,19 @@ type Input struct {
 type Decision struct {
 	// Action says what to do.
 	Action Action
-	// Operation, Version and Attempt describe the operation to start.
-	Operation v1alpha1.CAPTenantOperationType
-	Version   *v1alpha1.CAPApplicationVersion
-	Attempt   int
+	// Operation, Version, Attempt, Steps, Sequence and OperationName describe the operation
+	// to start. The name follows from the tenant and the sequence number, so a second start
+	// of the same operation fails with AlreadyExists instead of running it twice.
+	Operation     v1alpha1.CAPTenantOperationType
+	Version       *v1alpha1.CAPApplicationVersion
+	Attempt       int
+	Steps         []v1alpha1.CAPTenantOperationStep
+	Sequence      int64
+	OperationName string
 	// After is the delay of ActionRetryLater.
 	After time.Duration
 	// State and Condition are the tenant's new state and Ready condition; "" and nil leave
-	// them unchanged. With ActionStart the controller sets the processing row itself, once
-	// the operation's name is known.
+	// them unchanged. With ActionStart they are the processing row of the operation.
 	State     v1alpha1.CAPTenantState
 	Condition *metav1.Condition
 	// Current and Previous are the tenant's current version and version history.
@@ -224,12 +229,12 @@ func (d Decision) next(in Input, last *v1alpha1.CAPTenantOperation) Decision {
 func (d Decision) want(in Input, op v1alpha1.CAPTenantOperationType, cav *v1alpha1.CAPApplicationVersion, last *v1alpha1.CAPTenantOperation) Decision {
 	sameFailed := last != nil && last.Spec.Operation == op && last.Spec.CAPApplicationVersionInstance == cav.Name && !Succeeded(last)
 	if !sameFailed {
-		return d.start(op, cav, 1)
+		return d.start(in, op, cav, 1)
 	}
 	attempt := Attempt(last)
 	if in.RetryRequested {
 		// A manual retry starts a fresh retry budget.
-		return d.start(op, cav, 1)
+		return d.start(in, op, cav, 1)
 	}
 	if attempt > in.Retry.MaxAttempts {
 		d.Action, d.Why = ActionNone, "no automatic retries left"
@@ -242,13 +247,28 @@ func (d Decision) want(in Input, op v1alpha1.CAPTenantOperationType, cav *v1alph
 		d.Action, d.After, d.Why = ActionRetryLater, wait, "backing off before retrying "+last.Name
 		return d
 	}
-	return d.start(op, cav, attempt+1)
+	return d.start(in, op, cav, attempt+1)
 }
 
-// start returns the decision to create an operation.
-func (d Decision) start(op v1alpha1.CAPTenantOperationType, cav *v1alpha1.CAPApplicationVersion, attempt int) Decision {
-	d.Action, d.Operation, d.Version, d.Attempt = ActionStart, op, cav, attempt
+// start returns the decision to create an operation, with its steps, name and processing
+// row. A version whose workloads cannot run the operation fails the tenant instead; the
+// version's next change requeues it.
+func (d Decision) start(in Input, op v1alpha1.CAPTenantOperationType, cav *v1alpha1.CAPApplicationVersion, attempt int) Decision {
+	d.Operation, d.Version, d.Attempt = op, cav, attempt
+	steps, err := Steps(cav, op)
+	if err != nil {
+		row := RowFor(op, PhaseFailed)
+		row.Reason = ReasonInvalidSteps
+		d.Action, d.Why = ActionWait, err.Error()
+		d.setRow(row, err.Error())
+		d.Event = &Event{Type: corev1.EventTypeWarning, Reason: ReasonInvalidSteps, Action: string(op), Message: err.Error()}
+		return d
+	}
+	t := in.Tenant
+	d.Action, d.Steps, d.Sequence = ActionStart, steps, NextSequence(in.Operations)
+	d.OperationName = OperationName(t.Name, t.UID, d.Sequence)
 	d.Why = fmt.Sprintf("%s to %s (attempt %d)", op, cav.Name, attempt)
+	d.setRow(RowFor(op, PhaseProcessing), processingMessage(t.Namespace, d.OperationName, op))
 	return d
 }
 
@@ -268,7 +288,12 @@ func (d *Decision) appendMessage(s string) {
 
 // ProcessingMessage is the tenant's Ready message while an operation runs.
 func ProcessingMessage(op *v1alpha1.CAPTenantOperation) string {
-	return fmt.Sprintf("waiting for CAPTenantOperation %s/%s of type %s to complete", op.Namespace, op.Name, op.Spec.Operation)
+	return processingMessage(op.Namespace, op.Name, op.Spec.Operation)
+}
+
+// processingMessage is ProcessingMessage of an operation known by name.
+func processingMessage(namespace, name string, op v1alpha1.CAPTenantOperationType) string {
+	return fmt.Sprintf("waiting for CAPTenantOperation %s/%s of type %s to complete", namespace, name, op)
 }
 
 // readyVersion returns the Ready version whose spec.version equals version.

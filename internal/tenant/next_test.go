@@ -50,6 +50,12 @@ func TestDecide(t *testing.T) {
 		"new tenant is provisioned": {
 			tenant: newTenant("1"), cavs: []*v1alpha1.CAPApplicationVersion{ready1},
 			action: ActionStart, operation: prov, version: "cav-1", attempt: 1,
+			state: "Provisioning", reason: "ProvisioningOperationCreated", message: "waiting for CAPTenantOperation ns/" + OperationName("t", "uid-t", 1) + " of type provisioning",
+		},
+		"a version that cannot run the operation fails the tenant": {
+			tenant: newTenant("1"), cavs: []*v1alpha1.CAPApplicationVersion{noWorkloads(newCAV("1", "Ready"))},
+			action: ActionWait, operation: prov, version: "cav-1", attempt: 1,
+			state: "ProvisioningError", reason: ReasonInvalidSteps, event: ReasonInvalidSteps, message: "neither a TenantOperation nor a CAP workload",
 		},
 		"running operation is waited for": {
 			tenant: newTenant("1"), cavs: []*v1alpha1.CAPApplicationVersion{ready1},
@@ -105,6 +111,7 @@ func TestDecide(t *testing.T) {
 			tenant: newTenant("1", current("", "ProvisioningError", "ProvisioningFailed")), cavs: []*v1alpha1.CAPApplicationVersion{ready1},
 			ops:    []*v1alpha1.CAPTenantOperation{newOp(1, prov, "cav-1", failed, 1, t0.Add(-10*time.Second))},
 			action: ActionStart, operation: prov, version: "cav-1", attempt: 2,
+			state: "Provisioning", reason: "ProvisioningOperationCreated", message: OperationName("t", "uid-t", 2),
 		},
 		"second retry waits twice as long": {
 			tenant: newTenant("1", current("", "ProvisioningError", "ProvisioningFailed")), cavs: []*v1alpha1.CAPApplicationVersion{ready1},
@@ -192,6 +199,9 @@ func TestDecide(t *testing.T) {
 			if d.After != tc.after {
 				t.Errorf("after %s, want %s", d.After, tc.after)
 			}
+			if d.Action == ActionStart && (len(d.Steps) == 0 || d.OperationName != OperationName(tc.tenant.Name, tc.tenant.UID, d.Sequence) || d.Sequence != NextSequence(tc.ops)) {
+				t.Errorf("start without steps, name or sequence: %+v", d)
+			}
 			if tc.state != "" && d.State != tc.state {
 				t.Errorf("state %q, want %q", d.State, tc.state)
 			}
@@ -216,4 +226,10 @@ func TestDecide(t *testing.T) {
 			}
 		})
 	}
+}
+
+// noWorkloads removes a version's workloads.
+func noWorkloads(cav *v1alpha1.CAPApplicationVersion) *v1alpha1.CAPApplicationVersion {
+	cav.Spec.Workloads = nil
+	return cav
 }

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/identity"
+	"github.com/capstan-io/capstan/internal/tenant"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -86,7 +85,7 @@ func (ctl *Controller) createProviderTenant(ctx context.Context, ca *v1alpha1.CA
 	secret, err := secrets.Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: providerTenantName(ca) + "-", Namespace: ca.Namespace,
-			Labels: map[string]string{v1alpha1.LabelBTPTenantIdentifier: ca.Spec.Provider.TenantId},
+			Labels: tenant.ContextSecretLabels(ca.Spec.Provider.TenantId, ""),
 		},
 		Type:       corev1.SecretTypeOpaque,
 		StringData: map[string]string{v1alpha1.SubscriptionContextKey: string(payload)},
@@ -94,7 +93,7 @@ func (ctl *Controller) createProviderTenant(ctx context.Context, ca *v1alpha1.CA
 	if err != nil {
 		return fmt.Errorf("creating the provider tenant's subscription context: %w", err)
 	}
-	tenant, err := ctl.c.Clients.SME.SmeV1alpha1().CAPTenants(ca.Namespace).Create(ctx, newProviderTenant(ca, latest, secret.Name), metav1.CreateOptions{FieldManager: controller.FieldManager})
+	cat, err := ctl.c.Clients.SME.SmeV1alpha1().CAPTenants(ca.Namespace).Create(ctx, newProviderTenant(ca, latest, secret.Name), metav1.CreateOptions{FieldManager: controller.FieldManager})
 	if err != nil {
 		err = fmt.Errorf("creating the provider tenant: %w", err)
 		// The context Secret is useless without its tenant; a failed clean-up is reported with
@@ -104,32 +103,22 @@ func (ctl *Controller) createProviderTenant(ctx context.Context, ca *v1alpha1.CA
 		}
 		return err
 	}
-	secret.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(tenant, v1alpha1.SchemeGroupVersion.WithKind("CAPTenant"))}
+	secret.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(cat, v1alpha1.SchemeGroupVersion.WithKind("CAPTenant"))}
 	if _, err := secrets.Update(ctx, secret, metav1.UpdateOptions{FieldManager: controller.FieldManager}); err != nil {
 		return fmt.Errorf("making the provider tenant own its subscription context: %w", err)
 	}
-	ctl.c.Recorder.Eventf(ca, tenant, corev1.EventTypeNormal, "ProviderTenantCreated", "ProviderTenantProcessing", "created provider tenant %s", tenant.Name)
+	ctl.c.Recorder.Eventf(ca, cat, corev1.EventTypeNormal, "ProviderTenantCreated", "ProviderTenantProcessing", "created provider tenant %s", cat.Name)
 	return nil
 }
 
 // newProviderTenant builds the provider CAPTenant of an application.
 func newProviderTenant(ca *v1alpha1.CAPApplication, latest *v1alpha1.CAPApplicationVersion, secretName string) *v1alpha1.CAPTenant {
-	account := identity.AppAccount(ca.Spec.ProviderSubaccountId, ca.Spec.GlobalAccountId)
+	id := tenant.TenantIdentity(ca, ca.Spec.Provider.TenantId, v1alpha1.TenantTypeProvider, "")
+	id.Annotations[v1alpha1.AnnotationSubscriptionContextSecret] = secretName
 	return &v1alpha1.CAPTenant{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: providerTenantName(ca), Namespace: ca.Namespace,
-			Labels: map[string]string{
-				v1alpha1.LabelTenantType:          v1alpha1.TenantTypeProvider,
-				v1alpha1.LabelBTPTenantIdentifier: ca.Spec.Provider.TenantId,
-				v1alpha1.LabelAppIdentifierHash:   identity.AppHash(account, ca.Spec.BTPAppName),
-				v1alpha1.LabelOwnerIdentifierHash: identity.OwnerHash(ca.Namespace, ca.Name),
-				v1alpha1.LabelOwnerGeneration:     strconv.FormatInt(ca.Generation, 10),
-			},
-			Annotations: map[string]string{
-				v1alpha1.AnnotationSubscriptionContextSecret: secretName,
-				v1alpha1.AnnotationAppIdentifier:             identity.AppID(account, ca.Spec.BTPAppName),
-				v1alpha1.AnnotationOwnerIdentifier:           identity.OwnerID(ca.Namespace, ca.Name),
-			},
+			Labels: id.Labels, Annotations: id.Annotations,
 			// No owner reference to the application: see tenant.WithoutApplicationOwner.
 			Finalizers: []string{v1alpha1.FinalizerCAPTenant},
 		},

@@ -19,8 +19,8 @@ import (
 	smefake "github.com/capstan-io/capstan/pkg/client/clientset/versioned/fake"
 )
 
-// tenant builds a tenant for the tables below.
-func tenant(name, version string, state v1alpha1.CAPTenantState, strategy v1alpha1.VersionUpgradeStrategy, current string) *v1alpha1.CAPTenant {
+// testTenant builds a tenant for the tables below.
+func testTenant(name, version string, state v1alpha1.CAPTenantState, strategy v1alpha1.VersionUpgradeStrategy, current string) *v1alpha1.CAPTenant {
 	return &v1alpha1.CAPTenant{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns"},
 		Spec:       v1alpha1.CAPTenantSpec{CAPApplicationInstance: "app", Version: version, VersionUpgradeStrategy: strategy},
@@ -35,16 +35,16 @@ func TestTenantUpgradeRules(t *testing.T) {
 		wantUpgrade bool
 		wantReady   bool
 	}{
-		"ready on an older version":    {tenant: tenant("t", "1.0.0", v1alpha1.CAPTenantStateReady, "", "cav-1"), wantUpgrade: true},
-		"new consumer without version": {tenant: tenant("t", "", "", "", ""), wantUpgrade: true},
-		"strategy never stays":         {tenant: tenant("t", "1.0.0", v1alpha1.CAPTenantStateReady, v1alpha1.VersionUpgradeStrategyNever, "cav-1"), wantReady: true},
-		"provisioning is left alone":   {tenant: tenant("t", "1.0.0", v1alpha1.CAPTenantStateProvisioning, "", "")},
-		"upgrading is left alone":      {tenant: tenant("t", "1.0.0", v1alpha1.CAPTenantStateUpgrading, "", "cav-1")},
-		"deleting is left alone":       {tenant: tenant("t", "1.0.0", v1alpha1.CAPTenantStateDeleting, "", "cav-1")},
-		"failed upgrade is retried":    {tenant: tenant("t", "1.0.0", v1alpha1.CAPTenantStateUpgradeError, "", "cav-1"), wantUpgrade: true},
-		"targets latest, not current":  {tenant: tenant("t", "2.0.0", v1alpha1.CAPTenantStateReady, v1alpha1.VersionUpgradeStrategyAlways, "cav-1")},
-		"ready on latest":              {tenant: tenant("t", "2.0.0", v1alpha1.CAPTenantStateReady, "", "cav-2"), wantReady: true},
-		"error on latest is not ready": {tenant: tenant("t", "2.0.0", v1alpha1.CAPTenantStateUpgradeError, "", "cav-1")},
+		"ready on an older version":    {tenant: testTenant("t", "1.0.0", v1alpha1.CAPTenantStateReady, "", "cav-1"), wantUpgrade: true},
+		"new consumer without version": {tenant: testTenant("t", "", "", "", ""), wantUpgrade: true},
+		"strategy never stays":         {tenant: testTenant("t", "1.0.0", v1alpha1.CAPTenantStateReady, v1alpha1.VersionUpgradeStrategyNever, "cav-1"), wantReady: true},
+		"provisioning is left alone":   {tenant: testTenant("t", "1.0.0", v1alpha1.CAPTenantStateProvisioning, "", "")},
+		"upgrading is left alone":      {tenant: testTenant("t", "1.0.0", v1alpha1.CAPTenantStateUpgrading, "", "cav-1")},
+		"deleting is left alone":       {tenant: testTenant("t", "1.0.0", v1alpha1.CAPTenantStateDeleting, "", "cav-1")},
+		"failed upgrade is retried":    {tenant: testTenant("t", "1.0.0", v1alpha1.CAPTenantStateUpgradeError, "", "cav-1"), wantUpgrade: true},
+		"targets latest, not current":  {tenant: testTenant("t", "2.0.0", v1alpha1.CAPTenantStateReady, v1alpha1.VersionUpgradeStrategyAlways, "cav-1")},
+		"ready on latest":              {tenant: testTenant("t", "2.0.0", v1alpha1.CAPTenantStateReady, "", "cav-2"), wantReady: true},
+		"error on latest is not ready": {tenant: testTenant("t", "2.0.0", v1alpha1.CAPTenantStateUpgradeError, "", "cav-1")},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -118,7 +118,7 @@ func TestSetTenantVersionsRetriesConflictsPerTenant(t *testing.T) {
 	var objs []runtime.Object
 	var tenants []*v1alpha1.CAPTenant
 	for _, name := range []string{"a", "b", "c", "d", "e"} {
-		tn := tenant(name, "1.0.0", v1alpha1.CAPTenantStateReady, "", "cav-1")
+		tn := testTenant(name, "1.0.0", v1alpha1.CAPTenantStateReady, "", "cav-1")
 		objs, tenants = append(objs, tn), append(tenants, tn)
 	}
 	client := smefake.NewSimpleClientset(objs...)

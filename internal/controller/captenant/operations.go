@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/internal/tenant"
 	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
@@ -20,55 +19,33 @@ import (
 // outputs of earlier operations. The operation's name follows from the tenant and the next
 // sequence number: when the cache does not show an operation created moments ago, the
 // create fails with AlreadyExists instead of starting the operation twice.
-func (ctl *Controller) startOperation(ctx context.Context, cat *v1alpha1.CAPTenant, ops []*v1alpha1.CAPTenantOperation, d tenant.Decision) (*v1alpha1.CAPTenantOperation, error) {
-	steps, err := tenant.Steps(d.Version, d.Operation)
-	if err != nil {
-		return nil, err
-	}
+func (ctl *Controller) startOperation(ctx context.Context, cat *v1alpha1.CAPTenant, d tenant.Decision) error {
 	if err := ctl.deleteOutputs(ctx, cat); err != nil {
-		return nil, err
+		return err
 	}
-	seq := tenant.NextSequence(ops)
-	op := newOperation(cat, d, steps, tenant.OperationName(cat.Name, cat.UID, seq), seq)
-	created, err := ctl.c.Clients.SME.SmeV1alpha1().CAPTenantOperations(cat.Namespace).Create(ctx, op, metav1.CreateOptions{FieldManager: controller.FieldManager})
+	op := newOperation(cat, d)
+	_, err := ctl.c.Clients.SME.SmeV1alpha1().CAPTenantOperations(cat.Namespace).Create(ctx, op, metav1.CreateOptions{FieldManager: controller.FieldManager})
 	if apierrors.IsAlreadyExists(err) {
-		return nil, controller.RequeueAfter(retryDelayFloor, "waiting for the cache to show operation "+op.Name)
+		return controller.RequeueAfter(retryDelayFloor, "waiting for the cache to show operation "+op.Name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("creating %s operation: %w", d.Operation, err)
+		return fmt.Errorf("creating %s operation: %w", d.Operation, err)
 	}
-	return created, nil
+	return nil
 }
 
 // newOperation builds a CAPTenantOperation complete with owner reference, labels,
 // annotations and finalizer, so the operation controller needs no update to prepare it.
-func newOperation(cat *v1alpha1.CAPTenant, d tenant.Decision, steps []v1alpha1.CAPTenantOperationStep, name string, seq int64) *v1alpha1.CAPTenantOperation {
-	lbls := map[string]string{
-		v1alpha1.LabelOwnerIdentifierHash: identity.OwnerHash(cat.Namespace, cat.Name),
-		v1alpha1.LabelOwnerGeneration:     strconv.FormatInt(cat.Generation, 10),
-		v1alpha1.LabelTenantOperationType: string(d.Operation),
-		v1alpha1.LabelBTPTenantIdentifier: cat.Spec.TenantId,
-		v1alpha1.LabelCAVVersion:          workload.VersionLabel(d.Version.Spec.Version),
-	}
-	annotations := map[string]string{
-		v1alpha1.AnnotationOwnerIdentifier: identity.OwnerID(cat.Namespace, cat.Name),
-		tenant.AnnotationSequence:          strconv.FormatInt(seq, 10),
-		tenant.AnnotationAttempt:           strconv.Itoa(d.Attempt),
-	}
-	for _, key := range []string{v1alpha1.LabelAppIdentifierHash, v1alpha1.LabelTenantType, v1alpha1.LabelSubscriptionGUID} {
-		if v := cat.Labels[key]; v != "" {
-			lbls[key] = v
-		}
-	}
-	if v := cat.Annotations[v1alpha1.AnnotationSubscriptionGUID]; v != "" {
-		annotations[v1alpha1.AnnotationSubscriptionGUID] = v
-	}
-	if v := cat.Annotations[v1alpha1.AnnotationSubscriptionContextSecret]; v != "" && d.Operation == v1alpha1.CAPTenantOperationTypeProvisioning {
-		annotations[v1alpha1.AnnotationSubscriptionContextSecret] = v
-	}
+func newOperation(cat *v1alpha1.CAPTenant, d tenant.Decision) *v1alpha1.CAPTenantOperation {
+	id := tenant.OperationIdentity(cat, d.Operation)
+	lbls := id.Labels
+	lbls[v1alpha1.LabelCAVVersion] = workload.VersionLabel(d.Version.Spec.Version)
+	annotations := id.Annotations
+	annotations[tenant.AnnotationSequence] = strconv.FormatInt(d.Sequence, 10)
+	annotations[tenant.AnnotationAttempt] = strconv.Itoa(d.Attempt)
 	return &v1alpha1.CAPTenantOperation{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: cat.Namespace, Labels: lbls, Annotations: annotations,
+			Name: d.OperationName, Namespace: cat.Namespace, Labels: lbls, Annotations: annotations,
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(cat, v1alpha1.SchemeGroupVersion.WithKind(Kind))},
 			Finalizers:      []string{v1alpha1.FinalizerCAPTenantOperation},
 		},
@@ -76,7 +53,7 @@ func newOperation(cat *v1alpha1.CAPTenant, d tenant.Decision, steps []v1alpha1.C
 			Operation:                     d.Operation,
 			BTPTenantIdentification:       cat.Spec.BTPTenantIdentification,
 			CAPApplicationVersionInstance: d.Version.Name,
-			Steps:                         steps,
+			Steps:                         d.Steps,
 		},
 	}
 }

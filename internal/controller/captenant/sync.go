@@ -2,7 +2,6 @@ package captenant
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
-	"k8s.io/utils/ptr"
 
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/controller/domainref"
@@ -22,11 +20,8 @@ import (
 
 // sync reconciles one CAPTenant.
 func (ctl *Controller) sync(ctx context.Context, key cache.ObjectName) error {
-	cached, err := ctl.cats.CAPTenants(key.Namespace).Get(key.Name)
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
+	cached, ok, err := controller.Cached(ctl.cats.CAPTenants(key.Namespace).Get, key.Name)
+	if !ok {
 		return err
 	}
 	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("captenant", klog.KObj(cached)))
@@ -80,22 +75,10 @@ func (ctl *Controller) apply(ctx context.Context, cat *v1alpha1.CAPTenant, ca *v
 	case tenant.ActionRemoveFinalizer:
 		return ctl.removeFinalizer(ctx, cat)
 	case tenant.ActionStart:
-		op, err := ctl.startOperation(ctx, cat, ops, d)
-		var stepsErr *tenant.StepsError
-		switch {
-		case errors.As(err, &stepsErr):
-			// The version cannot run the operation; its next change requeues the tenant.
-			row := tenant.RowFor(d.Operation, tenant.PhaseFailed)
-			row.Reason = tenant.ReasonInvalidSteps
-			d.State, d.Condition = row.State, ptr.To(row.Condition(err.Error()))
-			d.Event = &tenant.Event{Type: corev1.EventTypeWarning, Reason: tenant.ReasonInvalidSteps, Action: string(d.Operation), Message: err.Error()}
-		case err != nil:
+		if err := ctl.startOperation(ctx, cat, d); err != nil {
 			return err
-		default:
-			row := tenant.RowFor(d.Operation, tenant.PhaseProcessing)
-			d.State, d.Condition = row.State, ptr.To(row.Condition(tenant.ProcessingMessage(op)))
-			ctl.countRetry(cat, d, retried(ops, d))
 		}
+		ctl.countRetry(cat, d, retried(ops, d))
 	}
 	wrote, err := ctl.writeStatus(ctx, cat, d)
 	if err != nil {
@@ -167,13 +150,13 @@ func (ctl *Controller) missingApplication(ctx context.Context, cat *v1alpha1.CAP
 // comply.
 func (ctl *Controller) prepare(ctx context.Context, cat *v1alpha1.CAPTenant, ca *v1alpha1.CAPApplication) (*v1alpha1.CAPTenant, error) {
 	want := cat.DeepCopy()
-	account := identity.AppAccount(ca.Spec.ProviderSubaccountId, ca.Spec.GlobalAccountId)
-	controller.SetIfMissing(&want.Labels, v1alpha1.LabelAppIdentifierHash, identity.AppHash(account, ca.Spec.BTPAppName))
-	controller.SetIfMissing(&want.Labels, v1alpha1.LabelOwnerIdentifierHash, identity.OwnerHash(ca.Namespace, ca.Name))
-	controller.SetIfMissing(&want.Labels, v1alpha1.LabelOwnerGeneration, fmt.Sprint(ca.Generation))
-	controller.SetIfMissing(&want.Labels, v1alpha1.LabelBTPTenantIdentifier, cat.Spec.TenantId)
-	controller.SetIfMissing(&want.Annotations, v1alpha1.AnnotationAppIdentifier, identity.AppID(account, ca.Spec.BTPAppName))
-	controller.SetIfMissing(&want.Annotations, v1alpha1.AnnotationOwnerIdentifier, identity.OwnerID(ca.Namespace, ca.Name))
+	id := tenant.TenantIdentity(ca, cat.Spec.TenantId, "", "")
+	for k, v := range id.Labels {
+		controller.SetIfMissing(&want.Labels, k, v)
+	}
+	for k, v := range id.Annotations {
+		controller.SetIfMissing(&want.Annotations, k, v)
+	}
 	if refs, dropped := tenant.WithoutApplicationOwner(want.OwnerReferences); dropped {
 		want.OwnerReferences = refs
 	}

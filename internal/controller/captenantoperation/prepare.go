@@ -8,8 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/identity"
-
+	"github.com/capstan-io/capstan/internal/tenant"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -28,17 +27,12 @@ func (ctl *Controller) prepare(ctx context.Context, op *v1alpha1.CAPTenantOperat
 		return nil, false, ctl.stepError(ctx, op, reasonInvalidReference, msg)
 	}
 	want := op.DeepCopy()
-	controller.SetIfMissing(&want.Labels, v1alpha1.LabelOwnerIdentifierHash, identity.OwnerHash(cat.Namespace, cat.Name))
-	controller.SetIfMissing(&want.Annotations, v1alpha1.AnnotationOwnerIdentifier, identity.OwnerID(cat.Namespace, cat.Name))
-	controller.SetIfMissing(&want.Labels, v1alpha1.LabelTenantOperationType, string(op.Spec.Operation))
-	controller.SetIfMissing(&want.Labels, v1alpha1.LabelBTPTenantIdentifier, op.Spec.TenantId)
-	for _, key := range []string{v1alpha1.LabelAppIdentifierHash, v1alpha1.LabelTenantType, v1alpha1.LabelSubscriptionGUID} {
-		if v := cat.Labels[key]; v != "" {
-			controller.SetIfMissing(&want.Labels, key, v)
-		}
+	id := tenant.OperationIdentity(cat, op.Spec.Operation)
+	for k, v := range id.Labels {
+		controller.SetIfMissing(&want.Labels, k, v)
 	}
-	if s := cat.Annotations[v1alpha1.AnnotationSubscriptionContextSecret]; s != "" && op.Spec.Operation == v1alpha1.CAPTenantOperationTypeProvisioning {
-		controller.SetIfMissing(&want.Annotations, v1alpha1.AnnotationSubscriptionContextSecret, s)
+	for k, v := range id.Annotations {
+		controller.SetIfMissing(&want.Annotations, k, v)
 	}
 	if metav1.GetControllerOfNoCopy(want) == nil {
 		want.OwnerReferences = append(want.OwnerReferences, *metav1.NewControllerRef(cat, v1alpha1.SchemeGroupVersion.WithKind("CAPTenant")))
