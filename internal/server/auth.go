@@ -9,9 +9,15 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/capstan-io/capstan/internal/server/clientcert"
+	"github.com/capstan-io/capstan/internal/server/directory"
+	"github.com/capstan-io/capstan/internal/server/httperr"
+	"github.com/capstan-io/capstan/internal/server/payload"
 	"github.com/capstan-io/capstan/internal/server/xsuaa"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
+
+// maxCandidates bounds how many matching applications a request is authenticated against.
+const maxCandidates = 8
 
 // caller is what a request presents to authenticate.
 type caller struct {
@@ -29,11 +35,11 @@ func callerOf(r *http.Request, kind string) caller {
 // Manager, a forwarded certificate that does not chain to a trusted CA. It costs no cluster
 // read, so forged certificates are turned away cheaply. Failures are reported as msgAuth.
 func (s *Server) precheck(c caller, code int) error {
-	if c.kind != kindSMS {
+	if c.kind != payload.KindSMS {
 		return nil
 	}
 	if err := clientcert.VerifyChain(c.clientCert, s.clientCertOptions()); err != nil {
-		return fail(code, msgAuth, err)
+		return httperr.New(code, msgAuth, err)
 	}
 	return nil
 }
@@ -50,7 +56,7 @@ func (s *Server) clientCertOptions() clientcert.VerifyOptions {
 // names the ambiguity instead of the server picking one.
 func (s *Server) authenticateAny(ctx context.Context, c caller, apps []*v1alpha1.CAPApplication, code int, what string) (*v1alpha1.CAPApplication, error) {
 	if len(apps) == 0 {
-		return nil, fail(code, msgAuth, fmt.Errorf("%w for %s", errNoApp, what))
+		return nil, httperr.New(code, msgAuth, fmt.Errorf("%w for %s", directory.ErrNoApp, what))
 	}
 	var errs []error
 	for i, ca := range apps {
@@ -65,18 +71,18 @@ func (s *Server) authenticateAny(ctx context.Context, c caller, apps []*v1alpha1
 		}
 		if len(apps) > 1 {
 			klog.FromContext(ctx).Info("Refusing an ambiguous request", "what", what, "candidates", appKeys(apps))
-			return nil, fail(http.StatusConflict, fmt.Sprintf("%d CAPApplications or tenants match %s; refusing to choose one (see the server log)", len(apps), what), nil)
+			return nil, httperr.New(http.StatusConflict, fmt.Sprintf("%d CAPApplications or tenants match %s; refusing to choose one (see the server log)", len(apps), what), nil)
 		}
 		return ca, nil
 	}
-	return nil, fail(code, msgAuth, errors.Join(errs...))
+	return nil, httperr.New(code, msgAuth, errors.Join(errs...))
 }
 
 // appKeys names applications for the log.
 func appKeys(apps []*v1alpha1.CAPApplication) []string {
 	out := make([]string, len(apps))
 	for i, ca := range apps {
-		out[i] = objectKey(ca.Namespace, ca.Name)
+		out[i] = directory.ObjectKey(ca.Namespace, ca.Name)
 	}
 	return out
 }
@@ -84,7 +90,7 @@ func appKeys(apps []*v1alpha1.CAPApplication) []string {
 // authenticate checks the caller against one application: the XSUAA token for the SaaS
 // provisioning service, the forwarded client certificate for the Subscription Manager.
 func (s *Server) authenticate(ctx context.Context, c caller, ca *v1alpha1.CAPApplication) error {
-	if c.kind == kindSMS {
+	if c.kind == payload.KindSMS {
 		return s.authenticateSMS(ctx, ca, c.clientCert)
 	}
 	return s.authenticateSaaS(ctx, ca, c.authorization)
@@ -92,18 +98,18 @@ func (s *Server) authenticate(ctx context.Context, c caller, ca *v1alpha1.CAPApp
 
 // authenticateSaaS verifies the XSUAA token against the saas-registry and xsuaa credentials.
 func (s *Server) authenticateSaaS(ctx context.Context, ca *v1alpha1.CAPApplication, authorization string) error {
-	saas, err := s.credentials(ctx, ca, classSaaSRegistry)
+	saas, err := s.dir.Credentials(ctx, ca, directory.ClassSaaSRegistry)
 	if err != nil {
 		return err
 	}
-	uaa, err := s.credentials(ctx, ca, classXSUAA)
+	uaa, err := s.dir.Credentials(ctx, ca, directory.ClassXSUAA)
 	if err != nil {
 		return err
 	}
 	return s.verifier.Verify(ctx, authorization, xsuaa.Expectation{
-		ClientID:  str(saas, "clientid"),
-		XSAppName: str(uaa, "xsappname"),
-		UAADomain: str(saas, "uaadomain"),
+		ClientID:  directory.Str(saas, "clientid"),
+		XSAppName: directory.Str(uaa, "xsappname"),
+		UAADomain: directory.Str(saas, "uaadomain"),
 	})
 }
 
@@ -111,7 +117,7 @@ func (s *Server) authenticateSaaS(ctx context.Context, ca *v1alpha1.CAPApplicati
 // validity, and its issuer and subject against the subscription-manager credentials'
 // callback certificate names.
 func (s *Server) authenticateSMS(ctx context.Context, ca *v1alpha1.CAPApplication, clientCert string) error {
-	creds, err := s.credentials(ctx, ca, classSubscriptionManager)
+	creds, err := s.dir.Credentials(ctx, ca, directory.ClassSubscriptionManager)
 	if err != nil {
 		return err
 	}

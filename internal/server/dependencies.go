@@ -8,6 +8,9 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/capstan-io/capstan/internal/server/directory"
+	"github.com/capstan-io/capstan/internal/server/httperr"
+	"github.com/capstan-io/capstan/internal/server/payload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -16,12 +19,12 @@ var specialDependencyClasses = map[string]bool{"destination": true, "connectivit
 
 // saasDependencies handles GET /dependencies/{providerSubaccountId}/{appName}/.
 func (s *Server) saasDependencies(w http.ResponseWriter, r *http.Request) {
-	s.dependencies(w, r, kindSaaS)
+	s.dependencies(w, r, payload.KindSaaS)
 }
 
 // smsDependencies handles GET /sms/dependencies/{providerSubaccountId}/{appName}/.
 func (s *Server) smsDependencies(w http.ResponseWriter, r *http.Request) {
-	s.dependencies(w, r, kindSMS)
+	s.dependencies(w, r, payload.KindSMS)
 }
 
 // dependencies answers the services a subscription depends on. Authentication failures (and
@@ -32,9 +35,9 @@ func (s *Server) dependencies(w http.ResponseWriter, r *http.Request, kind strin
 	deps, err := s.resolveDependencies(r, kind)
 	if err != nil {
 		code := http.StatusBadRequest
-		var se *statusError
-		if errors.As(err, &se) && (se.message == msgAuth || se.code == http.StatusConflict) {
-			code = se.code
+		var se *httperr.Error
+		if errors.As(err, &se) && (se.Message == msgAuth || se.Code == http.StatusConflict) {
+			code = se.Code
 		}
 		klog.FromContext(ctx).Info("Dependencies request failed", "code", code, "err", err.Error())
 		msg := err.Error()
@@ -58,13 +61,13 @@ func (s *Server) resolveDependencies(r *http.Request, kind string) ([]map[string
 	ctx := r.Context()
 	account, appName := r.PathValue("account"), r.PathValue("appName")
 	if account == "" || appName == "" {
-		return nil, badRequest("the path must name the provider account and the application")
+		return nil, httperr.BadRequest("the path must name the provider account and the application")
 	}
 	c := callerOf(r, kind)
 	if err := s.precheck(c, http.StatusUnauthorized); err != nil {
 		return nil, err
 	}
-	apps, err := s.findApps([]string{account}, appName)
+	apps, err := s.dir.FindApps([]string{account}, appName)
 	if err != nil {
 		return nil, err
 	}
@@ -86,18 +89,18 @@ func (s *Server) dependencyList(ctx context.Context, ca *v1alpha1.CAPApplication
 		if mode == v1alpha1.SubscriptionDependencyNever {
 			continue
 		}
-		entry, err := s.entry(ctx, ca, svc)
+		entry, err := s.dir.Entry(ctx, ca, svc)
 		if err != nil {
 			return nil, err
 		}
 		creds, _ := entry["credentials"].(map[string]any)
-		if mode != v1alpha1.SubscriptionDependencyAlways && !autoDependency(svc.Class, str(entry, "plan"), creds) {
+		if mode != v1alpha1.SubscriptionDependencyAlways && !autoDependency(svc.Class, directory.Str(entry, "plan"), creds) {
 			continue
 		}
-		xsappname := str(creds, "xsappname")
+		xsappname := directory.Str(creds, "xsappname")
 		if xsappname == "" {
 			uaa, _ := creds["uaa"].(map[string]any)
-			xsappname = str(uaa, "xsappname")
+			xsappname = directory.Str(uaa, "xsappname")
 		}
 		if xsappname == "" {
 			continue

@@ -8,9 +8,10 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
-	"strings"
 
 	"k8s.io/klog/v2"
+
+	"github.com/capstan-io/capstan/internal/server/httperr"
 )
 
 // Messages of the provisioning responses (spec section 3).
@@ -21,11 +22,7 @@ const (
 	msgDeleted  = "resource deleted successfully"
 	msgNotFound = "tenant not found"
 	msgAuth     = "authorization check failed"
-	msgNoApp    = "no multi-tenant capapplication found"
 )
-
-// headerStatusCallback carries the callback path of an asynchronous operation.
-const headerStatusCallback = "STATUS_CALLBACK"
 
 // headerClientCert carries the SMS client certificate, set by the ingress gateway.
 const headerClientCert = "X-Forwarded-Client-Cert"
@@ -138,39 +135,15 @@ func reply(w http.ResponseWriter, code int, message string) {
 	_ = json.NewEncoder(w).Encode(provisionResponse{Message: message})
 }
 
-// statusError is an error with the HTTP status and public message to answer with.
-type statusError struct {
-	code    int
-	message string
-	err     error
-}
-
-func (e *statusError) Error() string {
-	if e.err == nil {
-		return e.message
-	}
-	if strings.HasPrefix(e.err.Error(), e.message) {
-		return e.err.Error() // the cause already says it
-	}
-	return e.message + ": " + e.err.Error()
-}
-
-func (e *statusError) Unwrap() error { return e.err }
-
-// fail builds a statusError.
-func fail(code int, message string, err error) error {
-	return &statusError{code: code, message: message, err: err}
-}
-
-// replyError answers a failed provisioning request. The public message of a statusError is
+// replyError answers a failed provisioning request. The public message of an httperr.Error is
 // shown; other errors are answered with fallback and their text, which never holds secrets
 // (tokens and credentials are not put into errors).
 func replyError(ctx context.Context, w http.ResponseWriter, fallback int, err error) {
 	code, msg := fallback, err.Error()
-	var se *statusError
+	var se *httperr.Error
 	if errors.As(err, &se) {
-		code = se.code
-		if se.message == msgAuth {
+		code = se.Code
+		if se.Message == msgAuth {
 			// Why a token or certificate was refused is logged, not told to the caller.
 			msg = msgAuth
 		}

@@ -4,15 +4,16 @@
 // CAPTenant, unsubscribing deletes it; the server then waits for the controller to provision or
 // deprovision the tenant and reports the outcome through the caller's asynchronous callback.
 //
-// Pending callbacks are recorded as ConfigMaps (see pending.go), so a restarted server resumes
-// them: no callback is lost and, barring a crash in the instant between sending one and deleting
-// its record, none is sent twice.
+// The sub-packages hold the parts: payload reads the requests, directory the caches and
+// credentials, pending records and sends the callbacks (resumed by a restarted server),
+// callback the token and callback client, httpclient the outgoing HTTP clients, xsuaa and
+// clientcert authenticate the callers, httperr carries the status of a failed request to its
+// answer.
 package server
 
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
@@ -28,6 +29,9 @@ import (
 
 	"github.com/capstan-io/capstan/internal/cli"
 	"github.com/capstan-io/capstan/internal/server/callback"
+	"github.com/capstan-io/capstan/internal/server/directory"
+	"github.com/capstan-io/capstan/internal/server/httpclient"
+	"github.com/capstan-io/capstan/internal/server/pending"
 	"github.com/capstan-io/capstan/internal/server/xsuaa"
 	smeclient "github.com/capstan-io/capstan/pkg/client/clientset/versioned"
 )
@@ -117,13 +121,13 @@ func (o Options) withDefaults() Options {
 
 // Server is the subscription server.
 type Server struct {
-	opts      Options
-	kube      kubernetes.Interface
-	sme       smeclient.Interface
-	verifier  *xsuaa.Verifier
-	callbacks *callback.Client
-	metrics   *metrics
-	caches    *caches
+	opts     Options
+	kube     kubernetes.Interface
+	sme      smeclient.Interface
+	verifier *xsuaa.Verifier
+	metrics  *metrics
+	dir      *directory.Directory
+	pending  *pending.Queue
 	// inFlight holds a token per API request being handled.
 	inFlight chan struct{}
 
@@ -133,12 +137,10 @@ type Server struct {
 	ops *cli.OpsServer
 
 	ready atomic.Bool
-	// workCtx ends the callback workers; cancelled after the HTTP servers stopped.
+	// workCtx ends the caches, the key refreshes and the callback workers; cancelled after
+	// the HTTP servers stopped.
 	workCtx  context.Context
 	stopWork context.CancelFunc
-	workers  sync.WaitGroup
-	// active holds the keys of records with a running worker.
-	active   sync.Map
 	serveErr chan error
 
 	shutdownOnce sync.Once
@@ -151,29 +153,28 @@ func New(opts Options) (*Server, error) {
 	if opts.Kube == nil || opts.SME == nil {
 		return nil, errors.New("server: Kube and SME clients are required")
 	}
-	c, err := newCaches(opts.SME)
+	dir, err := directory.New(opts.Kube, opts.SME)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		opts:      opts,
-		kube:      opts.Kube,
-		sme:       opts.SME,
-		callbacks: callback.NewClient(opts.RootCAs, opts.ClientTimeout),
-		metrics:   newMetrics(),
-		caches:    c,
-		inFlight:  make(chan struct{}, opts.MaxRequestsInFlight),
-		serveErr:  make(chan error, 2),
+		opts:     opts,
+		kube:     opts.Kube,
+		sme:      opts.SME,
+		metrics:  newMetrics(),
+		dir:      dir,
+		inFlight: make(chan struct{}, opts.MaxRequestsInFlight),
+		serveErr: make(chan error, 2),
 	}
 	s.workCtx, s.stopWork = context.WithCancel(context.Background())
+	s.pending = pending.New(s.workCtx, pending.Options{
+		Kube: opts.Kube, SME: opts.SME, Directory: dir,
+		Callbacks:    callback.NewClient(opts.RootCAs, opts.ClientTimeout),
+		FieldManager: FieldManager, Identity: opts.Identity,
+		ClientTimeout: opts.ClientTimeout, RequestTimeout: opts.RequestTimeout, DefaultCallbackTimeout: opts.DefaultCallbackTimeout,
+		Sent: s.metrics.callbacks, Pending: s.metrics.pending,
+	})
 	return s, nil
-}
-
-// authHTTPClient is the client for XSUAA discovery and key sets.
-func (s *Server) authHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{RootCAs: s.opts.RootCAs, MinVersion: tls.VersionTLS12}
-	return &http.Client{Timeout: s.opts.ClientTimeout, Transport: t}
 }
 
 // Start syncs the caches, resumes recorded callbacks and starts both listeners. It returns
@@ -183,14 +184,14 @@ func (s *Server) Start(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, s.stopWork)
 	defer stop()
 	var err error
-	s.verifier, err = xsuaa.NewVerifier(s.workCtx, xsuaa.Options{HTTPClient: s.authHTTPClient()})
+	s.verifier, err = xsuaa.NewVerifier(s.workCtx, xsuaa.Options{HTTPClient: httpclient.New(s.opts.RootCAs, nil, s.opts.ClientTimeout)})
 	if err != nil {
 		return err
 	}
-	if err := s.caches.start(s.workCtx); err != nil {
+	if err := s.dir.Start(s.workCtx); err != nil {
 		return err
 	}
-	if err := s.resumePending(ctx); err != nil {
+	if err := s.pending.Resume(ctx); err != nil {
 		return fmt.Errorf("resuming pending callbacks: %w", err)
 	}
 	if err := s.listen(); err != nil {
@@ -288,13 +289,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 		errs = append(errs, s.api.Shutdown(ctx))
 	}
 	s.stopWork()
-	done := make(chan struct{})
-	go func() { s.workers.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		errs = append(errs, fmt.Errorf("callback workers did not stop: %w", ctx.Err()))
-	}
+	errs = append(errs, s.pending.Wait(ctx))
 	if s.ops != nil {
 		errs = append(errs, s.ops.Shutdown(ctx))
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +15,10 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/capstan-io/capstan/internal/identity"
+	"github.com/capstan-io/capstan/internal/server/directory"
+	"github.com/capstan-io/capstan/internal/server/httperr"
+	"github.com/capstan-io/capstan/internal/server/payload"
+	"github.com/capstan-io/capstan/internal/tenant"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -36,14 +39,14 @@ func TenantName(caName, tenantID string) string {
 // deterministic name, else (for tenants created with a generated name before) the one whose
 // spec names the tenant id and the application. Several such tenants are refused.
 func (s *Server) appTenant(ca *v1alpha1.CAPApplication, tenantID string) (*v1alpha1.CAPTenant, error) {
-	cat, err := s.caches.tenants.get(ca.Namespace, TenantName(ca.Name, tenantID))
+	cat, err := s.dir.Tenant(ca.Namespace, TenantName(ca.Name, tenantID))
 	if err == nil && ownsTenant(ca, cat, tenantID) {
 		return cat, nil
 	}
 	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, err
 	}
-	all, err := s.caches.tenantsWithID(ca.Namespace, tenantID)
+	all, err := s.dir.TenantsWithID(ca.Namespace, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +62,7 @@ func (s *Server) appTenant(ca *v1alpha1.CAPApplication, tenantID string) (*v1alp
 	case 1:
 		return mine[0], nil
 	}
-	return nil, fail(http.StatusConflict, fmt.Sprintf("CAPApplication %s/%s has %d CAPTenants with tenant id %s (%s); delete the duplicates",
+	return nil, httperr.New(http.StatusConflict, fmt.Sprintf("CAPApplication %s/%s has %d CAPTenants with tenant id %s (%s); delete the duplicates",
 		ca.Namespace, ca.Name, len(mine), tenantID, strings.Join(tenantKeys(mine), ", ")), nil)
 }
 
@@ -72,19 +75,14 @@ func ownsTenant(ca *v1alpha1.CAPApplication, cat *v1alpha1.CAPTenant, tenantID s
 func tenantKeys(cats []*v1alpha1.CAPTenant) []string {
 	out := make([]string, len(cats))
 	for i, cat := range cats {
-		out[i] = objectKey(cat.Namespace, cat.Name)
+		out[i] = directory.ObjectKey(cat.Namespace, cat.Name)
 	}
 	return out
 }
 
-// appHash is the app-identifier-hash of a CA (spec section 0.1).
-func appHash(ca *v1alpha1.CAPApplication) string {
-	return identity.AppHash(identity.AppAccount(ca.Spec.ProviderSubaccountId, ca.Spec.GlobalAccountId), ca.Spec.BTPAppName)
-}
-
 // upsertTenant creates the tenant of a subscription, or updates the subscription GUID of the
 // existing one. It returns the tenant and the response message.
-func (s *Server) upsertTenant(ctx context.Context, ca *v1alpha1.CAPApplication, sub subscription, existing *v1alpha1.CAPTenant) (*v1alpha1.CAPTenant, string, error) {
+func (s *Server) upsertTenant(ctx context.Context, ca *v1alpha1.CAPApplication, sub payload.Subscription, existing *v1alpha1.CAPTenant) (*v1alpha1.CAPTenant, string, error) {
 	message := msgUpdated
 	if existing == nil {
 		created, cat, err := s.createTenant(ctx, ca, sub)
@@ -93,7 +91,7 @@ func (s *Server) upsertTenant(ctx context.Context, ca *v1alpha1.CAPApplication, 
 		}
 		existing = cat // a concurrent request created it first
 	}
-	if existing.Labels[v1alpha1.LabelSubscriptionGUID] == sub.guid {
+	if existing.Labels[v1alpha1.LabelSubscriptionGUID] == sub.GUID {
 		return existing, msgExists, nil
 	}
 	cat, err := s.updateSubscription(ctx, existing, sub)
@@ -104,10 +102,10 @@ func (s *Server) upsertTenant(ctx context.Context, ca *v1alpha1.CAPApplication, 
 // deterministic names, then makes the tenant own the Secret. When a concurrent request created
 // the tenant first it returns that tenant and created=false. A name taken by another tenant is
 // a 409.
-func (s *Server) createTenant(ctx context.Context, ca *v1alpha1.CAPApplication, sub subscription) (bool, *v1alpha1.CAPTenant, error) {
+func (s *Server) createTenant(ctx context.Context, ca *v1alpha1.CAPApplication, sub payload.Subscription) (bool, *v1alpha1.CAPTenant, error) {
 	logger := klog.FromContext(ctx)
-	name := TenantName(ca.Name, sub.tenantID)
-	version, err := s.caches.latestVersion(ca)
+	name := TenantName(ca.Name, sub.TenantID)
+	version, err := s.dir.LatestVersion(ca)
 	if err != nil {
 		return false, nil, err
 	}
@@ -121,9 +119,9 @@ func (s *Server) createTenant(ctx context.Context, ca *v1alpha1.CAPApplication, 
 		if getErr != nil {
 			return false, nil, fmt.Errorf("reading the CAPTenant %s: %w", name, getErr)
 		}
-		if !ownsTenant(ca, cur, sub.tenantID) {
-			return false, nil, fail(http.StatusConflict, fmt.Sprintf("CAPTenant %s/%s exists but is not the tenant %s of CAPApplication %s",
-				ca.Namespace, name, sub.tenantID, ca.Name), nil)
+		if !ownsTenant(ca, cur, sub.TenantID) {
+			return false, nil, httperr.New(http.StatusConflict, fmt.Sprintf("CAPTenant %s/%s exists but is not the tenant %s of CAPApplication %s",
+				ca.Namespace, name, sub.TenantID, ca.Name), nil)
 		}
 		return false, cur, nil
 	}
@@ -142,25 +140,22 @@ func (s *Server) createTenant(ctx context.Context, ca *v1alpha1.CAPApplication, 
 	if _, err := s.kube.CoreV1().Secrets(ca.Namespace).Update(ctx, secret, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
 		return false, nil, fmt.Errorf("setting the owner of the subscription-context Secret: %w", err)
 	}
-	logger.Info("Created tenant", "tenant", klog.KObj(cat), "tenantId", sub.tenantID, "app", klog.KObj(ca))
+	logger.Info("Created tenant", "tenant", klog.KObj(cat), "tenantId", sub.TenantID, "app", klog.KObj(ca))
 	return true, cat, nil
 }
 
 // writeContextSecret creates the subscription-context Secret (created=true), or takes over one
 // left by an interrupted earlier attempt or written by a concurrent request for the same
 // tenant id.
-func (s *Server) writeContextSecret(ctx context.Context, namespace, name string, sub subscription) (*corev1.Secret, bool, error) {
+func (s *Server) writeContextSecret(ctx context.Context, namespace, name string, sub payload.Subscription) (*corev1.Secret, bool, error) {
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,
 			Namespace: namespace,
-			Labels: map[string]string{
-				v1alpha1.LabelBTPTenantIdentifier: sub.tenantID,
-				v1alpha1.LabelSubscriptionGUID:    sub.guid,
-			},
+			Labels:    tenant.ContextSecretLabels(sub.TenantID, sub.GUID),
 		},
 		Type: corev1.SecretTypeOpaque,
-		Data: map[string][]byte{v1alpha1.SubscriptionContextKey: sub.raw},
+		Data: map[string][]byte{v1alpha1.SubscriptionContextKey: sub.Raw},
 	}
 	created, err := s.kube.CoreV1().Secrets(namespace).Create(ctx, secret, metav1.CreateOptions{FieldManager: FieldManager})
 	if err == nil {
@@ -175,20 +170,20 @@ func (s *Server) writeContextSecret(ctx context.Context, namespace, name string,
 		if err != nil {
 			return fmt.Errorf("reading the subscription-context Secret: %w", err)
 		}
-		if cur.Labels[v1alpha1.LabelBTPTenantIdentifier] != sub.tenantID {
-			return fail(http.StatusConflict, fmt.Sprintf("Secret %s/%s exists but is not the subscription context of tenant %s", namespace, name, sub.tenantID), nil)
+		if cur.Labels[v1alpha1.LabelBTPTenantIdentifier] != sub.TenantID {
+			return httperr.New(http.StatusConflict, fmt.Sprintf("Secret %s/%s exists but is not the subscription context of tenant %s", namespace, name, sub.TenantID), nil)
 		}
-		if len(cur.OwnerReferences) > 0 || cur.Labels[v1alpha1.LabelSubscriptionGUID] == sub.guid {
+		if len(cur.OwnerReferences) > 0 || cur.Labels[v1alpha1.LabelSubscriptionGUID] == sub.GUID {
 			result = cur // a concurrent request for the same subscription wrote it
 			return nil
 		}
-		cur.Labels[v1alpha1.LabelSubscriptionGUID] = sub.guid
+		cur.Labels[v1alpha1.LabelSubscriptionGUID] = sub.GUID
 		cur.Data = secret.Data
 		result, err = s.kube.CoreV1().Secrets(namespace).Update(ctx, cur, metav1.UpdateOptions{FieldManager: FieldManager})
 		return err
 	})
 	if err != nil {
-		var se *statusError
+		var se *httperr.Error
 		if errors.As(err, &se) {
 			return nil, false, err
 		}
@@ -202,32 +197,19 @@ func (s *Server) writeContextSecret(ctx context.Context, namespace, name string,
 // tenant.WithoutApplicationOwner) and on the application's latest Ready version ("" when there
 // is none yet: the application controller sets it). The controller then has nothing to update
 // before it starts the provisioning.
-func newTenant(ca *v1alpha1.CAPApplication, sub subscription, name, secretName, version string) *v1alpha1.CAPTenant {
-	return ConsumerTenant(ca, sub.tenantID, sub.subdomain, sub.guid, name, secretName, version)
+func newTenant(ca *v1alpha1.CAPApplication, sub payload.Subscription, name, secretName, version string) *v1alpha1.CAPTenant {
+	return ConsumerTenant(ca, sub.TenantID, sub.Subdomain, sub.GUID, name, secretName, version)
 }
 
 // ConsumerTenant builds the consumer CAPTenant name of ca that a subscription of the tenant
 // creates (see newTenant); the benchmark creates its tenants with it.
 func ConsumerTenant(ca *v1alpha1.CAPApplication, tenantID, subdomain, guid, name, secretName, version string) *v1alpha1.CAPTenant {
-	account := identity.AppAccount(ca.Spec.ProviderSubaccountId, ca.Spec.GlobalAccountId)
+	id := tenant.TenantIdentity(ca, tenantID, v1alpha1.TenantTypeConsumer, guid)
+	id.Annotations[v1alpha1.AnnotationSubscriptionContextSecret] = secretName
 	return &v1alpha1.CAPTenant{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      name,
-			Namespace: ca.Namespace,
-			Labels: map[string]string{
-				v1alpha1.LabelBTPTenantIdentifier: tenantID,
-				v1alpha1.LabelSubscriptionGUID:    guid,
-				v1alpha1.LabelTenantType:          v1alpha1.TenantTypeConsumer,
-				v1alpha1.LabelAppIdentifierHash:   appHash(ca),
-				v1alpha1.LabelOwnerIdentifierHash: identity.OwnerHash(ca.Namespace, ca.Name),
-				v1alpha1.LabelOwnerGeneration:     strconv.FormatInt(ca.Generation, 10),
-			},
-			Annotations: map[string]string{
-				v1alpha1.AnnotationSubscriptionContextSecret: secretName,
-				v1alpha1.AnnotationSubscriptionGUID:          guid,
-				v1alpha1.AnnotationAppIdentifier:             identity.AppID(account, ca.Spec.BTPAppName),
-				v1alpha1.AnnotationOwnerIdentifier:           identity.OwnerID(ca.Namespace, ca.Name),
-			},
+			Name: name, Namespace: ca.Namespace,
+			Labels: id.Labels, Annotations: id.Annotations,
 			Finalizers: []string{v1alpha1.FinalizerCAPTenant},
 		},
 		Spec: v1alpha1.CAPTenantSpec{
@@ -242,7 +224,7 @@ func ConsumerTenant(ca *v1alpha1.CAPApplication, tenantID, subdomain, guid, name
 }
 
 // updateSubscription records a new subscription GUID on the tenant and its Secret.
-func (s *Server) updateSubscription(ctx context.Context, cat *v1alpha1.CAPTenant, sub subscription) (*v1alpha1.CAPTenant, error) {
+func (s *Server) updateSubscription(ctx context.Context, cat *v1alpha1.CAPTenant, sub payload.Subscription) (*v1alpha1.CAPTenant, error) {
 	cat = cat.DeepCopy()
 	if cat.Labels == nil {
 		cat.Labels = map[string]string{}
@@ -250,8 +232,8 @@ func (s *Server) updateSubscription(ctx context.Context, cat *v1alpha1.CAPTenant
 	if cat.Annotations == nil {
 		cat.Annotations = map[string]string{}
 	}
-	cat.Labels[v1alpha1.LabelSubscriptionGUID] = sub.guid
-	cat.Annotations[v1alpha1.AnnotationSubscriptionGUID] = sub.guid
+	cat.Labels[v1alpha1.LabelSubscriptionGUID] = sub.GUID
+	cat.Annotations[v1alpha1.AnnotationSubscriptionGUID] = sub.GUID
 	updated, err := s.sme.SmeV1alpha1().CAPTenants(cat.Namespace).Update(ctx, cat, metav1.UpdateOptions{FieldManager: FieldManager})
 	if err != nil {
 		return nil, fmt.Errorf("updating the CAPTenant: %w", err)
@@ -261,12 +243,12 @@ func (s *Server) updateSubscription(ctx context.Context, cat *v1alpha1.CAPTenant
 			return nil, err
 		}
 	}
-	klog.FromContext(ctx).Info("Updated tenant subscription", "tenant", klog.KObj(updated), "tenantId", sub.tenantID)
+	klog.FromContext(ctx).Info("Updated tenant subscription", "tenant", klog.KObj(updated), "tenantId", sub.TenantID)
 	return updated, nil
 }
 
 // updateContextSecret stores the new payload and GUID in the subscription-context Secret.
-func (s *Server) updateContextSecret(ctx context.Context, namespace, name string, sub subscription) error {
+func (s *Server) updateContextSecret(ctx context.Context, namespace, name string, sub payload.Subscription) error {
 	secret, err := s.kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		klog.FromContext(ctx).Info("Subscription-context Secret is missing", "secret", klog.KRef(namespace, name))
@@ -278,11 +260,11 @@ func (s *Server) updateContextSecret(ctx context.Context, namespace, name string
 	if secret.Labels == nil {
 		secret.Labels = map[string]string{}
 	}
-	secret.Labels[v1alpha1.LabelSubscriptionGUID] = sub.guid
+	secret.Labels[v1alpha1.LabelSubscriptionGUID] = sub.GUID
 	if secret.Data == nil {
 		secret.Data = map[string][]byte{}
 	}
-	secret.Data[v1alpha1.SubscriptionContextKey] = sub.raw
+	secret.Data[v1alpha1.SubscriptionContextKey] = sub.Raw
 	if _, err := s.kube.CoreV1().Secrets(namespace).Update(ctx, secret, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
 		return fmt.Errorf("updating the subscription-context Secret: %w", err)
 	}

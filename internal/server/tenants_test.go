@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/capstan-io/capstan/internal/identity"
+	"github.com/capstan-io/capstan/internal/server/payload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -56,7 +57,7 @@ func TestNewTenantIsPrepared(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "ns", Generation: 3},
 		Spec:       v1alpha1.CAPApplicationSpec{BTPAppName: "btp-app", GlobalAccountId: "ga"},
 	}
-	sub := subscription{tenantID: "tid", subdomain: "sub", guid: "g1"}
+	sub := payload.Subscription{TenantID: "tid", Subdomain: "sub", GUID: "g1"}
 	cat := newTenant(ca, sub, "app-tid", "app-tid-context", "1.2.3")
 	wantLabels := map[string]string{
 		v1alpha1.LabelAppIdentifierHash:   identity.AppHash("ga", "btp-app"),

@@ -12,11 +12,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/capstan-io/capstan/internal/server/httpclient"
 )
 
 // Defaults and limits.
@@ -71,16 +72,8 @@ func NewClient(rootCAs *x509.CertPool, timeout time.Duration) *Client {
 	return &Client{
 		rootCAs: rootCAs,
 		timeout: timeout,
-		http:    &http.Client{Timeout: timeout, Transport: transport(rootCAs, nil)},
+		http:    httpclient.New(rootCAs, nil, timeout),
 	}
-}
-
-// transport builds a TLS transport with optional client certificates.
-func transport(roots *x509.CertPool, certs []tls.Certificate) *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{RootCAs: roots, Certificates: certs, MinVersion: tls.VersionTLS12}
-	t.ResponseHeaderTimeout = 30 * time.Second
-	return t
 }
 
 // Token fetches an access token by the client-credentials grant.
@@ -110,19 +103,11 @@ func (c *Client) Token(ctx context.Context, creds Credentials) (string, error) {
 	if !strings.EqualFold(creds.CredentialType, CredentialTypeX509) {
 		req.SetBasicAuth(creds.ClientID, creds.ClientSecret)
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("token request to %s: %w", endpoint, err)
-	}
-	defer drain(resp)
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("token request to %s: HTTP %d", endpoint, resp.StatusCode)
-	}
 	var body struct {
 		AccessToken string `json:"access_token"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxResponse)).Decode(&body); err != nil {
-		return "", fmt.Errorf("token response from %s: %w", endpoint, err)
+	if err := httpclient.DoJSON(client, req, "token request to "+endpoint, maxResponse, &body); err != nil {
+		return "", err
 	}
 	if body.AccessToken == "" {
 		return "", fmt.Errorf("token response from %s has no access_token", endpoint)
@@ -148,7 +133,7 @@ func (c *Client) tokenClient(creds Credentials) (*http.Client, string, error) {
 	}
 	roots = roots.Clone()
 	roots.AppendCertsFromPEM([]byte(creds.Certificate))
-	client := &http.Client{Timeout: c.timeout, Transport: transport(roots, []tls.Certificate{pair})}
+	client := httpclient.New(roots, []tls.Certificate{pair}, c.timeout)
 	return client, creds.CertURL, nil
 }
 
@@ -168,15 +153,9 @@ func (c *Client) Put(ctx context.Context, target, token string, body any) error 
 	if err != nil {
 		return fmt.Errorf("callback to %s: %w", target, err)
 	}
-	defer drain(resp)
+	defer httpclient.Drain(resp, maxResponse)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("callback to %s: HTTP %d", target, resp.StatusCode)
 	}
 	return nil
-}
-
-// drain reads a bounded rest of the body so the connection can be reused, then closes it.
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponse))
-	_ = resp.Body.Close()
 }

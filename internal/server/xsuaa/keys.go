@@ -2,10 +2,8 @@ package xsuaa
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +12,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/capstan-io/capstan/internal/server/httpclient"
 )
 
 // Response size limits of the discovery document and the key set.
@@ -142,19 +142,11 @@ func (v *Verifier) discover(ctx context.Context, host string) (string, error) {
 		return "", err
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := v.opts.HTTPClient.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("OIDC discovery: %w", err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("OIDC discovery at %s: HTTP %d", endpoint, resp.StatusCode)
-	}
 	var doc struct {
 		JWKSURI string `json:"jwks_uri"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxDiscoveryBody)).Decode(&doc); err != nil {
-		return "", fmt.Errorf("OIDC discovery at %s: %w", endpoint, err)
+	if err := httpclient.DoJSON(v.opts.HTTPClient, req, "OIDC discovery at "+endpoint, maxDiscoveryBody, &doc); err != nil {
+		return "", err
 	}
 	if doc.JWKSURI == "" {
 		return "", fmt.Errorf("OIDC discovery at %s: no jwks_uri", endpoint)

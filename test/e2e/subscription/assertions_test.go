@@ -17,7 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/capstan-io/capstan/internal/identity"
-	"github.com/capstan-io/capstan/internal/server"
+	"github.com/capstan-io/capstan/internal/server/pending"
 	"github.com/capstan-io/capstan/internal/server/servertest"
 	"github.com/capstan-io/capstan/internal/testenv"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
@@ -157,7 +157,7 @@ func readyMessage(conds []metav1.Condition) string {
 // records returns the pending-callback ConfigMaps of the namespace.
 func (f *fixture) records() []corev1.ConfigMap {
 	f.t.Helper()
-	list, err := f.kube.CoreV1().ConfigMaps(f.ns).List(context.Background(), metav1.ListOptions{LabelSelector: server.LabelCallback})
+	list, err := f.kube.CoreV1().ConfigMaps(f.ns).List(context.Background(), metav1.ListOptions{LabelSelector: pending.LabelCallback})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/internal/server"
+	"github.com/capstan-io/capstan/internal/server/pending"
 	"github.com/capstan-io/capstan/internal/server/servertest"
 	"github.com/capstan-io/capstan/internal/testenv"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
@@ -310,7 +311,7 @@ func (f *fixture) setState(cat *v1alpha1.CAPTenant, state v1alpha1.CAPTenantStat
 func (f *fixture) records() []corev1.ConfigMap {
 	f.t.Helper()
 	list, err := f.kube.CoreV1().ConfigMaps(f.ns).List(context.Background(), metav1.ListOptions{
-		LabelSelector: server.LabelCallback,
+		LabelSelector: pending.LabelCallback,
 	})
 	if err != nil {
 		f.t.Fatal(err)

@@ -1,4 +1,4 @@
-package server
+package directory
 
 import (
 	"sync"
@@ -85,4 +85,15 @@ func (tw *tenantWatch) subscribe(namespace, name string) (<-chan struct{}, func(
 // get reads a tenant from the cache.
 func (tw *tenantWatch) get(namespace, name string) (*v1alpha1.CAPTenant, error) {
 	return tw.lister.CAPTenants(namespace).Get(name)
+}
+
+// Tenant reads a tenant from the cache.
+func (c *Directory) Tenant(namespace, name string) (*v1alpha1.CAPTenant, error) {
+	return c.tenants.get(namespace, name)
+}
+
+// WatchTenant returns a channel that receives a value whenever the tenant changes, and a
+// function that ends the watch.
+func (c *Directory) WatchTenant(namespace, name string) (<-chan struct{}, func()) {
+	return c.tenants.subscribe(namespace, name)
 }

@@ -1,4 +1,10 @@
-package server
+// Package directory is the subscription server's view of the cluster: informer caches of
+// the CAPApplications, CAPApplicationVersions, CAPTenants and domains that the request
+// handlers and the callback workers read, the lookups on them, and the binding credentials
+// of an application's services (read from its Secrets when needed, never cached). No
+// request lists objects from the API server, so an unauthenticated request costs no API call
+// beyond reading the binding Secrets of the application it names.
+package directory
 
 import (
 	"context"
@@ -7,10 +13,12 @@ import (
 	"sort"
 
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/capstan-io/capstan/internal/controller/versioncleanup"
 	"github.com/capstan-io/capstan/internal/identity"
+	"github.com/capstan-io/capstan/internal/server/payload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 	smeclient "github.com/capstan-io/capstan/pkg/client/clientset/versioned"
 	smeinformers "github.com/capstan-io/capstan/pkg/client/informers/externalversions"
@@ -30,10 +38,10 @@ const (
 	indexSubscriptionGUID = "subscriptionGUID"
 )
 
-// caches are the informer caches the request handlers read: no request lists objects from the
-// API server, so an unauthenticated request costs no API call beyond reading the binding
-// Secrets of the application it names.
-type caches struct {
+// Directory holds the caches and the clients to read binding Secrets and tenant outputs.
+type Directory struct {
+	kube          kubernetes.Interface
+	sme           smeclient.Interface
 	factory       smeinformers.SharedInformerFactory
 	apps          cache.SharedIndexInformer
 	appLister     smelisters.CAPApplicationLister
@@ -44,11 +52,13 @@ type caches struct {
 	tenants       *tenantWatch
 }
 
-// newCaches sets up the informers; start runs them.
-func newCaches(client smeclient.Interface) (*caches, error) {
-	factory := smeinformers.NewSharedInformerFactory(client, 0)
+// New sets up the informers; Start runs them.
+func New(kube kubernetes.Interface, sme smeclient.Interface) (*Directory, error) {
+	factory := smeinformers.NewSharedInformerFactory(sme, 0)
 	v1 := factory.Sme().V1alpha1()
-	c := &caches{
+	c := &Directory{
+		kube:          kube,
+		sme:           sme,
 		factory:       factory,
 		apps:          v1.CAPApplications().Informer(),
 		appLister:     v1.CAPApplications().Lister(),
@@ -72,8 +82,9 @@ func newCaches(client smeclient.Interface) (*caches, error) {
 	return c, nil
 }
 
-// start runs the informers until ctx ends and waits for their first sync.
-func (c *caches) start(ctx context.Context) error {
+// Start runs the informers until ctx ends and waits for their first sync; cancelling ctx
+// aborts the wait.
+func (c *Directory) Start(ctx context.Context) error {
 	if err := c.tenants.addHandler(); err != nil {
 		return err
 	}
@@ -93,7 +104,7 @@ func appIdentityKeys(obj any) ([]string, error) {
 		return nil, nil
 	}
 	var keys []string
-	for _, account := range nonEmpty(ca.Spec.ProviderSubaccountId, ca.Spec.GlobalAccountId) {
+	for _, account := range payload.NonEmpty(ca.Spec.ProviderSubaccountId, ca.Spec.GlobalAccountId) {
 		keys = append(keys, identity.AppHash(account, ca.Spec.BTPAppName))
 	}
 	return keys, nil
@@ -120,7 +131,7 @@ func subscriptionGUIDKeys(obj any) ([]string, error) {
 // appsFor returns the multi-tenant applications whose spec names account (as provider
 // subaccount or global account) and appName, sorted by namespace and name. Services-only
 // applications have no tenants and are left out.
-func (c *caches) appsFor(account, appName string) ([]*v1alpha1.CAPApplication, error) {
+func (c *Directory) appsFor(account, appName string) ([]*v1alpha1.CAPApplication, error) {
 	objs, err := c.apps.GetIndexer().ByIndex(indexAppIdentity, identity.AppHash(account, appName))
 	if err != nil {
 		return nil, fmt.Errorf("looking up CAPApplications: %w", err)
@@ -137,14 +148,14 @@ func (c *caches) appsFor(account, appName string) ([]*v1alpha1.CAPApplication, e
 		out = append(out, ca)
 	}
 	sort.Slice(out, func(i, j int) bool {
-		return objectKey(out[i].Namespace, out[i].Name) < objectKey(out[j].Namespace, out[j].Name)
+		return ObjectKey(out[i].Namespace, out[i].Name) < ObjectKey(out[j].Namespace, out[j].Name)
 	})
 	return out, nil
 }
 
-// latestVersion returns the version string of the application's highest Ready
+// LatestVersion returns the version string of the application's highest Ready
 // CAPApplicationVersion, "" when there is none (the application controller sets it later).
-func (c *caches) latestVersion(ca *v1alpha1.CAPApplication) (string, error) {
+func (c *Directory) LatestVersion(ca *v1alpha1.CAPApplication) (string, error) {
 	all, err := c.versions.CAPApplicationVersions(ca.Namespace).List(labels.Everything())
 	if err != nil {
 		return "", fmt.Errorf("listing CAPApplicationVersions: %w", err)
@@ -161,8 +172,8 @@ func (c *caches) latestVersion(ca *v1alpha1.CAPApplication) (string, error) {
 	return "", nil
 }
 
-// tenantsWithID returns the tenants of a namespace whose spec carries the tenant id.
-func (c *caches) tenantsWithID(namespace, tenantID string) ([]*v1alpha1.CAPTenant, error) {
+// TenantsWithID returns the tenants of a namespace whose spec carries the tenant id.
+func (c *Directory) TenantsWithID(namespace, tenantID string) ([]*v1alpha1.CAPTenant, error) {
 	objs, err := c.tenants.informer.GetIndexer().ByIndex(indexTenantID, namespace+"/"+tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("looking up CAPTenants: %w", err)
@@ -170,9 +181,9 @@ func (c *caches) tenantsWithID(namespace, tenantID string) ([]*v1alpha1.CAPTenan
 	return tenantsOf(objs, func(cat *v1alpha1.CAPTenant) bool { return cat.Spec.TenantId == tenantID }), nil
 }
 
-// tenantsWithGUID returns the tenants in any namespace with the subscription GUID label and the
+// TenantsWithGUID returns the tenants in any namespace with the subscription GUID label and the
 // tenant id in their spec.
-func (c *caches) tenantsWithGUID(guid, tenantID string) ([]*v1alpha1.CAPTenant, error) {
+func (c *Directory) TenantsWithGUID(guid, tenantID string) ([]*v1alpha1.CAPTenant, error) {
 	objs, err := c.tenants.informer.GetIndexer().ByIndex(indexSubscriptionGUID, guid)
 	if err != nil {
 		return nil, fmt.Errorf("looking up CAPTenants: %w", err)
@@ -191,9 +202,9 @@ func tenantsOf(objs []any, keep func(*v1alpha1.CAPTenant) bool) []*v1alpha1.CAPT
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
-		return objectKey(out[i].Namespace, out[i].Name) < objectKey(out[j].Namespace, out[j].Name)
+		return ObjectKey(out[i].Namespace, out[i].Name) < ObjectKey(out[j].Namespace, out[j].Name)
 	})
 	return out
 }
 
-func objectKey(namespace, name string) string { return namespace + "/" + name }
+func ObjectKey(namespace, name string) string { return namespace + "/" + name }

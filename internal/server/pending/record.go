@@ -1,4 +1,4 @@
-package server
+package pending
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 
+	"github.com/capstan-io/capstan/internal/server/payload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -30,8 +31,8 @@ const (
 
 // Operations of a record.
 const (
-	opProvisioning   = "provisioning"
-	opDeprovisioning = "deprovisioning"
+	OpProvisioning   = "provisioning"
+	OpDeprovisioning = "deprovisioning"
 )
 
 // States of a record: pending until an instance claims it to send the callback.
@@ -58,8 +59,8 @@ const (
 	keyStatus          = "status"
 )
 
-// record is a pending callback.
-type record struct {
+// Record is a pending callback.
+type Record struct {
 	// ConfigMap identity; namespace is the application's namespace.
 	namespace, name, resourceVersion string
 	uid                              types.UID
@@ -78,8 +79,8 @@ type record struct {
 }
 
 // newRecord describes the callback of an operation on a tenant.
-func newRecord(op, kind string, ca *v1alpha1.CAPApplication, cat *v1alpha1.CAPTenant, path, url string, timeout time.Duration) *record {
-	return &record{
+func newRecord(op, kind string, ca *v1alpha1.CAPApplication, cat *v1alpha1.CAPTenant, path, url string, timeout time.Duration) *Record {
+	return &Record{
 		namespace: ca.Namespace, operation: op, kind: kind, appName: ca.Name,
 		tenantNamespace: cat.Namespace, tenantName: cat.Name, tenantUID: string(cat.UID), tenantID: cat.Spec.TenantId,
 		callbackPath: path, appURL: url, deadline: time.Now().Add(timeout).UTC().Truncate(time.Second),
@@ -88,10 +89,10 @@ func newRecord(op, kind string, ca *v1alpha1.CAPApplication, cat *v1alpha1.CAPTe
 }
 
 // key identifies the record within this process.
-func (r *record) key() string { return r.namespace + "/" + r.name }
+func (r *Record) key() string { return r.namespace + "/" + r.name }
 
 // configMap renders the record.
-func (r *record) configMap() *corev1.ConfigMap {
+func (r *Record) configMap() *corev1.ConfigMap {
 	data := map[string]string{
 		keyOperation: r.operation, keyKind: r.kind, keyAppName: r.appName,
 		keyTenantNamespace: r.tenantNamespace, keyTenantName: r.tenantName, keyTenantUID: r.tenantUID,
@@ -117,9 +118,9 @@ func (r *record) configMap() *corev1.ConfigMap {
 }
 
 // recordFrom reads a record; a malformed one is an error (and is left for inspection).
-func recordFrom(cm *corev1.ConfigMap) (*record, error) {
+func recordFrom(cm *corev1.ConfigMap) (*Record, error) {
 	d := cm.Data
-	r := &record{
+	r := &Record{
 		namespace: cm.Namespace, name: cm.Name, resourceVersion: cm.ResourceVersion, uid: cm.UID,
 		operation: d[keyOperation], kind: d[keyKind], appName: d[keyAppName],
 		tenantNamespace: d[keyTenantNamespace], tenantName: d[keyTenantName], tenantUID: d[keyTenantUID],
@@ -136,35 +137,30 @@ func recordFrom(cm *corev1.ConfigMap) (*record, error) {
 			return nil, fmt.Errorf("record %s/%s: claimedAt: %w", cm.Namespace, cm.Name, err)
 		}
 	}
-	if (r.operation != opProvisioning && r.operation != opDeprovisioning) || (r.kind != kindSaaS && r.kind != kindSMS) ||
+	if (r.operation != OpProvisioning && r.operation != OpDeprovisioning) || (r.kind != payload.KindSaaS && r.kind != payload.KindSMS) ||
 		r.tenantName == "" || r.appName == "" || r.callbackPath == "" {
 		return nil, fmt.Errorf("record %s/%s is incomplete", cm.Namespace, cm.Name)
 	}
 	return r, nil
 }
 
-// createRecord stores a new record.
-func (s *Server) createRecord(ctx context.Context, rec *record) (*record, error) {
-	cm, err := s.kube.CoreV1().ConfigMaps(rec.namespace).Create(ctx, rec.configMap(), metav1.CreateOptions{FieldManager: FieldManager})
+// Create stores the record of the callback of an operation (OpProvisioning or
+// OpDeprovisioning) on a tenant for a caller of a kind (payload.KindSaaS or KindSMS). The
+// callback is sent to path under the service URL of the credentials; url is the application
+// URL a provisioning reports. Start runs its worker once the operation was requested; Drop
+// removes it when the request failed.
+func (q *Queue) Create(ctx context.Context, op, kind string, ca *v1alpha1.CAPApplication, cat *v1alpha1.CAPTenant, path, url string) (*Record, error) {
+	rec := newRecord(op, kind, ca, cat, path, url, q.callbackTimeout(ctx, kind, ca))
+	cm, err := q.opts.Kube.CoreV1().ConfigMaps(rec.namespace).Create(ctx, rec.configMap(), metav1.CreateOptions{FieldManager: q.opts.FieldManager})
 	if err != nil {
 		return nil, fmt.Errorf("recording the pending callback: %w", err)
 	}
 	return recordFrom(cm)
 }
 
-// enqueue stores a record and starts its worker.
-func (s *Server) enqueue(ctx context.Context, rec *record) error {
-	stored, err := s.createRecord(ctx, rec)
-	if err != nil {
-		return err
-	}
-	s.startWorker(stored)
-	return nil
-}
-
 // updateRecord writes a changed record with optimistic concurrency.
-func (s *Server) updateRecord(ctx context.Context, rec *record) (*record, error) {
-	cm, err := s.kube.CoreV1().ConfigMaps(rec.namespace).Update(ctx, rec.configMap(), metav1.UpdateOptions{FieldManager: FieldManager})
+func (q *Queue) updateRecord(ctx context.Context, rec *Record) (*Record, error) {
+	cm, err := q.opts.Kube.CoreV1().ConfigMaps(rec.namespace).Update(ctx, rec.configMap(), metav1.UpdateOptions{FieldManager: q.opts.FieldManager})
 	if err != nil {
 		return nil, err
 	}
@@ -172,8 +168,8 @@ func (s *Server) updateRecord(ctx context.Context, rec *record) (*record, error)
 }
 
 // getRecord reads the current version of a record.
-func (s *Server) getRecord(ctx context.Context, rec *record) (*record, error) {
-	cm, err := s.kube.CoreV1().ConfigMaps(rec.namespace).Get(ctx, rec.name, metav1.GetOptions{})
+func (q *Queue) getRecord(ctx context.Context, rec *Record) (*Record, error) {
+	cm, err := q.opts.Kube.CoreV1().ConfigMaps(rec.namespace).Get(ctx, rec.name, metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -183,10 +179,10 @@ func (s *Server) getRecord(ctx context.Context, rec *record) (*record, error) {
 	return recordFrom(cm)
 }
 
-// dropRecord deletes a record (only this very object, by UID).
-func (s *Server) dropRecord(ctx context.Context, rec *record) {
+// Drop deletes a record (only this very object, by UID).
+func (q *Queue) Drop(ctx context.Context, rec *Record) {
 	uid := rec.uid
-	err := s.kube.CoreV1().ConfigMaps(rec.namespace).Delete(ctx, rec.name, metav1.DeleteOptions{
+	err := q.opts.Kube.CoreV1().ConfigMaps(rec.namespace).Delete(ctx, rec.name, metav1.DeleteOptions{
 		Preconditions: &metav1.Preconditions{UID: &uid},
 	})
 	if err != nil && !apierrors.IsNotFound(err) {
@@ -194,10 +190,10 @@ func (s *Server) dropRecord(ctx context.Context, rec *record) {
 	}
 }
 
-// resumePending starts a worker for every recorded callback in the cluster.
-func (s *Server) resumePending(ctx context.Context) error {
+// Resume starts a worker for every recorded callback in the cluster.
+func (q *Queue) Resume(ctx context.Context) error {
 	sel := labels.Set{LabelCallback: labelCallbackPending}.String()
-	list, err := s.kube.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	list, err := q.opts.Kube.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return err
 	}
@@ -210,7 +206,7 @@ func (s *Server) resumePending(ctx context.Context) error {
 		}
 		logger.Info("Resuming pending callback", "record", klog.KRef(rec.namespace, rec.name),
 			"operation", rec.operation, "tenant", klog.KRef(rec.tenantNamespace, rec.tenantName))
-		s.startWorker(rec)
+		q.Start(rec)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package server
+package payload
 
 import (
 	"errors"
@@ -6,7 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/capstan-io/capstan/internal/server/httperr"
 )
 
 func TestDecodeSaaS(t *testing.T) {
@@ -15,21 +16,21 @@ func TestDecodeSaaS(t *testing.T) {
 	tests := map[string]struct {
 		body      string
 		forDelete bool
-		want      subscription
+		want      Subscription
 		// wantErr is a substring of the 400 message.
 		wantErr string
 	}{
 		"valid with unknown fields": {
 			body: valid,
-			want: subscription{kind: kindSaaS, guid: "g1", tenantID: "t1", subdomain: "sub", accounts: []string{"ps", "ga"}, appName: "app", domain: "d.example.com"},
+			want: Subscription{Kind: KindSaaS, GUID: "g1", TenantID: "t1", Subdomain: "sub", Accounts: []string{"ps", "ga"}, AppName: "app", Domain: "d.example.com"},
 		},
 		"only the global account": {
 			body: `{"subscriptionGUID":"g1","subscribedTenantId":"t1","subscribedSubdomain":"s","globalAccountGUID":"ga","subscriptionAppName":"app"}`,
-			want: subscription{kind: kindSaaS, guid: "g1", tenantID: "t1", subdomain: "s", accounts: []string{"ga"}, appName: "app"},
+			want: Subscription{Kind: KindSaaS, GUID: "g1", TenantID: "t1", Subdomain: "s", Accounts: []string{"ga"}, AppName: "app"},
 		},
 		"delete needs only the tenant": {
 			body: `{"subscribedTenantId":"t1"}`, forDelete: true,
-			want: subscription{kind: kindSaaS, tenantID: "t1"},
+			want: Subscription{Kind: KindSaaS, TenantID: "t1"},
 		},
 		"wrong type":           {body: `{"subscribedTenantId":42}`, wantErr: "field subscribedTenantId: expected string, got JSON number"},
 		"wrong nested type":    {body: strings.Replace(valid, `"d.example.com"`, `true`, 1), wantErr: "field subscriptionParams.subscriptionDomain"},
@@ -56,17 +57,17 @@ func TestDecodeSaaS(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := decodeSaaS([]byte(tc.body), tc.forDelete)
+			got, err := DecodeSaaS([]byte(tc.body), tc.forDelete)
 			if tc.wantErr != "" {
 				assertBadRequest(t, err, tc.wantErr)
 				return
 			}
 			if err != nil {
-				t.Fatalf("decodeSaaS: %v", err)
+				t.Fatalf("DecodeSaaS: %v", err)
 			}
-			got.raw = nil
+			got.Raw = nil
 			if !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("decodeSaaS = %+v, want %+v", got, tc.want)
+				t.Fatalf("DecodeSaaS = %+v, want %+v", got, tc.want)
 			}
 		})
 	}
@@ -77,12 +78,12 @@ func TestDecodeSMS(t *testing.T) {
 		"rootApplication":{"providerSubaccountId":"ps","appName":"app","subscriptionParams":{"subscriptionDomain":"d"}}}`
 	tests := map[string]struct {
 		body    string
-		want    subscription
+		want    Subscription
 		wantErr string
 	}{
 		"valid": {
 			body: valid,
-			want: subscription{kind: kindSMS, guid: "g1", tenantID: "t1", subdomain: "sub", accounts: []string{"ps", "ga"}, appName: "app", domain: "d"},
+			want: Subscription{Kind: KindSMS, GUID: "g1", TenantID: "t1", Subdomain: "sub", Accounts: []string{"ps", "ga"}, AppName: "app", Domain: "d"},
 		},
 		"subscriber not an object": {body: `{"subscriber":"x"}`, wantErr: "field subscriber: expected"},
 		"wrong nested type":        {body: strings.Replace(valid, `"t1"`, `[1]`, 1), wantErr: "field subscriber.app_tid"},
@@ -93,17 +94,17 @@ func TestDecodeSMS(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := decodeSMS([]byte(tc.body))
+			got, err := DecodeSMS([]byte(tc.body))
 			if tc.wantErr != "" {
 				assertBadRequest(t, err, tc.wantErr)
 				return
 			}
 			if err != nil {
-				t.Fatalf("decodeSMS: %v", err)
+				t.Fatalf("DecodeSMS: %v", err)
 			}
-			got.raw = nil
+			got.Raw = nil
 			if !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("decodeSMS = %+v, want %+v", got, tc.want)
+				t.Fatalf("DecodeSMS = %+v, want %+v", got, tc.want)
 			}
 		})
 	}
@@ -111,12 +112,12 @@ func TestDecodeSMS(t *testing.T) {
 
 func assertBadRequest(t *testing.T, err error, want string) {
 	t.Helper()
-	var se *statusError
-	if !errors.As(err, &se) || se.code != http.StatusBadRequest {
+	var se *httperr.Error
+	if !errors.As(err, &se) || se.Code != http.StatusBadRequest {
 		t.Fatalf("error %v, want a 400", err)
 	}
-	if !strings.Contains(se.message, want) {
-		t.Fatalf("message %q, want it to contain %q", se.message, want)
+	if !strings.Contains(se.Message, want) {
+		t.Fatalf("message %q, want it to contain %q", se.Message, want)
 	}
 }
 
@@ -135,58 +136,8 @@ func TestCheckCallbackPath(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if err := checkCallbackPath(tc.path); (err == nil) != tc.ok {
-				t.Fatalf("checkCallbackPath(%q) = %v, want ok=%v", tc.path, err, tc.ok)
-			}
-		})
-	}
-}
-
-func TestMillis(t *testing.T) {
-	tests := map[string]struct {
-		value  any
-		path   []string
-		want   time.Duration
-		wantOK bool
-	}{
-		"JSON string with string": {`{"callbackTimeoutMillis":"300000"}`, []string{"callbackTimeoutMillis"}, 5 * time.Minute, true},
-		"JSON string with number": {`{"callbackTimeoutMillis":60000}`, []string{"callbackTimeoutMillis"}, time.Minute, true},
-		"object, nested":          {map[string]any{"subscriptionCallbacks": map[string]any{"async": map[string]any{"timeoutInMillis": 1000.0}}}, []string{"subscriptionCallbacks", "async", "timeoutInMillis"}, time.Second, true},
-		"nested JSON string":      {`{"subscriptionCallbacks":{"async":{"timeoutInMillis":"2000"}}}`, []string{"subscriptionCallbacks", "async", "timeoutInMillis"}, 2 * time.Second, true},
-		"missing":                 {`{}`, []string{"callbackTimeoutMillis"}, 0, false},
-		"not JSON":                {`nope`, []string{"callbackTimeoutMillis"}, 0, false},
-		"not a number":            {`{"callbackTimeoutMillis":"soon"}`, []string{"callbackTimeoutMillis"}, 0, false},
-		"absent credential":       {nil, []string{"callbackTimeoutMillis"}, 0, false},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			ms, ok := millis(tc.value, tc.path)
-			if ok != tc.wantOK || time.Duration(ms)*time.Millisecond != tc.want {
-				t.Fatalf("millis = %d, %v; want %v, %v", ms, ok, tc.want, tc.wantOK)
-			}
-		})
-	}
-}
-
-func TestAutoDependency(t *testing.T) {
-	tests := map[string]struct {
-		class, plan string
-		creds       map[string]any
-		want        bool
-	}{
-		"destination":         {"destination", "lite", nil, true},
-		"connectivity":        {"connectivity", "", nil, true},
-		"auditlog oauth2":     {"auditlog", "oauth2", nil, true},
-		"auditlog standard":   {"auditlog", "standard", nil, false},
-		"saas enabled bool":   {"html5-apps-repo", "", map[string]any{"saasregistryenabled": true}, true},
-		"saas enabled string": {"x", "", map[string]any{"saasregistryenabled": "true"}, true},
-		"saas disabled":       {"x", "", map[string]any{"saasregistryenabled": false}, false},
-		"plain service":       {"xsuaa", "application", map[string]any{}, false},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			if got := autoDependency(tc.class, tc.plan, tc.creds); got != tc.want {
-				t.Fatalf("autoDependency = %v, want %v", got, tc.want)
+			if err := CheckCallbackPath(tc.path); (err == nil) != tc.ok {
+				t.Fatalf("CheckCallbackPath(%q) = %v, want ok=%v", tc.path, err, tc.ok)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package server
+package pending
 
 import (
 	"context"
@@ -13,40 +13,42 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/capstan-io/capstan/internal/server/callback"
+	"github.com/capstan-io/capstan/internal/server/directory"
+	"github.com/capstan-io/capstan/internal/server/payload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
 // deliver sends a claimed callback, retrying transient failures with capped backoff for up to
 // sendWindow, then deletes the record. A send in progress is finished even during shutdown;
 // between attempts a shutdown releases the claim so the next instance continues at once.
-func (s *Server) deliver(ctx context.Context, rec *record) {
+func (q *Queue) deliver(ctx context.Context, rec *Record) {
 	logger := klog.FromContext(ctx)
 	giveUp := time.Now().Add(sendWindow)
 	backoff := time.Second
 	for attempt := 1; ; attempt++ {
-		sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*s.opts.ClientTimeout)
-		err := s.send(sendCtx, rec)
+		sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*q.opts.ClientTimeout)
+		err := q.send(sendCtx, rec)
 		cancel()
 		if err == nil {
-			s.metrics.callbacks.WithLabelValues(rec.kind, rec.operation, rec.status, "sent").Inc()
+			q.opts.Sent.WithLabelValues(rec.kind, rec.operation, rec.status, "sent").Inc()
 			logger.Info("Callback sent", "status", rec.status, "attempt", attempt)
-			s.dropRecord(context.WithoutCancel(ctx), rec)
+			q.Drop(context.WithoutCancel(ctx), rec)
 			return
 		}
 		if errors.Is(err, errPermanent) || time.Now().Add(backoff).After(giveUp) {
-			s.metrics.callbacks.WithLabelValues(rec.kind, rec.operation, rec.status, "failed").Inc()
+			q.opts.Sent.WithLabelValues(rec.kind, rec.operation, rec.status, "failed").Inc()
 			logger.Error(err, "Giving up on the callback", "status", rec.status, "attempts", attempt)
-			s.dropRecord(context.WithoutCancel(ctx), rec)
+			q.Drop(context.WithoutCancel(ctx), rec)
 			return
 		}
 		logger.Info("Callback failed; retrying", "err", err.Error(), "attempt", attempt, "backoff", backoff)
 		if !sleepUntil(ctx, time.Now().Add(backoff)) {
-			s.release(context.WithoutCancel(ctx), rec)
+			q.release(context.WithoutCancel(ctx), rec)
 			return
 		}
 		backoff = min(2*backoff, maxSendBackoff)
 		// Renew the claim; losing it means another instance took over.
-		if renewed, err := s.renew(ctx, rec); err != nil || !renewed {
+		if renewed, err := q.renew(ctx, rec); err != nil || !renewed {
 			logger.Info("Lost the claim on the callback", "err", err)
 			return
 		}
@@ -54,9 +56,9 @@ func (s *Server) deliver(ctx context.Context, rec *record) {
 }
 
 // renew refreshes this instance's claim.
-func (s *Server) renew(ctx context.Context, rec *record) (bool, error) {
+func (q *Queue) renew(ctx context.Context, rec *Record) (bool, error) {
 	rec.claimedAt = time.Now()
-	updated, err := s.updateRecord(ctx, rec)
+	updated, err := q.updateRecord(ctx, rec)
 	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 		return false, nil
 	}
@@ -68,53 +70,53 @@ func (s *Server) renew(ctx context.Context, rec *record) (bool, error) {
 }
 
 // release hands an unsent callback back, outcome kept, when this instance stops.
-func (s *Server) release(ctx context.Context, rec *record) {
+func (q *Queue) release(ctx context.Context, rec *Record) {
 	// Keep the decided status for the next holder by leaving the record "sending" with a claim
 	// time in the past, which every instance treats as stale.
-	rec.holder, rec.claimedAt = s.opts.Identity, time.Now().Add(-s.staleClaim())
-	if _, err := s.updateRecord(ctx, rec); err != nil && !apierrors.IsNotFound(err) {
+	rec.holder, rec.claimedAt = q.opts.Identity, time.Now().Add(-q.staleClaim())
+	if _, err := q.updateRecord(ctx, rec); err != nil && !apierrors.IsNotFound(err) {
 		klog.FromContext(ctx).Error(err, "Releasing the callback failed")
 	}
 }
 
 // send fetches a token with the service's credentials and PUTs the status to the callback URL.
-func (s *Server) send(ctx context.Context, rec *record) error {
-	ca, err := s.getApp(ctx, rec.namespace, rec.appName)
-	if errors.Is(err, errNoApp) {
+func (q *Queue) send(ctx context.Context, rec *Record) error {
+	ca, err := q.opts.Directory.App(ctx, rec.namespace, rec.appName)
+	if errors.Is(err, directory.ErrNoApp) {
 		return fmt.Errorf("%w: CAPApplication %s/%s is gone", errPermanent, rec.namespace, rec.appName)
 	}
 	if err != nil {
 		return err
 	}
-	class, urlKey := classSaaSRegistry, "saas_registry_url"
-	if rec.kind == kindSMS {
-		class, urlKey = classSubscriptionManager, "subscription_manager_url"
+	class, urlKey := directory.ClassSaaSRegistry, "saas_registry_url"
+	if rec.kind == payload.KindSMS {
+		class, urlKey = directory.ClassSubscriptionManager, "subscription_manager_url"
 	}
-	creds, err := s.credentials(ctx, ca, class)
+	creds, err := q.opts.Directory.Credentials(ctx, ca, class)
 	if err != nil {
 		return err
 	}
-	base := str(creds, urlKey)
+	base := directory.Str(creds, urlKey)
 	if base == "" {
 		return fmt.Errorf("%w: the %s credentials have no %s", errPermanent, class, urlKey)
 	}
-	token, err := s.callbacks.Token(ctx, callback.CredentialsFrom(creds))
+	token, err := q.opts.Callbacks.Token(ctx, callback.CredentialsFrom(creds))
 	if err != nil {
 		return err
 	}
-	return s.callbacks.Put(ctx, strings.TrimSuffix(base, "/")+rec.callbackPath, token, s.callbackBody(ctx, ca, rec))
+	return q.opts.Callbacks.Put(ctx, strings.TrimSuffix(base, "/")+rec.callbackPath, token, q.callbackBody(ctx, ca, rec))
 }
 
 // callbackBody builds the status message; provisioning adds the additional output and the
 // application URL (subscriptionUrl for SaaS, applicationUrl for SMS).
-func (s *Server) callbackBody(ctx context.Context, ca *v1alpha1.CAPApplication, rec *record) map[string]any {
+func (q *Queue) callbackBody(ctx context.Context, ca *v1alpha1.CAPApplication, rec *Record) map[string]any {
 	body := map[string]any{"status": rec.status, "message": describe(rec.operation, rec.status)}
-	if rec.operation != opProvisioning {
+	if rec.operation != OpProvisioning {
 		return body
 	}
-	body["additionalOutput"] = s.additionalOutput(ctx, ca, rec.tenantID)
+	body["additionalOutput"] = q.opts.Directory.AdditionalOutput(ctx, ca, rec.tenantID)
 	if rec.appURL != "" {
-		if rec.kind == kindSMS {
+		if rec.kind == payload.KindSMS {
 			body["applicationUrl"] = rec.appURL
 		} else {
 			body["subscriptionUrl"] = rec.appURL
@@ -126,19 +128,19 @@ func (s *Server) callbackBody(ctx context.Context, ca *v1alpha1.CAPApplication, 
 // callbackTimeout reads how long the caller waits for the callback: appUrls.callbackTimeoutMillis
 // of the saas-registry credentials, or app_urls.subscriptionCallbacks.async.timeoutInMillis of
 // the subscription-manager credentials; the default when absent or unreadable.
-func (s *Server) callbackTimeout(ctx context.Context, kind string, ca *v1alpha1.CAPApplication) time.Duration {
-	class, key, path := classSaaSRegistry, "appUrls", []string{"callbackTimeoutMillis"}
-	if kind == kindSMS {
-		class, key, path = classSubscriptionManager, "app_urls", []string{"subscriptionCallbacks", "async", "timeoutInMillis"}
+func (q *Queue) callbackTimeout(ctx context.Context, kind string, ca *v1alpha1.CAPApplication) time.Duration {
+	class, key, path := directory.ClassSaaSRegistry, "appUrls", []string{"callbackTimeoutMillis"}
+	if kind == payload.KindSMS {
+		class, key, path = directory.ClassSubscriptionManager, "app_urls", []string{"subscriptionCallbacks", "async", "timeoutInMillis"}
 	}
-	creds, err := s.credentials(ctx, ca, class)
+	creds, err := q.opts.Directory.Credentials(ctx, ca, class)
 	if err != nil {
-		return s.opts.DefaultCallbackTimeout
+		return q.opts.DefaultCallbackTimeout
 	}
 	if ms, ok := millis(creds[key], path); ok && ms > 0 {
 		return time.Duration(ms) * time.Millisecond
 	}
-	return s.opts.DefaultCallbackTimeout
+	return q.opts.DefaultCallbackTimeout
 }
 
 // millis follows path into v (an object, or a string holding JSON) and reads a number or a

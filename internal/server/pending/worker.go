@@ -1,4 +1,4 @@
-package server
+package pending
 
 import (
 	"context"
@@ -37,37 +37,37 @@ var errPermanent = errors.New("permanent failure")
 
 // staleClaim is how long a claim protects a record from other instances: longer than one
 // send attempt (token plus callback), and renewed before each attempt.
-func (s *Server) staleClaim() time.Duration {
-	return 2*s.opts.ClientTimeout + 30*time.Second
+func (q *Queue) staleClaim() time.Duration {
+	return 2*q.opts.ClientTimeout + 30*time.Second
 }
 
-// startWorker runs the callback of a record in the background, once per record and process.
-func (s *Server) startWorker(rec *record) {
-	if _, loaded := s.active.LoadOrStore(rec.key(), true); loaded {
+// Start runs the callback of a record in the background, once per record and process.
+func (q *Queue) Start(rec *Record) {
+	if _, loaded := q.active.LoadOrStore(rec.key(), true); loaded {
 		return
 	}
-	s.workers.Add(1)
-	s.metrics.pending.Inc()
+	q.workers.Add(1)
+	q.opts.Pending.Inc()
 	go func() {
-		defer s.workers.Done()
-		defer s.metrics.pending.Dec()
-		defer s.active.Delete(rec.key())
+		defer q.workers.Done()
+		defer q.opts.Pending.Dec()
+		defer q.active.Delete(rec.key())
 		logger := klog.Background().WithValues("record", klog.KRef(rec.namespace, rec.name),
 			"operation", rec.operation, "tenant", klog.KRef(rec.tenantNamespace, rec.tenantName))
-		s.runWorker(klog.NewContext(s.workCtx, logger), rec)
+		q.runWorker(klog.NewContext(q.ctx, logger), rec)
 	}()
 }
 
 // runWorker waits for the outcome, claims the record and sends the callback. It returns
 // without sending when the server stops (the record stays for the next instance) or when
 // another instance took the record over.
-func (s *Server) runWorker(ctx context.Context, rec *record) {
+func (q *Queue) runWorker(ctx context.Context, rec *Record) {
 	for {
-		status, ok := s.awaitOutcome(ctx, rec)
+		status, ok := q.awaitOutcome(ctx, rec)
 		if !ok {
 			return
 		}
-		claimed, retryAt, err := s.claim(ctx, rec, status)
+		claimed, retryAt, err := q.claim(ctx, rec, status)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return
@@ -75,7 +75,7 @@ func (s *Server) runWorker(ctx context.Context, rec *record) {
 			klog.FromContext(ctx).Error(err, "Claiming the pending callback failed; retrying")
 			retryAt = time.Now().Add(5 * time.Second)
 		case claimed != nil:
-			s.deliver(ctx, claimed)
+			q.deliver(ctx, claimed)
 			return
 		case retryAt.IsZero():
 			return // the record is gone: another instance sent the callback
@@ -88,14 +88,14 @@ func (s *Server) runWorker(ctx context.Context, rec *record) {
 
 // awaitOutcome blocks until the operation has an outcome (or the record already carries one
 // from an instance that stopped while sending). It reports false when ctx ends.
-func (s *Server) awaitOutcome(ctx context.Context, rec *record) (string, bool) {
+func (q *Queue) awaitOutcome(ctx context.Context, rec *Record) (string, bool) {
 	if rec.state == stateSending && rec.status != "" {
 		return rec.status, true
 	}
-	wake, cancel := s.caches.tenants.subscribe(rec.tenantNamespace, rec.tenantName)
+	wake, cancel := q.opts.Directory.WatchTenant(rec.tenantNamespace, rec.tenantName)
 	defer cancel()
 	for {
-		status, recheck := s.outcome(ctx, rec)
+		status, recheck := q.outcome(ctx, rec)
 		if status != "" {
 			return status, true
 		}
@@ -116,22 +116,22 @@ func (s *Server) awaitOutcome(ctx context.Context, rec *record) (string, bool) {
 // tenant does not exist once the request that records it could have created it (the record is
 // written before the tenant); deprovisioning succeeds when the tenant is gone. Past the
 // deadline it is a failure.
-func (s *Server) outcome(ctx context.Context, rec *record) (string, time.Time) {
+func (q *Queue) outcome(ctx context.Context, rec *Record) (string, time.Time) {
 	recheck := time.Now().Add(recheckInterval)
-	cat, err := s.currentTenant(ctx, rec)
+	cat, err := q.currentTenant(ctx, rec)
 	switch {
 	case err != nil:
 		klog.FromContext(ctx).V(2).Info("Reading the tenant failed", "err", err.Error())
-	case cat == nil && rec.operation == opDeprovisioning:
+	case cat == nil && rec.operation == OpDeprovisioning:
 		return statusSucceeded, time.Time{}
 	case cat == nil:
-		settled := rec.created.Add(s.opts.RequestTimeout + createGrace)
+		settled := rec.created.Add(q.opts.RequestTimeout + createGrace)
 		if !time.Now().Before(settled) {
 			klog.FromContext(ctx).Info("The tenant of the subscription does not exist")
 			return statusFailed, time.Time{}
 		}
 		recheck = settled
-	case rec.operation == opProvisioning:
+	case rec.operation == OpProvisioning:
 		switch cat.Status.State {
 		case v1alpha1.CAPTenantStateReady:
 			return statusSucceeded, time.Time{}
@@ -151,10 +151,10 @@ func (s *Server) outcome(ctx context.Context, rec *record) (string, time.Time) {
 
 // currentTenant returns the recorded tenant (nil when it no longer exists). A miss in the cache
 // is confirmed with the API server, since a tenant created moments ago may not be cached yet.
-func (s *Server) currentTenant(ctx context.Context, rec *record) (*v1alpha1.CAPTenant, error) {
-	cat, err := s.caches.tenants.get(rec.tenantNamespace, rec.tenantName)
+func (q *Queue) currentTenant(ctx context.Context, rec *Record) (*v1alpha1.CAPTenant, error) {
+	cat, err := q.opts.Directory.Tenant(rec.tenantNamespace, rec.tenantName)
 	if apierrors.IsNotFound(err) {
-		cat, err = s.sme.SmeV1alpha1().CAPTenants(rec.tenantNamespace).Get(ctx, rec.tenantName, metav1.GetOptions{})
+		cat, err = q.opts.SME.SmeV1alpha1().CAPTenants(rec.tenantNamespace).Get(ctx, rec.tenantName, metav1.GetOptions{})
 	}
 	if apierrors.IsNotFound(err) {
 		return nil, nil
@@ -171,17 +171,17 @@ func (s *Server) currentTenant(ctx context.Context, rec *record) (*v1alpha1.CAPT
 // claim marks the record as being sent by this instance, with optimistic concurrency, so that
 // two instances never both send it. It returns the claimed record; or, when another instance
 // holds a fresh claim, when to look again; or neither when the record is gone.
-func (s *Server) claim(ctx context.Context, rec *record, status string) (*record, time.Time, error) {
+func (q *Queue) claim(ctx context.Context, rec *Record, status string) (*Record, time.Time, error) {
 	for {
-		cur, err := s.getRecord(ctx, rec)
+		cur, err := q.getRecord(ctx, rec)
 		if apierrors.IsNotFound(err) {
 			return nil, time.Time{}, nil
 		}
 		if err != nil {
 			return nil, time.Time{}, err
 		}
-		if cur.state == stateSending && cur.holder != s.opts.Identity {
-			if until := cur.claimedAt.Add(s.staleClaim()); time.Now().Before(until) {
+		if cur.state == stateSending && cur.holder != q.opts.Identity {
+			if until := cur.claimedAt.Add(q.staleClaim()); time.Now().Before(until) {
 				return nil, until, nil
 			}
 			klog.FromContext(ctx).Info("Taking over a stale claim", "holder", cur.holder)
@@ -189,8 +189,8 @@ func (s *Server) claim(ctx context.Context, rec *record, status string) (*record
 		if cur.state == stateSending && cur.status != "" {
 			status = cur.status // keep the outcome the previous holder decided
 		}
-		cur.state, cur.holder, cur.status, cur.claimedAt = stateSending, s.opts.Identity, status, time.Now()
-		claimed, err := s.updateRecord(ctx, cur)
+		cur.state, cur.holder, cur.status, cur.claimedAt = stateSending, q.opts.Identity, status, time.Now()
+		claimed, err := q.updateRecord(ctx, cur)
 		if apierrors.IsConflict(err) {
 			continue
 		}
@@ -217,7 +217,7 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 // describe returns the message of a callback.
 func describe(operation, status string) string {
 	verb := "Provisioning"
-	if operation == opDeprovisioning {
+	if operation == OpDeprovisioning {
 		verb = "Deprovisioning"
 	}
 	if status == statusSucceeded {

@@ -1,4 +1,4 @@
-package server
+package directory
 
 import (
 	"context"
@@ -14,29 +14,27 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/capstan-io/capstan/internal/bindings"
+	"github.com/capstan-io/capstan/internal/server/httperr"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
 // Service classes the server reads credentials of.
 const (
-	classSaaSRegistry        = "saas-registry"
-	classXSUAA               = "xsuaa"
-	classSubscriptionManager = "subscription-manager"
+	ClassSaaSRegistry        = "saas-registry"
+	ClassXSUAA               = "xsuaa"
+	ClassSubscriptionManager = "subscription-manager"
 )
 
-// errNoApp is returned when no multi-tenant CAPApplication matches.
-var errNoApp = errors.New(msgNoApp)
+// ErrNoApp is returned when no multi-tenant CAPApplication matches.
+var ErrNoApp = errors.New("no multi-tenant capapplication found")
 
-// maxCandidates bounds how many matching applications a request is authenticated against.
-const maxCandidates = 8
-
-// findApps returns the multi-tenant CAPApplications identified by one of the accounts and the
+// FindApps returns the multi-tenant CAPApplications identified by one of the accounts and the
 // app name, from the cache: the first account that matches any application wins (provider
 // subaccount before global account). The spec decides, not the app-identifier-hash label,
 // which any namespace editor can set. More than one result is an ambiguity the caller refuses.
-func (s *Server) findApps(accounts []string, appName string) ([]*v1alpha1.CAPApplication, error) {
+func (c *Directory) FindApps(accounts []string, appName string) ([]*v1alpha1.CAPApplication, error) {
 	for _, account := range accounts {
-		apps, err := s.caches.appsFor(account, appName)
+		apps, err := c.appsFor(account, appName)
 		if err != nil {
 			return nil, err
 		}
@@ -47,15 +45,15 @@ func (s *Server) findApps(accounts []string, appName string) ([]*v1alpha1.CAPApp
 	return nil, nil
 }
 
-// getApp reads the CAPApplication a tenant belongs to from the cache, falling back to the API
-// for one created moments ago.
-func (s *Server) getApp(ctx context.Context, namespace, name string) (*v1alpha1.CAPApplication, error) {
-	ca, err := s.caches.appLister.CAPApplications(namespace).Get(name)
+// App reads the CAPApplication a tenant belongs to from the cache, falling back to the API
+// for one created moments ago; ErrNoApp when it does not exist.
+func (c *Directory) App(ctx context.Context, namespace, name string) (*v1alpha1.CAPApplication, error) {
+	ca, err := c.appLister.CAPApplications(namespace).Get(name)
 	if apierrors.IsNotFound(err) {
-		ca, err = s.sme.SmeV1alpha1().CAPApplications(namespace).Get(ctx, name, metav1.GetOptions{})
+		ca, err = c.sme.SmeV1alpha1().CAPApplications(namespace).Get(ctx, name, metav1.GetOptions{})
 	}
 	if apierrors.IsNotFound(err) {
-		return nil, errNoApp
+		return nil, ErrNoApp
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading CAPApplication %s/%s: %w", namespace, name, err)
@@ -66,7 +64,7 @@ func (s *Server) getApp(ctx context.Context, namespace, name string) (*v1alpha1.
 // service returns the CA's service of a class; for xsuaa the one named by the primary-xsuaa
 // annotation, if any.
 func service(ca *v1alpha1.CAPApplication, class string) (v1alpha1.ServiceInfo, bool) {
-	if class == classXSUAA {
+	if class == ClassXSUAA {
 		if name := ca.Annotations[v1alpha1.AnnotationPrimaryXSUAA]; name != "" {
 			for _, svc := range ca.Spec.BTP.Services {
 				if svc.Name == name {
@@ -83,9 +81,9 @@ func service(ca *v1alpha1.CAPApplication, class string) (v1alpha1.ServiceInfo, b
 	return v1alpha1.ServiceInfo{}, false
 }
 
-// entry reads a service's binding Secret into its VCAP_SERVICES entry.
-func (s *Server) entry(ctx context.Context, ca *v1alpha1.CAPApplication, svc v1alpha1.ServiceInfo) (map[string]any, error) {
-	data, err := s.bindingData(ctx, ca, svc)
+// Entry reads a service's binding Secret into its VCAP_SERVICES entry.
+func (c *Directory) Entry(ctx context.Context, ca *v1alpha1.CAPApplication, svc v1alpha1.ServiceInfo) (map[string]any, error) {
+	data, err := c.bindingData(ctx, ca, svc)
 	if err != nil {
 		return nil, err
 	}
@@ -93,49 +91,49 @@ func (s *Server) entry(ctx context.Context, ca *v1alpha1.CAPApplication, svc v1a
 }
 
 // bindingData reads the data of a service's binding Secret.
-func (s *Server) bindingData(ctx context.Context, ca *v1alpha1.CAPApplication, svc v1alpha1.ServiceInfo) (map[string][]byte, error) {
-	secret, err := s.kube.CoreV1().Secrets(ca.Namespace).Get(ctx, svc.Secret, metav1.GetOptions{})
+func (c *Directory) bindingData(ctx context.Context, ca *v1alpha1.CAPApplication, svc v1alpha1.ServiceInfo) (map[string][]byte, error) {
+	secret, err := c.kube.CoreV1().Secrets(ca.Namespace).Get(ctx, svc.Secret, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("reading the binding Secret of service %q: %w", svc.Name, err)
 	}
 	return secret.Data, nil
 }
 
-// credentials returns the decoded credentials of the CA's service of a class.
-func (s *Server) credentials(ctx context.Context, ca *v1alpha1.CAPApplication, class string) (map[string]any, error) {
+// Credentials returns the decoded credentials of the CA's service of a class.
+func (c *Directory) Credentials(ctx context.Context, ca *v1alpha1.CAPApplication, class string) (map[string]any, error) {
 	svc, ok := service(ca, class)
 	if !ok {
 		return nil, fmt.Errorf("CAPApplication %s/%s has no %s service", ca.Namespace, ca.Name, class)
 	}
-	data, err := s.bindingData(ctx, ca, svc)
+	data, err := c.bindingData(ctx, ca, svc)
 	if err != nil {
 		return nil, err
 	}
 	return bindings.Credentials(bindings.Service{Name: svc.Name, Class: svc.Class}, data)
 }
 
-// str reads a string field of decoded credentials.
-func str(m map[string]any, key string) string {
+// Str reads a string field of decoded credentials.
+func Str(m map[string]any, key string) string {
 	v, _ := m[key].(string)
 	return v
 }
 
-// appURL returns https://<subdomain>.<domain>, the domain being the subscription's own (which
+// AppURL returns https://<subdomain>.<domain>, the domain being the subscription's own (which
 // must be a Domain of the CA's namespace or a ClusterDomain), else the CA's
 // subscription-domain annotation (same rule), else the domain of the CA's first domainRef.
 // Without any of them the URL is empty.
-func (s *Server) appURL(ca *v1alpha1.CAPApplication, subdomain, requested string) (string, error) {
+func (c *Directory) AppURL(ca *v1alpha1.CAPApplication, subdomain, requested string) (string, error) {
 	domain := requested
 	if domain == "" {
 		domain = ca.Annotations[v1alpha1.AnnotationSubscriptionDomain]
 	}
 	if domain != "" {
-		known, err := s.knownDomain(ca.Namespace, domain)
+		known, err := c.knownDomain(ca.Namespace, domain)
 		if err != nil {
 			return "", err
 		}
 		if !known {
-			return "", fail(http.StatusNotAcceptable, fmt.Sprintf("subscription domain %q is neither a Domain in namespace %s nor a ClusterDomain", domain, ca.Namespace), nil)
+			return "", httperr.New(http.StatusNotAcceptable, fmt.Sprintf("subscription domain %q is neither a Domain in namespace %s nor a ClusterDomain", domain, ca.Namespace), nil)
 		}
 		return "https://" + subdomain + "." + domain, nil
 	}
@@ -146,12 +144,12 @@ func (s *Server) appURL(ca *v1alpha1.CAPApplication, subdomain, requested string
 	var err error
 	if ref.Kind == v1alpha1.DomainRefKindClusterDomain {
 		var cd *v1alpha1.ClusterDomain
-		if cd, err = s.caches.clusterDomain.Get(ref.Name); err == nil {
+		if cd, err = c.clusterDomain.Get(ref.Name); err == nil {
 			domain = cd.Spec.Domain
 		}
 	} else {
 		var d *v1alpha1.Domain
-		if d, err = s.caches.domains.Domains(ca.Namespace).Get(ref.Name); err == nil {
+		if d, err = c.domains.Domains(ca.Namespace).Get(ref.Name); err == nil {
 			domain = d.Spec.Domain
 		}
 	}
@@ -163,8 +161,8 @@ func (s *Server) appURL(ca *v1alpha1.CAPApplication, subdomain, requested string
 
 // knownDomain reports whether domain is the spec.domain of a Domain in namespace or of any
 // ClusterDomain (from the caches).
-func (s *Server) knownDomain(namespace, domain string) (bool, error) {
-	domains, err := s.caches.domains.Domains(namespace).List(labels.Everything())
+func (c *Directory) knownDomain(namespace, domain string) (bool, error) {
+	domains, err := c.domains.Domains(namespace).List(labels.Everything())
 	if err != nil {
 		return false, fmt.Errorf("listing Domains: %w", err)
 	}
@@ -173,7 +171,7 @@ func (s *Server) knownDomain(namespace, domain string) (bool, error) {
 			return true, nil
 		}
 	}
-	cluster, err := s.caches.clusterDomain.List(labels.Everything())
+	cluster, err := c.clusterDomain.List(labels.Everything())
 	if err != nil {
 		return false, fmt.Errorf("listing ClusterDomains: %w", err)
 	}
@@ -185,10 +183,10 @@ func (s *Server) knownDomain(namespace, domain string) (bool, error) {
 	return false, nil
 }
 
-// additionalOutput merges the CA's saas-additional-output annotation with the callback data of
+// AdditionalOutput merges the CA's saas-additional-output annotation with the callback data of
 // every CAPTenantOutput of the tenant (outputs win on equal keys). Invalid JSON is logged and
 // skipped rather than failing the callback.
-func (s *Server) additionalOutput(ctx context.Context, ca *v1alpha1.CAPApplication, tenantID string) map[string]any {
+func (c *Directory) AdditionalOutput(ctx context.Context, ca *v1alpha1.CAPApplication, tenantID string) map[string]any {
 	logger := klog.FromContext(ctx)
 	out := map[string]any{}
 	if raw := ca.Annotations[v1alpha1.AnnotationSaaSAdditionalOutput]; raw != "" {
@@ -198,7 +196,7 @@ func (s *Server) additionalOutput(ctx context.Context, ca *v1alpha1.CAPApplicati
 		}
 	}
 	sel := labels.Set{v1alpha1.LabelBTPTenantIdentifier: tenantID}.String()
-	list, err := s.sme.SmeV1alpha1().CAPTenantOutputs(ca.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	list, err := c.sme.SmeV1alpha1().CAPTenantOutputs(ca.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		logger.Error(err, "Listing CAPTenantOutputs failed", "tenantId", tenantID)
 		return out
