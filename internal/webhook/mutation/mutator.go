@@ -17,7 +17,9 @@ import (
 	smeclient "github.com/capstan-io/capstan/pkg/client/clientset/versioned"
 )
 
-// Mutator mutates admission requests for the sme.sap.com kinds.
+// Mutator mutates admission requests for the sme.sap.com kinds. Its struct and constructor
+// have the shape of validation.Validator's on purpose: both are a client and a dispatch by
+// kind.
 type Mutator struct {
 	client smeclient.Interface
 }

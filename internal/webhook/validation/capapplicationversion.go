@@ -7,7 +7,6 @@ import (
 	"golang.org/x/mod/semver"
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -42,7 +41,7 @@ func (v *Validator) validateCAPApplicationVersion(ctx context.Context, req *admi
 func (v *Validator) validateCAVCreate(ctx context.Context, cav *v1alpha1.CAPApplicationVersion) (admission.Result, error) {
 	spec := field.NewPath("spec")
 	var res admission.Result
-	ca, err := v.lookupApplication(ctx, cav)
+	ca, err := v.application(ctx, cav.Namespace, cav.Spec.CAPApplicationInstance)
 	if err != nil {
 		return res, err
 	}
@@ -74,22 +73,6 @@ func (v *Validator) validateCAVCreate(ctx context.Context, cav *v1alpha1.CAPAppl
 		}
 	}
 	return res, nil
-}
-
-// lookupApplication reads the version's CAPApplication; nil without error when it does not
-// exist or is not named.
-func (v *Validator) lookupApplication(ctx context.Context, cav *v1alpha1.CAPApplicationVersion) (*v1alpha1.CAPApplication, error) {
-	if cav.Spec.CAPApplicationInstance == "" {
-		return nil, nil
-	}
-	ca, err := v.client.SmeV1alpha1().CAPApplications(cav.Namespace).Get(ctx, cav.Spec.CAPApplicationInstance, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading CAPApplication %s/%s: %w", cav.Namespace, cav.Spec.CAPApplicationInstance, err)
-	}
-	return ca, nil
 }
 
 // duplicateVersion returns the name of another version of the same application whose version

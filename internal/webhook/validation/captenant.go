@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	admissionv1 "k8s.io/api/admission/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -117,21 +116,6 @@ func (v *Validator) validateCATDelete(ctx context.Context, cat *v1alpha1.CAPTena
 	return admission.Result{Errors: field.ErrorList{field.Forbidden(path, fmt.Sprintf(
 		"the Ready provider tenant of CAPApplication %s (Consistent, with spec.provider) cannot be deleted: delete the CAPApplication or remove its provider section",
 		ca.Name))}}, nil
-}
-
-// application reads a CAPApplication; nil without error when it does not exist.
-func (v *Validator) application(ctx context.Context, namespace, name string) (*v1alpha1.CAPApplication, error) {
-	if name == "" {
-		return nil, nil
-	}
-	ca, err := v.client.SmeV1alpha1().CAPApplications(namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading CAPApplication %s/%s: %w", namespace, name, err)
-	}
-	return ca, nil
 }
 
 // findTenant returns the CAPTenant of namespace with the given tenant id: by the

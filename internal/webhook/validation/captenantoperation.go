@@ -141,18 +141,3 @@ func stepWorkloadExists(step v1alpha1.CAPTenantOperationStep, cav *v1alpha1.CAPA
 	}
 	return false
 }
-
-// version reads a CAPApplicationVersion; nil without error when it does not exist.
-func (v *Validator) version(ctx context.Context, namespace, name string) (*v1alpha1.CAPApplicationVersion, error) {
-	if name == "" {
-		return nil, nil
-	}
-	cav, err := v.client.SmeV1alpha1().CAPApplicationVersions(namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading CAPApplicationVersion %s/%s: %w", namespace, name, err)
-	}
-	return cav, nil
-}

@@ -12,8 +12,11 @@ import (
 	"fmt"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capstan-io/capstan/internal/webhook/admission"
+	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 	smeclient "github.com/capstan-io/capstan/pkg/client/clientset/versioned"
 )
 
@@ -59,4 +62,32 @@ func decode(req *admissionv1.AdmissionRequest, newObj, oldObj any) error {
 		return &admission.DecodeError{Err: fmt.Errorf("%s %s: %w", req.Kind.Kind, admission.ObjectName(req.Namespace, req.Name), err)}
 	}
 	return nil
+}
+
+// application reads a CAPApplication; nil without error when name is empty or it does not
+// exist.
+func (v *Validator) application(ctx context.Context, namespace, name string) (*v1alpha1.CAPApplication, error) {
+	return getIfExists(ctx, v.client.SmeV1alpha1().CAPApplications(namespace).Get, "CAPApplication", namespace, name)
+}
+
+// version reads a CAPApplicationVersion; nil without error when name is empty or it does
+// not exist.
+func (v *Validator) version(ctx context.Context, namespace, name string) (*v1alpha1.CAPApplicationVersion, error) {
+	return getIfExists(ctx, v.client.SmeV1alpha1().CAPApplicationVersions(namespace).Get, "CAPApplicationVersion", namespace, name)
+}
+
+// getIfExists reads an object with get; nil without error when name is empty or the object
+// does not exist, so that the rules depending on it are skipped and the others still run.
+func getIfExists[T any](ctx context.Context, get func(context.Context, string, metav1.GetOptions) (*T, error), kind, namespace, name string) (*T, error) {
+	if name == "" {
+		return nil, nil
+	}
+	obj, err := get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s %s/%s: %w", kind, namespace, name, err)
+	}
+	return obj, nil
 }
