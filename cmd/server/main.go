@@ -64,29 +64,22 @@ func newCommand() cli.Command {
 // addFlags registers the flags and their environment variables.
 func (o *options) addFlags(fs *cli.FlagSet) {
 	s := &o.server
-	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig; default: KUBECONFIG, ~/.kube/config, then in-cluster.")
-	fs.Float32Var(&o.qps, "client-qps", o.qps, "Kubernetes client queries per second.")
-	fs.IntVar(&o.burst, "client-burst", o.burst, "Kubernetes client burst.")
-	fs.IntVar(&o.port, "port", o.port, "Port of the subscription API.")
-	fs.Env("port", "PORT")
-	fs.BoolVar(&o.tlsEnabled, "tls-enabled", false, "Serve the subscription API over HTTPS with --tls-cert-file and --tls-key-file.")
-	fs.Env("tls-enabled", "TLS_ENABLED")
-	fs.StringVar(&s.TLSCertFile, "tls-cert-file", s.TLSCertFile, "Serving certificate (PEM) when TLS is enabled.")
-	fs.Env("tls-cert-file", "TLS_CERT")
-	fs.StringVar(&s.TLSKeyFile, "tls-key-file", s.TLSKeyFile, "Serving key (PEM) when TLS is enabled.")
-	fs.Env("tls-key-file", "TLS_KEY")
+	cli.Var(fs, &o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig; default: KUBECONFIG, ~/.kube/config, then in-cluster.")
+	cli.Var(fs, &o.qps, "client-qps", "", "Kubernetes client queries per second.")
+	cli.Var(fs, &o.burst, "client-burst", "", "Kubernetes client burst.")
+	cli.Var(fs, &o.port, "port", "PORT", "Port of the subscription API.")
+	cli.Var(fs, &o.tlsEnabled, "tls-enabled", "TLS_ENABLED", "Serve the subscription API over HTTPS with --tls-cert-file and --tls-key-file.")
+	cli.Var(fs, &s.TLSCertFile, "tls-cert-file", "TLS_CERT", "Serving certificate (PEM) when TLS is enabled.")
+	cli.Var(fs, &s.TLSKeyFile, "tls-key-file", "TLS_KEY", "Serving key (PEM) when TLS is enabled.")
 	cli.AddMetricsAddressFlag(fs, &s.MetricsAddr)
-	fs.StringVar(&s.Identity, "identity", "", "Names this instance in pending-callback claims; empty picks a random one.")
-	fs.Env("identity", "POD_NAME")
-	fs.DurationVar(&s.ClientTimeout, "client-timeout", s.ClientTimeout, "Timeout of each outgoing HTTP request (XSUAA, token service, callbacks).")
-	fs.DurationVar(&s.RequestTimeout, "request-timeout", s.RequestTimeout, "Time limit for handling one incoming request.")
-	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", s.ShutdownTimeout, "Time allowed for in-flight requests and callbacks at shutdown.")
-	fs.DurationVar(&s.DefaultCallbackTimeout, "default-callback-timeout", s.DefaultCallbackTimeout, "How long a tenant operation may take when the credentials do not say.")
-	fs.Int64Var(&s.MaxBodyBytes, "max-body-bytes", s.MaxBodyBytes, "Maximum request body size.")
-	fs.IntVar(&s.MaxRequestsInFlight, "max-requests-in-flight", s.MaxRequestsInFlight, "API requests handled at once; more are answered 429.")
-	fs.Env("max-requests-in-flight", "MAX_REQUESTS_IN_FLIGHT")
-	fs.StringVar(&o.clientCAFile, "client-ca-file", "", "PEM bundle of the CAs the Subscription Manager's forwarded client certificate must chain to; every certificate in it is a trust anchor. Empty refuses all SMS requests.")
-	fs.Env("client-ca-file", "CLIENT_CA_FILE")
+	cli.Var(fs, &s.Identity, "identity", "POD_NAME", "Names this instance in pending-callback claims; empty picks a random one.")
+	cli.Var(fs, &s.ClientTimeout, "client-timeout", "", "Timeout of each outgoing HTTP request (XSUAA, token service, callbacks).")
+	cli.Var(fs, &s.RequestTimeout, "request-timeout", "", "Time limit for handling one incoming request.")
+	cli.Var(fs, &s.ShutdownTimeout, "shutdown-timeout", "", "Time allowed for in-flight requests and callbacks at shutdown.")
+	cli.Var(fs, &s.DefaultCallbackTimeout, "default-callback-timeout", "", "How long a tenant operation may take when the credentials do not say.")
+	cli.Var(fs, &s.MaxBodyBytes, "max-body-bytes", "", "Maximum request body size.")
+	cli.Var(fs, &s.MaxRequestsInFlight, "max-requests-in-flight", "MAX_REQUESTS_IN_FLIGHT", "API requests handled at once; more are answered 429.")
+	cli.Var(fs, &o.clientCAFile, "client-ca-file", "CLIENT_CA_FILE", "PEM bundle of the CAs the Subscription Manager's forwarded client certificate must chain to; every certificate in it is a trust anchor. Empty refuses all SMS requests.")
 }
 
 // validate checks the options and derives the API address.
@@ -96,8 +89,8 @@ func (o *options) validate(fs *cli.FlagSet) error {
 		return fmt.Errorf("%s: %d is not a port number (1-65535)", fs.Source("port"), o.port)
 	}
 	s.Addr = fmt.Sprintf(":%d", o.port)
-	if err := cli.ValidateAddress(s.MetricsAddr); err != nil {
-		return fmt.Errorf("%s: %w", fs.Source(cli.MetricsAddressFlag), err)
+	if err := cli.ValidateMetricsAddress(fs, s.MetricsAddr); err != nil {
+		return err
 	}
 	if o.tlsEnabled && (s.TLSCertFile == "" || s.TLSKeyFile == "") {
 		return fmt.Errorf("%s needs %s and %s", fs.Source("tls-enabled"), fs.Source("tls-cert-file"), fs.Source("tls-key-file"))

@@ -54,19 +54,15 @@ func newCommand(o *options) cli.Command {
 // addFlags registers the flags and their environment variables.
 func (o *options) addFlags(fs *cli.FlagSet) {
 	w := &o.webhook
-	fs.IntVar(&w.Port, "port", w.Port, "Port of the webhook listener.")
-	fs.Env("port", "WEBHOOK_PORT")
-	fs.BoolVar(&w.TLSEnabled, "tls-enabled", w.TLSEnabled, "Serve the webhooks over TLS; the API server requires it.")
-	fs.Env("tls-enabled", "TLS_ENABLED")
-	fs.StringVar(&w.CertFile, "tls-cert-file", w.CertFile, "Serving certificate, reloaded when it changes.")
-	fs.Env("tls-cert-file", "TLS_CERT")
-	fs.StringVar(&w.KeyFile, "tls-key-file", w.KeyFile, "Serving key, reloaded when it changes.")
-	fs.Env("tls-key-file", "TLS_KEY")
-	fs.DurationVar(&w.CertReloadInterval, "cert-reload-interval", w.CertReloadInterval, "How often the certificate files are checked for changes.")
+	cli.Var(fs, &w.Port, "port", "WEBHOOK_PORT", "Port of the webhook listener.")
+	cli.Var(fs, &w.TLSEnabled, "tls-enabled", "TLS_ENABLED", "Serve the webhooks over TLS; the API server requires it.")
+	cli.Var(fs, &w.CertFile, "tls-cert-file", "TLS_CERT", "Serving certificate, reloaded when it changes.")
+	cli.Var(fs, &w.KeyFile, "tls-key-file", "TLS_KEY", "Serving key, reloaded when it changes.")
+	cli.Var(fs, &w.CertReloadInterval, "cert-reload-interval", "", "How often the certificate files are checked for changes.")
 	cli.AddMetricsAddressFlag(fs, &o.metricsAddr)
-	fs.StringVar(&w.BindAddress, "bind-address", "", "Address of the webhook listener (all interfaces when empty).")
-	fs.DurationVar(&w.ShutdownTimeout, "shutdown-timeout", w.ShutdownTimeout, "How long in-flight reviews may take after SIGTERM.")
-	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig; default: KUBECONFIG, ~/.kube/config, then the in-cluster configuration.")
+	cli.Var(fs, &w.BindAddress, "bind-address", "", "Address of the webhook listener (all interfaces when empty).")
+	cli.Var(fs, &w.ShutdownTimeout, "shutdown-timeout", "", "How long in-flight reviews may take after SIGTERM.")
+	cli.Var(fs, &o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig; default: KUBECONFIG, ~/.kube/config, then the in-cluster configuration.")
 	o.renewal.addFlags(fs)
 }
 
@@ -76,8 +72,8 @@ func (o *options) validate(fs *cli.FlagSet) error {
 	if w.Port < 0 || w.Port > 65535 {
 		return fmt.Errorf("%s: %d is not a port number", fs.Source("port"), w.Port)
 	}
-	if err := cli.ValidateAddress(o.metricsAddr); err != nil {
-		return fmt.Errorf("%s: %w", fs.Source(cli.MetricsAddressFlag), err)
+	if err := cli.ValidateMetricsAddress(fs, o.metricsAddr); err != nil {
+		return err
 	}
 	if w.TLSEnabled && (w.CertFile == "" || w.KeyFile == "") {
 		return fmt.Errorf("%s needs %s and %s", fs.Source("tls-enabled"), fs.Source("tls-cert-file"), fs.Source("tls-key-file"))

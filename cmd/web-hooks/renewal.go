@@ -26,17 +26,12 @@ func newRenewalOptions() renewalOptions {
 
 // addFlags registers the renewal flags and the variables the chart sets.
 func (o *renewalOptions) addFlags(fs *cli.FlagSet) {
-	fs.StringVar(&o.secretName, "cert-secret-name", o.secretName, "Secret (in --cert-secret-namespace) whose serving certificate the webhook renews before it expires, re-signed by the CA in it; empty: no renewal.")
-	fs.Env("cert-secret-name", "CERT_SECRET_NAME")
-	fs.StringVar(&o.cfg.Namespace, "cert-secret-namespace", o.cfg.Namespace, "Namespace of the certificate Secret (the pod's namespace).")
-	fs.Env("cert-secret-namespace", "POD_NAMESPACE")
-	fs.StringVar(&o.cfg.ServiceName, "cert-service-name", o.cfg.ServiceName, "Service whose DNS names a renewed certificate holds.")
-	fs.Env("cert-service-name", "CERT_SERVICE_NAME")
-	fs.DurationVar(&o.cfg.Validity, "cert-validity", o.cfg.Validity, "Validity of a renewed certificate.")
-	fs.Env("cert-validity", "CERT_VALIDITY")
-	fs.DurationVar(&o.cfg.RenewBefore, "cert-renew-before", o.cfg.RenewBefore, "Renew the certificate when it expires within this time.")
-	fs.Env("cert-renew-before", "CERT_RENEW_BEFORE")
-	fs.DurationVar(&o.interval, "cert-check-interval", o.interval, "How often the certificate in the Secret is checked.")
+	cli.Var(fs, &o.secretName, "cert-secret-name", "CERT_SECRET_NAME", "Secret (in --cert-secret-namespace) whose serving certificate the webhook renews before it expires, re-signed by the CA in it; empty: no renewal.")
+	cli.Var(fs, &o.cfg.Namespace, "cert-secret-namespace", "POD_NAMESPACE", "Namespace of the certificate Secret (the pod's namespace).")
+	cli.Var(fs, &o.cfg.ServiceName, "cert-service-name", "CERT_SERVICE_NAME", "Service whose DNS names a renewed certificate holds.")
+	cli.Var(fs, &o.cfg.Validity, "cert-validity", "CERT_VALIDITY", "Validity of a renewed certificate.")
+	cli.Var(fs, &o.cfg.RenewBefore, "cert-renew-before", "CERT_RENEW_BEFORE", "Renew the certificate when it expires within this time.")
+	cli.Var(fs, &o.interval, "cert-check-interval", "", "How often the certificate in the Secret is checked.")
 }
 
 // validate checks the options when renewal is enabled.

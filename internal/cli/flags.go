@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -35,6 +36,34 @@ func newFlagSet(name string) *FlagSet {
 // Env makes the environment variable env the fallback of the flag and names it in --help.
 func (f *FlagSet) Env(flag, env string) {
 	f.bind(flag, env, nil)
+}
+
+// Value is a type Var registers a flag of.
+type Value interface {
+	string | bool | int | int64 | float32 | time.Duration
+}
+
+// Var registers the flag name for *p, with *p as its default, and, unless env is empty, the
+// environment variable env as its fallback (named in --help): one call per setting, in the
+// same way in every binary.
+func Var[T Value](fs *FlagSet, p *T, name, env, usage string) {
+	switch v := any(p).(type) {
+	case *string:
+		fs.StringVar(v, name, *v, usage)
+	case *bool:
+		fs.BoolVar(v, name, *v, usage)
+	case *int:
+		fs.IntVar(v, name, *v, usage)
+	case *int64:
+		fs.Int64Var(v, name, *v, usage)
+	case *float32:
+		fs.Float32Var(v, name, *v, usage)
+	case *time.Duration:
+		fs.DurationVar(v, name, *v, usage)
+	}
+	if env != "" {
+		fs.Env(name, env)
+	}
 }
 
 // EnvPort makes env, a port number, the fallback of an address flag: PORT=9090 sets ":9090".

@@ -179,6 +179,15 @@ func AddMetricsAddressFlag(fs *FlagSet, p *string) {
 	fs.EnvPort(MetricsAddressFlag, "METRICS_PORT")
 }
 
+// ValidateMetricsAddress checks the address of AddMetricsAddressFlag; the error names the
+// flag or variable that set it.
+func ValidateMetricsAddress(fs *FlagSet, addr string) error {
+	if err := ValidateAddress(addr); err != nil {
+		return fmt.Errorf("%s: %w", fs.Source(MetricsAddressFlag), err)
+	}
+	return nil
+}
+
 // opsShutdownTimeout bounds the shutdown of the OpsServer after the command stopped.
 const opsShutdownTimeout = 5 * time.Second
 

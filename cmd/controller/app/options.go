@@ -65,52 +65,36 @@ func NewOptions() *Options {
 	return o
 }
 
-// AddFlags registers the command-line flags and their environment variables.
+// AddFlags registers the command-line flags and their environment variables: one cli.Var per
+// setting, as in the other two binaries (the lists look alike by design).
 func (o *Options) AddFlags(fs *cli.FlagSet) {
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Path to a kubeconfig; default: KUBECONFIG, ~/.kube/config, then the in-cluster configuration.")
-	fs.Float32Var(&o.QPS, "client-qps", o.QPS, "Queries per second to the API server.")
-	fs.Env("client-qps", "CLIENT_QPS")
-	fs.IntVar(&o.Burst, "client-burst", o.Burst, "Burst of queries to the API server.")
-	fs.Env("client-burst", "CLIENT_BURST")
+	cli.Var(fs, &o.Kubeconfig, "kubeconfig", "", "Path to a kubeconfig; default: KUBECONFIG, ~/.kube/config, then the in-cluster configuration.")
+	cli.Var(fs, &o.QPS, "client-qps", "CLIENT_QPS", "Queries per second to the API server.")
+	cli.Var(fs, &o.Burst, "client-burst", "CLIENT_BURST", "Burst of queries to the API server.")
 	cli.AddMetricsAddressFlag(fs, &o.MetricsAddress)
-	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect a leader through a Lease before reconciling, so that replicas can run as standbys.")
-	fs.StringVar(&o.LeaseName, "leader-election-lease", o.LeaseName, "Name of the leader-election Lease in the operator namespace.")
-	fs.DurationVar(&o.LeaderElection.LeaseDuration, "leader-elect-lease-duration", o.LeaderElection.LeaseDuration, "How long a standby waits after the last renewal it saw before it takes the Lease.")
-	fs.DurationVar(&o.LeaderElection.RenewDeadline, "leader-elect-renew-deadline", o.LeaderElection.RenewDeadline, "How long the leader tries to renew before it gives up leadership.")
-	fs.DurationVar(&o.LeaderElection.RetryPeriod, "leader-elect-retry-period", o.LeaderElection.RetryPeriod, "Interval of renewals and of a standby's attempts (jittered up to 2.2 times).")
-	fs.StringVar(&o.Controller.OperatorNamespace, "operator-namespace", o.Controller.OperatorNamespace, "Namespace of the operator; default: POD_NAMESPACE, then the service account's namespace.")
-	fs.StringVar(&o.Controller.CertManager, "cert-manager", o.Controller.CertManager, `Certificate API: "gardener" or "cert-manager.io"; empty detects it.`)
-	fs.Env("cert-manager", "CERT_MANAGER")
-	fs.StringVar(&o.Controller.DNSManager, "dns-manager", o.Controller.DNSManager, `DNS API: "gardener" or "kubernetes"; empty detects it.`)
-	fs.Env("dns-manager", "DNS_MANAGER")
-	fs.StringVar(&o.Controller.DNSTarget, "dns-target", o.Controller.DNSTarget, "Default DNS target of domains.")
-	fs.Env("dns-target", "DNS_TARGET")
-	fs.IntVar(&o.Controller.MaxTenantVersionHistory, "max-tenant-version-history", o.Controller.MaxTenantVersionHistory, "Length of a tenant's version history.")
-	fs.Env("max-tenant-version-history", "MAX_TENANT_VERSION_HISTORY")
-	fs.IntVar(&o.Controller.TenantOperationHistory, "tenant-operation-history", o.Controller.TenantOperationHistory, "Finished CAPTenantOperations kept per tenant.")
-	fs.Env("tenant-operation-history", "TENANT_OPERATION_HISTORY")
-	fs.DurationVar(&o.Controller.RetryInitialDelay, "retry-initial-delay", o.Controller.RetryInitialDelay, "Delay before retrying a failed tenant operation; doubles per attempt.")
-	fs.Env("retry-initial-delay", "TENANT_OPERATION_RETRY_INITIAL_DELAY")
-	fs.DurationVar(&o.Controller.RetryMaxDelay, "retry-max-delay", o.Controller.RetryMaxDelay, "Upper bound of the retry delay.")
-	fs.Env("retry-max-delay", "TENANT_OPERATION_RETRY_MAX_DELAY")
-	fs.IntVar(&o.Controller.RetryMaxAttempts, "retry-attempts", o.Controller.RetryMaxAttempts, "Automatic retries of a failed tenant operation (0 disables them).")
-	fs.Env("retry-attempts", "TENANT_OPERATION_RETRY_ATTEMPTS")
-	fs.DurationVar(&o.Controller.RolloutDelay, "rollout-delay", o.Controller.RolloutDelay, "Wait after a binding Secret of an application with rolloutOnCredentialUpdate changed before its consumers roll; changes meanwhile join the batch; at least 1s.")
-	fs.Env("rollout-delay", "ROLLOUT_DELAY")
+	cli.Var(fs, &o.LeaderElect, "leader-elect", "", "Elect a leader through a Lease before reconciling, so that replicas can run as standbys.")
+	cli.Var(fs, &o.LeaseName, "leader-election-lease", "", "Name of the leader-election Lease in the operator namespace.")
+	cli.Var(fs, &o.LeaderElection.LeaseDuration, "leader-elect-lease-duration", "", "How long a standby waits after the last renewal it saw before it takes the Lease.")
+	cli.Var(fs, &o.LeaderElection.RenewDeadline, "leader-elect-renew-deadline", "", "How long the leader tries to renew before it gives up leadership.")
+	cli.Var(fs, &o.LeaderElection.RetryPeriod, "leader-elect-retry-period", "", "Interval of renewals and of a standby's attempts (jittered up to 2.2 times).")
+	cli.Var(fs, &o.Controller.OperatorNamespace, "operator-namespace", "", "Namespace of the operator; default: POD_NAMESPACE, then the service account's namespace.")
+	cli.Var(fs, &o.Controller.CertManager, "cert-manager", "CERT_MANAGER", `Certificate API: "gardener" or "cert-manager.io"; empty detects it.`)
+	cli.Var(fs, &o.Controller.DNSManager, "dns-manager", "DNS_MANAGER", `DNS API: "gardener" or "kubernetes"; empty detects it.`)
+	cli.Var(fs, &o.Controller.DNSTarget, "dns-target", "DNS_TARGET", "Default DNS target of domains.")
+	cli.Var(fs, &o.Controller.MaxTenantVersionHistory, "max-tenant-version-history", "MAX_TENANT_VERSION_HISTORY", "Length of a tenant's version history.")
+	cli.Var(fs, &o.Controller.TenantOperationHistory, "tenant-operation-history", "TENANT_OPERATION_HISTORY", "Finished CAPTenantOperations kept per tenant.")
+	cli.Var(fs, &o.Controller.RetryInitialDelay, "retry-initial-delay", "TENANT_OPERATION_RETRY_INITIAL_DELAY", "Delay before retrying a failed tenant operation; doubles per attempt.")
+	cli.Var(fs, &o.Controller.RetryMaxDelay, "retry-max-delay", "TENANT_OPERATION_RETRY_MAX_DELAY", "Upper bound of the retry delay.")
+	cli.Var(fs, &o.Controller.RetryMaxAttempts, "retry-attempts", "TENANT_OPERATION_RETRY_ATTEMPTS", "Automatic retries of a failed tenant operation (0 disables them).")
+	cli.Var(fs, &o.Controller.RolloutDelay, "rollout-delay", "ROLLOUT_DELAY", "Wait after a binding Secret of an application with rolloutOnCredentialUpdate changed before its consumers roll; changes meanwhile join the batch; at least 1s.")
 	vc := &o.Controller.VersionCleanup
-	fs.StringVar(&vc.PrometheusAddress, "prometheus-address", vc.PrometheusAddress, "URL of the Prometheus server that version-cleanup deletion rules query; empty: versions with deletion rules are kept.")
-	fs.Env("prometheus-address", "PROMETHEUS_ADDRESS")
-	fs.DurationVar(&vc.EvaluationInterval, "metrics-eval-interval", vc.EvaluationInterval, "Time between two version-cleanup evaluations.")
-	fs.Env("metrics-eval-interval", "METRICS_EVAL_INTERVAL")
-	fs.DurationVar(&vc.ClientRetryDelay, "prom-acquire-client-retry-delay", vc.ClientRetryDelay, "Wait after a failed connection to Prometheus before the next attempt.")
-	fs.Env("prom-acquire-client-retry-delay", "PROM_ACQUIRE_CLIENT_RETRY_DELAY")
-	fs.DurationVar(&vc.QueryTimeout, "prometheus-query-timeout", vc.QueryTimeout, "Timeout of each Prometheus query of version cleanup.")
-	fs.Env("prometheus-query-timeout", "PROMETHEUS_QUERY_TIMEOUT")
-	fs.BoolVar(&o.DetailedMetrics, "detailed-metrics", o.DetailedMetrics, "Export per-tenant metric families.")
-	fs.Env("detailed-metrics", "DETAILED_OPERATIONAL_METRICS")
+	cli.Var(fs, &vc.PrometheusAddress, "prometheus-address", "PROMETHEUS_ADDRESS", "URL of the Prometheus server that version-cleanup deletion rules query; empty: versions with deletion rules are kept.")
+	cli.Var(fs, &vc.EvaluationInterval, "metrics-eval-interval", "METRICS_EVAL_INTERVAL", "Time between two version-cleanup evaluations.")
+	cli.Var(fs, &vc.ClientRetryDelay, "prom-acquire-client-retry-delay", "PROM_ACQUIRE_CLIENT_RETRY_DELAY", "Wait after a failed connection to Prometheus before the next attempt.")
+	cli.Var(fs, &vc.QueryTimeout, "prometheus-query-timeout", "PROMETHEUS_QUERY_TIMEOUT", "Timeout of each Prometheus query of version cleanup.")
+	cli.Var(fs, &o.DetailedMetrics, "detailed-metrics", "DETAILED_OPERATIONAL_METRICS", "Export per-tenant metric families.")
 	for _, reg := range Registry {
-		fs.IntVar(o.Workers[reg.Name], reg.Name+"-workers", *o.Workers[reg.Name], fmt.Sprintf("Workers of the %s controller, at least 1.", reg.Name))
-		fs.Env(reg.Name+"-workers", reg.WorkersEnv)
+		cli.Var(fs, o.Workers[reg.Name], reg.Name+"-workers", reg.WorkersEnv, fmt.Sprintf("Workers of the %s controller, at least 1.", reg.Name))
 	}
 	fs.StringSliceVar(&o.Controllers, "controllers", o.Controllers, "Controllers to run: '*' for all, or a list of names ("+strings.Join(names(Registry), ", ")+").")
 }
@@ -131,8 +115,8 @@ func (o *Options) workers(reg Registration) int {
 // Validate checks the options; errors name the flag or environment variable that set the
 // value.
 func (o *Options) Validate(fs *cli.FlagSet) error {
-	if err := cli.ValidateAddress(o.MetricsAddress); err != nil {
-		return fmt.Errorf("%s: %w", fs.Source(cli.MetricsAddressFlag), err)
+	if err := cli.ValidateMetricsAddress(fs, o.MetricsAddress); err != nil {
+		return err
 	}
 	if o.QPS <= 0 || o.Burst <= 0 {
 		return fmt.Errorf("%s and %s must be positive", fs.Source("client-qps"), fs.Source("client-burst"))

@@ -135,7 +135,9 @@ func TestFailedControllersReleaseLease(t *testing.T) {
 }
 
 // TestReadyOnlyWhileControllersRun checks /readyz without leader election: false while the
-// controllers are built, true while they run; Run returns nil when the context ends.
+// controllers are built, true while they run; Run returns nil when the context ends. Its
+// set-up is TestFailedControllersReleaseLease's without leader election, deliberately spelt
+// out in both.
 func TestReadyOnlyWhileControllersRun(t *testing.T) {
 	env := testenv.Current()
 	ns := env.NewNamespace(t)
