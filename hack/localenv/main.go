@@ -18,7 +18,7 @@ import (
 	"path/filepath"
 
 	"github.com/capstan-io/capstan/hack/localenv/localenv"
-	"github.com/capstan-io/capstan/internal/testenv"
+	"github.com/capstan-io/capstan/internal/testenv/tools"
 )
 
 func main() {
@@ -38,7 +38,7 @@ func main() {
 // environment package stops the session (child processes first), then the environment, and
 // exits.
 func run(opts localenv.Options) error {
-	root, err := testenv.RepoRoot()
+	root, err := tools.RepoRoot()
 	if err != nil {
 		return err
 	}

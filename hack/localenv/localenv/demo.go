@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/capstan-io/capstan/hack/localenv/localenv/issuer"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -72,7 +73,7 @@ func demoSecrets(ca *v1alpha1.CAPApplication, secrets []*corev1.Secret, issuerUR
 		case svc.Class == "xsuaa":
 			xsappname = secret.StringData["xsappname"]
 		case svc.Class == "saas-registry":
-			creds, err := json.Marshal(map[string]any{"clientid": demoSaaSClientID, "url": issuerURL, "uaadomain": demoUAADomain,
+			creds, err := json.Marshal(map[string]any{"clientid": issuer.SaaSClientID, "url": issuerURL, "uaadomain": issuer.UAADomain,
 				"xsappname": ca.Spec.BTPAppName + "!b1", "saas_registry_url": "https://saas-registry.local.example.com"})
 			if err != nil {
 				return "", err
@@ -169,7 +170,7 @@ func ready(cat *v1alpha1.CAPTenant, version string) bool {
 // a token of the XSUAA stand-in, and expects 202 Accepted. There is no STATUS_CALLBACK: the
 // demo watches the tenant instead.
 func (s *Session) subscribe(ctx context.Context, ca *v1alpha1.CAPApplication, t *DemoTenant) error {
-	token, err := s.issuer.token(s.issuer.xsappname)
+	token, err := s.issuer.Token(s.xsappname)
 	if err != nil {
 		return err
 	}

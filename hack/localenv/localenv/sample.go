@@ -69,7 +69,7 @@ func (s *Session) createSecrets(ctx context.Context, ca *v1alpha1.CAPApplication
 		return err
 	}
 	if s.issuer != nil {
-		if s.issuer.xsappname, err = demoSecrets(ca, secrets, s.issuer.xsuaa.URL); err != nil {
+		if s.xsappname, err = demoSecrets(ca, secrets, s.issuer.URL()); err != nil {
 			return err
 		}
 	}

@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/capstan-io/capstan/hack/localenv/localenv/issuer"
 	"github.com/capstan-io/capstan/internal/kube"
 	"github.com/capstan-io/capstan/internal/testenv"
+	"github.com/capstan-io/capstan/internal/testenv/tools"
 )
 
 // Session is a running local environment with the operator. Create it with Run and end it
@@ -39,7 +41,10 @@ type Session struct {
 	opts    Options
 	clients *kube.Clients
 	// issuer is the XSUAA stand-in of the demo, nil without it.
-	issuer *issuer
+	issuer *issuer.Issuer
+	// xsappname is the xsappname of the sample's xsuaa binding, the audience of the
+	// issuer's tokens.
+	xsappname string
 	// cancel ends the background loops (the cert-manager stand-in); loops waits for them.
 	cancel context.CancelFunc
 	loops  sync.WaitGroup
@@ -64,7 +69,7 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := testenv.RepoRoot()
+	root, err := tools.RepoRoot()
 	if err != nil {
 		return nil, fmt.Errorf("localenv: %w", err)
 	}
@@ -121,9 +126,12 @@ func (s *Session) start(ctx context.Context, bins map[string]string) error {
 		}
 	}
 	if s.opts.Demo {
-		if err := s.startIssuer(); err != nil {
+		iss, err := issuer.Start(s.opts.issuerCAFile())
+		if err != nil {
 			return err
 		}
+		s.issuer = iss
+		s.opts.Logf("demo: XSUAA stand-in at %s", iss.URL())
 	}
 	if err := s.startWebhooks(ctx, bins["web-hooks"]); err != nil {
 		return err
@@ -194,7 +202,7 @@ func (s *Session) Stop() error {
 		}
 		wg.Wait()
 		if s.issuer != nil {
-			s.issuer.close()
+			s.issuer.Close()
 		}
 		s.stopErr = errors.Join(append(errs, s.Env.Stop())...)
 	})

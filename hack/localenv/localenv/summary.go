@@ -24,7 +24,7 @@ func (s *Session) PrintSummary(w io.Writer) error {
 		if err := s.Demo.print(w); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "\nXSUAA stand-in (tokens for the subscription server): %s\n", s.issuer.xsuaa.URL)
+		fmt.Fprintf(w, "\nXSUAA stand-in (tokens for the subscription server): %s\n", s.issuer.URL())
 	}
 	fmt.Fprintf(w, "\nUse the cluster:\n  export KUBECONFIG=%s\n  kubectl get cap -A\n", s.Kubeconfig)
 	fmt.Fprintf(w, "\nOperator (namespace %s):\n", OperatorNamespace)

@@ -6,39 +6,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/capstan-io/capstan/hack/localenv/localenv/issuer"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
-
-func TestProgramTBTurnsFatalIntoAnError(t *testing.T) {
-	tb := &programTB{}
-	ran := []string{}
-	err := tb.do(func() {
-		tb.Cleanup(func() { ran = append(ran, "first") })
-		tb.Cleanup(func() { ran = append(ran, "second") })
-		tb.Fatalf("broken %d", 1)
-		ran = append(ran, "after Fatalf")
-	})
-	if err == nil || err.Error() != "broken 1" {
-		t.Fatalf("do = %v, want the Fatalf message", err)
-	}
-	tb.cleanup()
-	tb.cleanup() // a second cleanup runs nothing
-	if strings.Join(ran, ",") != "second,first" {
-		t.Errorf("ran %v, want the cleanups last first and nothing after Fatalf", ran)
-	}
-	if err := tb.do(func() {}); err != nil {
-		t.Errorf("do without Fatal = %v", err)
-	}
-}
-
-func TestProgramTBPropagatesOtherPanics(t *testing.T) {
-	defer func() {
-		if r := recover(); r != "boom" {
-			t.Errorf("recovered %v, want the original panic", r)
-		}
-	}()
-	_ = (&programTB{}).do(func() { panic("boom") })
-}
 
 func TestDemoSecrets(t *testing.T) {
 	ca := &v1alpha1.CAPApplication{}
@@ -57,7 +27,7 @@ func TestDemoSecrets(t *testing.T) {
 		t.Fatalf("demoSecrets = %q, %v", xsappname, err)
 	}
 	creds := saas.StringData["credentials"]
-	for _, want := range []string{`"clientid":"` + demoSaaSClientID + `"`, `"uaadomain":"localhost"`, `"url":"https://localhost:1234"`} {
+	for _, want := range []string{`"clientid":"` + issuer.SaaSClientID + `"`, `"uaadomain":"localhost"`, `"url":"https://localhost:1234"`} {
 		if !strings.Contains(creds, want) {
 			t.Errorf("saas-registry credentials %s lack %s", creds, want)
 		}

@@ -1,4 +1,8 @@
-package localenv
+// Package issuer is the local demo's stand-in for XSUAA: the fake of
+// internal/server/servertest (discovery, token keys, token endpoint on
+// https://localhost:<port>), run outside a test. It issues tokens to the SaaS registry's
+// client for the sample application's xsappname, as XSUAA does for subscription requests.
+package issuer
 
 import (
 	"crypto/x509/pkix"
@@ -11,56 +15,54 @@ import (
 	"github.com/capstan-io/capstan/internal/server/servertest"
 )
 
-// The demo's identities: the XSUAA stand-in issues tokens to the SaaS registry's client for
-// the sample application's xsappname, as XSUAA does for subscription requests.
+// The demo's identities.
 const (
-	// demoSaaSClientID is the client id of the demo's saas-registry binding.
-	demoSaaSClientID = "sb-cap-app-01!b1|saas-registry!b1"
-	// demoUAADomain is the uaadomain of the demo's saas-registry binding: the stand-in's
-	// tokens name https://localhost:<port>/token_keys as their key set.
-	demoUAADomain = "localhost"
+	// SaaSClientID is the client id of the demo's saas-registry binding.
+	SaaSClientID = "sb-cap-app-01!b1|saas-registry!b1"
+	// UAADomain is the uaadomain of the demo's saas-registry binding: the stand-in's tokens
+	// name https://localhost:<port>/token_keys as their key set.
+	UAADomain = "localhost"
 )
 
-// issuer is the demo's local stand-in for XSUAA: the fake of internal/server/servertest
-// (discovery, token keys, token endpoint on https://localhost:<port>), run outside a test.
-type issuer struct {
+// Issuer is the running stand-in.
+type Issuer struct {
 	xsuaa *servertest.XSUAA
 	tb    *programTB
-	// xsappname is the xsappname of the sample's xsuaa binding, the tokens' audience.
-	xsappname string
 }
 
-// startIssuer starts the XSUAA stand-in with a throw-away CA and writes the CA's PEM to
-// Options.issuerCAFile for the subscription server to trust.
-func (s *Session) startIssuer() error {
-	iss := &issuer{tb: &programTB{}}
+// Start starts the stand-in with a throw-away CA and writes the CA's PEM to caFile for the
+// subscription server to trust.
+func Start(caFile string) (*Issuer, error) {
+	iss := &Issuer{tb: &programTB{}}
 	err := iss.tb.do(func() {
 		ca := servertest.NewCA(iss.tb, pkix.Name{Organization: []string{"capstan local demo"}, CommonName: "local XSUAA CA"})
 		iss.xsuaa = servertest.NewXSUAA(iss.tb, ca)
 	})
 	if err != nil {
-		iss.close()
-		return fmt.Errorf("starting the XSUAA stand-in: %w", err)
+		iss.Close()
+		return nil, fmt.Errorf("starting the XSUAA stand-in: %w", err)
 	}
-	s.issuer = iss
-	if err := os.WriteFile(s.opts.issuerCAFile(), iss.xsuaa.CA.PEM, 0o600); err != nil {
-		return err
+	if err := os.WriteFile(caFile, iss.xsuaa.CA.PEM, 0o600); err != nil {
+		iss.Close()
+		return nil, err
 	}
-	s.opts.Logf("demo: XSUAA stand-in at %s", iss.xsuaa.URL)
-	return nil
+	return iss, nil
 }
 
-// token returns a SaaS registry token for the application with the xsappname.
-func (iss *issuer) token(xsappname string) (string, error) {
+// URL is the stand-in's base URL.
+func (iss *Issuer) URL() string { return iss.xsuaa.URL }
+
+// Token returns a SaaS registry token for the application with the xsappname.
+func (iss *Issuer) Token(xsappname string) (string, error) {
 	var token string
 	err := iss.tb.do(func() {
-		token = iss.xsuaa.Sign(iss.tb, servertest.Claims(demoSaaSClientID, xsappname), servertest.TokenOptions{})
+		token = iss.xsuaa.Sign(iss.tb, servertest.Claims(SaaSClientID, xsappname), servertest.TokenOptions{})
 	})
 	return token, err
 }
 
-// close stops the stand-in's server.
-func (iss *issuer) close() { iss.tb.cleanup() }
+// Close stops the stand-in's server.
+func (iss *Issuer) Close() { iss.tb.cleanup() }
 
 // programTB lets a program use the testing.TB-based helpers of servertest: Fatal ends the
 // helper call (do turns it into an error) and Cleanup functions run on cleanup. Any other
