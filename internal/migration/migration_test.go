@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	metadatafake "k8s.io/client-go/metadata/fake"
 	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
 
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/internal/kube"
@@ -159,7 +160,7 @@ func TestIdentityChange(t *testing.T) {
 			labels:          map[string]string{LegacyLabelAppIdentifierHash: hash},
 			annotations:     map[string]string{LegacyAnnotationAppIdentifier: "ga.app"},
 			wantLabels:      map[string]*string{v1alpha1.LabelAppIdentifierHash: &hash, LegacyLabelAppIdentifierHash: nil},
-			wantAnnotations: map[string]*string{v1alpha1.AnnotationAppIdentifier: ptr("ga.app"), LegacyAnnotationAppIdentifier: nil},
+			wantAnnotations: map[string]*string{v1alpha1.AnnotationAppIdentifier: ptr.To("ga.app"), LegacyAnnotationAppIdentifier: nil},
 		},
 		"stale value is corrected": {
 			labels:      map[string]string{v1alpha1.LabelAppIdentifierHash: "old"},
@@ -188,8 +189,6 @@ func TestFinalizerRemovalPatch(t *testing.T) {
 		t.Errorf("patch %s", got)
 	}
 }
-
-func ptr(s string) *string { return &s }
 
 // equalChange compares two change maps by value.
 func equalChange(a, b map[string]*string) bool {

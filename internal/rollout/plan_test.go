@@ -8,6 +8,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -59,13 +60,11 @@ func tenantNames(ts []*v1alpha1.CAPTenant) []string {
 	return out
 }
 
-func ptr[T any](v T) *T { return &v }
-
 var canary = v1alpha1.RolloutWave{Name: "canary", Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"canary": "true"}}}
 
 func TestCompute(t *testing.T) {
-	pct := func(s string) *intstr.IntOrString { return ptr(intstr.FromString(s)) }
-	num := func(n int) *intstr.IntOrString { return ptr(intstr.FromInt32(int32(n))) }
+	pct := func(s string) *intstr.IntOrString { return ptr.To(intstr.FromString(s)) }
+	num := func(n int) *intstr.IntOrString { return ptr.To(intstr.FromInt32(int32(n))) }
 	canaryPause := canary
 	canaryPause.PauseAfter = true
 	canaryGate := canary
