@@ -9,7 +9,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/capstan-io/capstan/internal/testenv"
+	"github.com/capstan-io/capstan/internal/testenv/tools"
 )
 
 // ruleFile is the rules file the chart ships, relative to this directory.
@@ -19,7 +19,7 @@ const ruleFile = "../../chart/rules/capstan-alerts.yaml"
 // hack/install-tools.sh provides promtool (built from the same Prometheus module as the
 // test server); the test is skipped only when it cannot be built or installed.
 func TestAlertRules(t *testing.T) {
-	promtool, err := testenv.Tool("promtool")
+	promtool, err := tools.Path("promtool")
 	if err != nil {
 		t.Skipf("promtool unavailable: %v", err)
 	}

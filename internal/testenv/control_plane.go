@@ -18,6 +18,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/capstan-io/capstan/internal/testenv/proc"
 )
 
 // pollInterval is the interval of the package's readiness polls.
@@ -78,7 +80,7 @@ func (e *Env) discardProcesses() error {
 	procs := e.procs
 	e.procs = nil
 	e.mu.Unlock()
-	return stopProcesses(procs)
+	return proc.StopAll(procs)
 }
 
 // startEtcd starts etcd on the given loopback ports and waits until it is
@@ -113,12 +115,12 @@ func (e *Env) startAPIServer(ctx context.Context, etcdURL string, port int, host
 		"--advertise-address=127.0.0.1",
 		"--secure-port="+strconv.Itoa(port),
 		"--cert-dir="+filepath.Join(e.Dir, "apiserver-certs"),
-		"--tls-cert-file="+s.certFile,
-		"--tls-private-key-file="+s.keyFile,
-		"--service-account-key-file="+s.saPubFile,
-		"--service-account-signing-key-file="+s.saKeyFile,
+		"--tls-cert-file="+s.CertFile,
+		"--tls-private-key-file="+s.KeyFile,
+		"--service-account-key-file="+s.SAPubFile,
+		"--service-account-signing-key-file="+s.SAKeyFile,
 		"--service-account-issuer=https://kubernetes.default.svc",
-		"--token-auth-file="+s.tokensFile,
+		"--token-auth-file="+s.TokensFile,
 		"--authorization-mode=RBAC",
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--allow-privileged=true",
@@ -129,22 +131,22 @@ func (e *Env) startAPIServer(ctx context.Context, etcdURL string, port int, host
 	e.apiserver = p
 	e.apiserverAddr = apiserverAddr{etcdURL: etcdURL, port: port, host: host}
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(s.caCertPEM)
+	pool.AppendCertsFromPEM(s.CACertPEM)
 	client := &http.Client{
 		Timeout:   5 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
 	}
-	header := http.Header{"Authorization": {"Bearer " + s.adminToken}}
+	header := http.Header{"Authorization": {"Bearer " + s.AdminToken}}
 	return waitHTTP(ctx, p, client, host+"/readyz", header)
 }
 
 // waitHTTP polls url until it answers 200 OK. It fails early if p exits
 // and, on timeout, reports the last response or error with p's log tail.
-func waitHTTP(ctx context.Context, p *process, client *http.Client, url string, header http.Header) error {
+func waitHTTP(ctx context.Context, p *proc.Process, client *http.Client, url string, header http.Header) error {
 	var last string
 	for {
-		if p.exited() {
-			return p.exitError()
+		if p.Exited() {
+			return p.ExitError()
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
@@ -164,7 +166,7 @@ func waitHTTP(ctx context.Context, p *process, client *http.Client, url string, 
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready at %s: %s; last lines of %s:\n%s",
-				p.name, url, last, p.logPath, p.logTail(30))
+				p.Name, url, last, p.LogPath, p.LogTail(30))
 		case <-time.After(pollInterval):
 		}
 	}
@@ -172,11 +174,11 @@ func waitHTTP(ctx context.Context, p *process, client *http.Client, url string, 
 
 // setupClients writes the admin kubeconfig and creates the admin clients.
 func (e *Env) setupClients(host string) error {
-	e.Config = e.restConfig(host, e.secrets.adminToken)
+	e.Config = e.restConfig(host, e.secrets.AdminToken)
 	e.KubeconfigPath = filepath.Join(e.Dir, "kubeconfig")
 	kc := clientcmdapi.NewConfig()
-	kc.Clusters["testenv"] = &clientcmdapi.Cluster{Server: host, CertificateAuthorityData: e.secrets.caCertPEM}
-	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: e.secrets.adminToken}
+	kc.Clusters["testenv"] = &clientcmdapi.Cluster{Server: host, CertificateAuthorityData: e.secrets.CACertPEM}
+	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: e.secrets.AdminToken}
 	kc.Contexts["testenv"] = &clientcmdapi.Context{Cluster: "testenv", AuthInfo: "admin"}
 	kc.CurrentContext = "testenv"
 	if err := clientcmd.WriteToFile(*kc, e.KubeconfigPath); err != nil {
@@ -205,7 +207,7 @@ func (e *Env) restConfig(host, token string) *rest.Config {
 	return &rest.Config{
 		Host:            host,
 		BearerToken:     token,
-		TLSClientConfig: rest.TLSClientConfig{CAData: append([]byte(nil), e.secrets.caCertPEM...)},
+		TLSClientConfig: rest.TLSClientConfig{CAData: append([]byte(nil), e.secrets.CACertPEM...)},
 		QPS:             100,
 		Burst:           200,
 	}

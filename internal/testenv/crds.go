@@ -1,25 +1,20 @@
 package testenv
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/yaml"
+
+	"github.com/capstan-io/capstan/internal/testenv/manifests"
 )
 
 // crdSet is the result of loading the CRD manifests.
@@ -40,7 +35,7 @@ func (e *Env) loadAllCRDs(ctx context.Context) crdSet {
 		return crdSet{err: err}
 	}
 	if !e.opts.SkipThirdPartyCRDs {
-		tp, err := thirdPartyCRDFiles(ctx, e.Dir)
+		tp, err := manifests.ThirdPartyCRDFiles(ctx, e.Dir)
 		if err != nil {
 			return crdSet{err: err}
 		}
@@ -48,7 +43,7 @@ func (e *Env) loadAllCRDs(ctx context.Context) crdSet {
 	}
 	set := crdSet{files: len(files)}
 	for _, f := range files {
-		c, err := readCRDs(f)
+		c, err := manifests.ReadCRDs(f)
 		if err != nil {
 			return crdSet{err: err}
 		}
@@ -83,7 +78,7 @@ func (e *Env) projectCRDFiles() ([]string, error) {
 	}
 	var files []string
 	for _, dir := range dirs {
-		found, err := manifestFiles(dir)
+		found, err := manifests.Files(dir)
 		if errors.Is(err, fs.ErrNotExist) && !explicit {
 			continue
 		}
@@ -93,64 +88,6 @@ func (e *Env) projectCRDFiles() ([]string, error) {
 		files = append(files, found...)
 	}
 	return files, nil
-}
-
-// manifestFiles lists the *.yaml, *.yml and *.json files below dir, sorted.
-func manifestFiles(dir string) ([]string, error) {
-	var files []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		switch strings.ToLower(filepath.Ext(path)) {
-		case ".yaml", ".yml", ".json":
-			if !d.IsDir() {
-				files = append(files, path)
-			}
-		}
-		return nil
-	})
-	sort.Strings(files)
-	return files, err
-}
-
-// readCRDs parses every CustomResourceDefinition in a (multi-document)
-// YAML or JSON file. Empty documents and other kinds are skipped.
-func readCRDs(path string) ([]*apiextensionsv1.CustomResourceDefinition, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(f))
-	var crds []*apiextensionsv1.CustomResourceDefinition
-	for i := 0; ; i++ {
-		doc, err := reader.Read()
-		if err == io.EOF {
-			return crds, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", path, i, err)
-		}
-		if len(bytes.TrimSpace(doc)) == 0 {
-			continue
-		}
-		var meta metav1.TypeMeta
-		if err := yaml.Unmarshal(doc, &meta); err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", path, i, err)
-		}
-		if meta.Kind != "CustomResourceDefinition" {
-			continue
-		}
-		if meta.APIVersion != apiextensionsv1.SchemeGroupVersion.String() {
-			return nil, fmt.Errorf("%s: document %d: unsupported CRD apiVersion %q", path, i, meta.APIVersion)
-		}
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		if err := yaml.UnmarshalStrict(doc, crd); err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", path, i, err)
-		}
-		crds = append(crds, crd)
-	}
 }
 
 // InstallCRDs creates (or updates) the given CRDs and waits until every one

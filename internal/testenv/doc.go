@@ -26,5 +26,8 @@
 // Set CAPSTAN_TESTENV_KEEP_DIR=1 to keep the environment directory (logs,
 // kubeconfig, etcd data) after Stop for debugging.
 //
-// The package supports Linux (and other Unix systems without Pdeathsig).
+// The package supports Linux (and other Unix systems without Pdeathsig). Its parts live in
+// sub-packages: proc (the child processes), credentials (certificates and tokens),
+// manifests (CRDs and kwok stages), promserver (test Prometheus servers) and tools (the
+// repository root and the binaries of hack/install-tools.sh).
 package testenv

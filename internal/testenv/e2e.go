@@ -8,6 +8,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/capstan-io/capstan/internal/testenv/manifests"
+	"github.com/capstan-io/capstan/internal/testenv/proc"
 )
 
 // e2eControllers are the kube-controller-manager controllers E2E tests need.
@@ -25,7 +28,7 @@ const kwokNodeAnnotation = "kwok.x-k8s.io/node"
 // the fake node and waits until it is ready and untainted.
 func (e *Env) startE2E(ctx context.Context) error {
 	began := time.Now()
-	stages, err := e.writeKwokStages(ctx)
+	stages, err := manifests.WriteKwokStages(ctx, e.Dir, FailPodLabel)
 	if err != nil {
 		return err
 	}
@@ -38,8 +41,8 @@ func (e *Env) startE2E(ctx context.Context) error {
 		"--leader-elect=false",
 		"--kube-api-qps=1000", "--kube-api-burst=2000",
 		"--concurrent-job-syncs=50", "--concurrent-deployment-syncs=20", "--concurrent-replicaset-syncs=20",
-		"--service-account-private-key-file="+e.secrets.saKeyFile,
-		"--root-ca-file="+e.secrets.caFile,
+		"--service-account-private-key-file="+e.secrets.SAKeyFile,
+		"--root-ca-file="+e.secrets.CAFile,
 		"--secure-port=0",
 	); err != nil {
 		return err
@@ -119,8 +122,8 @@ func (e *Env) waitE2E(ctx context.Context, what string, cond func() (bool, error
 	var last error
 	for {
 		for _, p := range e.snapshotProcs() {
-			if p.exited() {
-				return p.exitError()
+			if p.Exited() {
+				return p.ExitError()
 			}
 		}
 		ok, err := cond()
@@ -139,17 +142,17 @@ func (e *Env) waitE2E(ctx context.Context, what string, cond func() (bool, error
 }
 
 // snapshotProcs returns a copy of the process list.
-func (e *Env) snapshotProcs() []*process {
+func (e *Env) snapshotProcs() []*proc.Process {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]*process(nil), e.procs...)
+	return append([]*proc.Process(nil), e.procs...)
 }
 
 // logTails returns the last n lines of every process log.
 func (e *Env) logTails(n int) string {
 	var b strings.Builder
 	for _, p := range e.snapshotProcs() {
-		fmt.Fprintf(&b, "\n--- last lines of %s:\n%s", p.logPath, p.logTail(n))
+		fmt.Fprintf(&b, "\n--- last lines of %s:\n%s", p.LogPath, p.LogTail(n))
 	}
 	return b.String()
 }

@@ -13,6 +13,10 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/capstan-io/capstan/internal/testenv/credentials"
+	"github.com/capstan-io/capstan/internal/testenv/proc"
+	"github.com/capstan-io/capstan/internal/testenv/tools"
 )
 
 // Env is a running test environment. Create it with Start and release it
@@ -35,17 +39,17 @@ type Env struct {
 	NodeName string
 
 	opts       Options
-	secrets    *secrets
+	secrets    *credentials.Files
 	clientset  kubernetes.Interface
 	apiext     apiextensionsclient.Interface
 	dynamic    dynamic.Interface
-	apiserver  *process
+	apiserver  *proc.Process
 	kubeconfig []byte
 	// apiserverAddr is what RestartAPIServer needs to start kube-apiserver again.
 	apiserverAddr apiserverAddr
 
 	mu       sync.Mutex
-	procs    []*process
+	procs    []*proc.Process
 	stopped  bool
 	stopErr  error
 	stopOnce sync.Once
@@ -57,12 +61,12 @@ type Env struct {
 // an error that includes the tail of the failing process's log.
 func Start(opts Options) (*Env, error) {
 	opts = opts.withDefaults()
-	root, err := RepoRoot()
+	root, err := tools.RepoRoot()
 	if err != nil {
 		return nil, fmt.Errorf("testenv: %w", err)
 	}
-	env := &Env{RepoRoot: root, BinDir: toolsBinDir(root), opts: opts}
-	if err := ensureTools(root, env.BinDir, requiredTools(opts.E2E)); err != nil {
+	env := &Env{RepoRoot: root, BinDir: tools.BinDir(root), opts: opts}
+	if err := tools.Ensure(root, env.BinDir, requiredTools(opts.E2E)); err != nil {
 		return nil, fmt.Errorf("testenv: %w", err)
 	}
 	sweepStaleDirs(opts.Logf)
@@ -104,7 +108,7 @@ func requiredTools(e2e bool) []string {
 func (e *Env) start(ctx context.Context) error {
 	began := time.Now()
 	var err error
-	if e.secrets, err = writeSecrets(e.Dir, e.opts.Users); err != nil {
+	if e.secrets, err = credentials.Write(e.Dir, e.opts.Users); err != nil {
 		return err
 	}
 	crds := make(chan crdSet, 1)
@@ -137,7 +141,7 @@ func (e *Env) Stop() error {
 		e.stopped = true
 		procs := e.procs
 		e.mu.Unlock()
-		errs := []error{stopProcesses(procs)}
+		errs := []error{proc.StopAll(procs)}
 		if e.opts.KeepDir {
 			// Without an owner file sweepStaleDirs leaves the directory be.
 			errs = append(errs, os.Remove(filepath.Join(e.Dir, ownerFile)))
@@ -157,7 +161,7 @@ func (e *Env) Processes() []ProcessInfo {
 	defer e.mu.Unlock()
 	infos := make([]ProcessInfo, 0, len(e.procs))
 	for _, p := range e.procs {
-		infos = append(infos, ProcessInfo{Name: p.name, PID: p.cmd.Process.Pid, LogPath: p.logPath})
+		infos = append(infos, ProcessInfo{Name: p.Name, PID: p.PID(), LogPath: p.LogPath})
 	}
 	return infos
 }

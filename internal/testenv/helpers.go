@@ -15,6 +15,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+
+	"github.com/capstan-io/capstan/internal/testenv/tools"
 )
 
 // TestNamespaceLabel is set on every namespace created by NewNamespace.
@@ -60,10 +62,10 @@ func (e *Env) NewNamespace(t testing.TB) string {
 // the environment with the admin kubeconfig and returns its combined output.
 func (e *Env) Kubectl(args ...string) (string, error) {
 	bin := filepath.Join(e.BinDir, "kubectl")
-	if !isExecutable(bin) {
+	if !tools.Executable(bin) {
 		bin = "/usr/bin/kubectl"
 	}
-	if !isExecutable(bin) {
+	if !tools.Executable(bin) {
 		var err error
 		if bin, err = exec.LookPath("kubectl"); err != nil {
 			return "", fmt.Errorf("kubectl not found: %w", err)
@@ -82,11 +84,11 @@ func (e *Env) Kubectl(args ...string) (string, error) {
 // The user must be one of DefaultUsers or Options.Users, and groups must
 // equal the groups it was declared with (tokens are fixed at start).
 func (e *Env) NonAdminConfig(user string, groups ...string) (*rest.Config, error) {
-	token, ok := e.secrets.userTokens[user]
+	token, ok := e.secrets.UserTokens[user]
 	if !ok {
 		return nil, fmt.Errorf("testenv: no token user %q; declare it in Options.Users (known: %v)", user, e.UserNames())
 	}
-	if want := e.secrets.userGroups[user]; !slices.Equal(want, groups) && (len(want) > 0 || len(groups) > 0) {
+	if want := e.secrets.UserGroups[user]; !slices.Equal(want, groups) && (len(want) > 0 || len(groups) > 0) {
 		return nil, fmt.Errorf("testenv: user %q has groups %v, not %v", user, want, groups)
 	}
 	return e.restConfig(e.Config.Host, token), nil

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/capstan-io/capstan/internal/testenv/credentials"
 )
 
 // FailPodLabel is the pod label that makes the E2E environment's kwok move a
@@ -15,18 +17,9 @@ const FailPodLabel = "capstan.io/test-fail"
 // not include building missing binaries with hack/install-tools.sh.
 const DefaultStartTimeout = 3 * time.Minute
 
-// User is a token identity, besides the admin, that the API server accepts.
-// Such users get no RBAC rights; see Env.NonAdminConfig.
-type User struct {
-	// Name is the user name.
-	Name string
-	// Groups are the groups the user belongs to (system:authenticated is
-	// added by the API server).
-	Groups []string
-}
-
-// DefaultUsers are the token identities every environment defines.
-var DefaultUsers = []User{
+// DefaultUsers are the token identities every environment defines. Such users get no RBAC
+// rights; see Env.NonAdminConfig.
+var DefaultUsers = []credentials.User{
 	{Name: "alice"},
 	{Name: "bob"},
 	{Name: "carol", Groups: []string{"capstan-testers"}},
@@ -47,7 +40,7 @@ type Options struct {
 	// cert-manager, Gardener, ServiceMonitor), which are installed by default.
 	SkipThirdPartyCRDs bool
 	// Users are token identities added to DefaultUsers.
-	Users []User
+	Users []credentials.User
 	// StartTimeout bounds Start; zero means DefaultStartTimeout.
 	StartTimeout time.Duration
 	// KeepDir keeps the environment directory after Stop. It is also set
@@ -71,7 +64,7 @@ func (o Options) withDefaults() Options {
 			fmt.Fprintf(os.Stderr, "testenv: "+format+"\n", args...)
 		}
 	}
-	users := append([]User(nil), DefaultUsers...)
+	users := append([]credentials.User(nil), DefaultUsers...)
 	o.Users = append(users, o.Users...)
 	return o
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/capstan-io/capstan/internal/testenv/proc"
 )
 
 // apiserverAddr is where kube-apiserver listens and which etcd it uses.
@@ -25,7 +27,7 @@ func (e *Env) RestartAPIServer(ctx context.Context, during func() error) error {
 	if old == nil || stopped {
 		return errors.New("testenv: no running kube-apiserver to restart")
 	}
-	if err := terminate([]*process{old}); err != nil {
+	if err := proc.Terminate([]*proc.Process{old}); err != nil {
 		return fmt.Errorf("testenv: stopping kube-apiserver: %w", err)
 	}
 	var duringErr error

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/capstan-io/capstan/internal/testenv/tools"
 )
 
 // helperEnv makes the test binary act as a helper process (see runHelper).
@@ -199,19 +201,19 @@ func TestPortCollisionRetry(t *testing.T) {
 // TestStartFailureReportsLog checks a component that dies during start
 // makes Start fail with the tail of its log, and leaves nothing behind.
 func TestStartFailureReportsLog(t *testing.T) {
-	root, err := RepoRoot()
+	root, err := tools.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tools := t.TempDir()
-	bin := filepath.Join(tools, "bin")
+	toolsDir := t.TempDir()
+	bin := filepath.Join(toolsDir, "bin")
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	// Real stamps make hack/install-tools.sh accept the fake binary.
 	files := map[string]string{"kube-apiserver": "#!/bin/sh\necho 'E0000 simulated failure: cannot frobnicate'\nexit 3\n"}
 	for _, name := range []string{".etcd.stamp", ".kube-apiserver.stamp"} {
-		stamp, err := os.ReadFile(filepath.Join(toolsBinDir(root), name))
+		stamp, err := os.ReadFile(filepath.Join(tools.BinDir(root), name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,10 +224,10 @@ func TestStartFailureReportsLog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := os.Symlink(filepath.Join(toolsBinDir(root), "etcd"), filepath.Join(bin, "etcd")); err != nil {
+	if err := os.Symlink(filepath.Join(tools.BinDir(root), "etcd"), filepath.Join(bin, "etcd")); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("CAPSTAN_TOOLS", tools)
+	t.Setenv("CAPSTAN_TOOLS", toolsDir)
 	before := len(liveEnvs())
 	env, err := Start(minimalOptions)
 	if err == nil {

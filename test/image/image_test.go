@@ -25,7 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/capstan-io/capstan/internal/image"
-	"github.com/capstan-io/capstan/internal/testenv"
+	"github.com/capstan-io/capstan/internal/testenv/tools"
 )
 
 // The version and revision stamped into the test image.
@@ -75,7 +75,7 @@ func hostImage(t *testing.T) (v1.Image, string) {
 // buildAndUnpack builds the binaries for linux/<host arch>, writes the image layout, reads
 // the platform's image back from the layout and unpacks its layers into dir/rootfs.
 func buildAndUnpack(dir string) (v1.Image, string, error) {
-	root, err := testenv.RepoRoot()
+	root, err := tools.RepoRoot()
 	if err != nil {
 		return nil, "", err
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/testenv"
+	"github.com/capstan-io/capstan/internal/testenv/promserver"
 	"github.com/capstan-io/capstan/internal/webhook/webhooktest"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 	"github.com/capstan-io/capstan/pkg/client/clientset/versioned"
@@ -68,7 +69,7 @@ func TestDashboardAndAlertQueriesReturnData(t *testing.T) {
 	controllerMetrics, ctl := startController(t, env, ns)
 	serverAddr, serverMetrics, srv := startServer(t, env, ns, sap.caFile)
 	webhookAddr, webhookMetrics, pool := startWebhook(t, env, ns)
-	prom, err := env.StartPrometheus(testenv.PrometheusOptions{Targets: []testenv.PrometheusTarget{
+	prom, err := env.StartPrometheus(promserver.Options{Targets: []promserver.Target{
 		{URL: "http://" + controllerMetrics + "/metrics", Job: "capstan-controller", Namespace: ns},
 		{URL: "http://" + serverMetrics + "/metrics", Job: "capstan-subscription-server", Namespace: ns},
 		{URL: "http://" + webhookMetrics + "/metrics", Job: "capstan-webhook", Namespace: ns},

@@ -17,6 +17,7 @@ import (
 	"github.com/capstan-io/capstan/internal/controller/controllertest"
 	"github.com/capstan-io/capstan/internal/controller/versioncleanup"
 	"github.com/capstan-io/capstan/internal/testenv"
+	"github.com/capstan-io/capstan/internal/testenv/promserver"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 	smeclient "github.com/capstan-io/capstan/pkg/client/clientset/versioned"
 )
@@ -154,14 +155,14 @@ func serveMetrics(t *testing.T, sessions float64) *workloadMetrics {
 }
 
 // target is the scrape target of a version's backend in namespace ns.
-func (w *workloadMetrics) target(ns, version string) testenv.PrometheusTarget {
-	return testenv.PrometheusTarget{URL: w.server.URL + "/metrics", Job: job(version), Namespace: ns}
+func (w *workloadMetrics) target(ns, version string) promserver.Target {
+	return promserver.Target{URL: w.server.URL + "/metrics", Job: job(version), Namespace: ns}
 }
 
 // startPrometheus starts a Prometheus scraping the targets; it stops with the test.
-func startPrometheus(t *testing.T, targets ...testenv.PrometheusTarget) *testenv.Prometheus {
+func startPrometheus(t *testing.T, targets ...promserver.Target) *promserver.Server {
 	t.Helper()
-	prom, err := testenv.Current().StartPrometheus(testenv.PrometheusOptions{Targets: targets})
+	prom, err := testenv.Current().StartPrometheus(promserver.Options{Targets: targets})
 	if err != nil {
 		t.Fatal(err)
 	}

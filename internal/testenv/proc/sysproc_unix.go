@@ -1,10 +1,10 @@
 //go:build unix && !linux
 
-package testenv
+package proc
 
 import "syscall"
 
-// sysProcAttr puts a child in its own process group so Stop can kill it with
+// sysProcAttr puts a child in its own process group so StopAll can kill it with
 // everything it spawned. This platform has no Pdeathsig: children of a test
 // binary killed with SIGKILL survive it.
 func sysProcAttr() *syscall.SysProcAttr {

@@ -1,4 +1,7 @@
-package testenv
+// Package credentials writes what a test environment's API server trusts: a throw-away CA
+// with a serving certificate for the loopback addresses, the service-account signing keys
+// and a static token file with the admin and the test users.
+package credentials
 
 import (
 	"crypto/rand"
@@ -18,30 +21,44 @@ import (
 	"github.com/capstan-io/capstan/internal/pki"
 )
 
-// secrets are the credentials an environment generates at start.
-type secrets struct {
-	caCertPEM  []byte            // CA that signed the API server's serving certificate
-	adminToken string            // bearer token of the system:masters admin
-	userTokens map[string]string // bearer token by user name
-	userGroups map[string][]string
-	caFile     string
-	certFile   string
-	keyFile    string
-	saPubFile  string
-	saKeyFile  string
-	tokensFile string
+// User is a token identity, besides the admin, that the API server accepts.
+type User struct {
+	// Name is the user name.
+	Name string
+	// Groups are the groups the user belongs to (system:authenticated is
+	// added by the API server).
+	Groups []string
 }
 
-// writeSecrets generates a CA and serving certificate for 127.0.0.1, a
+// Files are the credentials an environment generates at start, and where they are.
+type Files struct {
+	// CACertPEM is the CA that signed the API server's serving certificate.
+	CACertPEM []byte
+	// AdminToken is the bearer token of the system:masters admin.
+	AdminToken string
+	// UserTokens and UserGroups are the bearer token and the groups by user name.
+	UserTokens map[string]string
+	UserGroups map[string][]string
+	// The files: the CA, the serving certificate and key, the service-account key pair and
+	// the static token file.
+	CAFile     string
+	CertFile   string
+	KeyFile    string
+	SAPubFile  string
+	SAKeyFile  string
+	TokensFile string
+}
+
+// Write generates a CA and serving certificate for 127.0.0.1, a
 // service-account RSA key pair and a static token file (admin + users) in dir.
-func writeSecrets(dir string, users []User) (*secrets, error) {
-	s := &secrets{
-		caFile:     filepath.Join(dir, "ca.crt"),
-		certFile:   filepath.Join(dir, "apiserver.crt"),
-		keyFile:    filepath.Join(dir, "apiserver.key"),
-		saPubFile:  filepath.Join(dir, "sa.pub"),
-		saKeyFile:  filepath.Join(dir, "sa.key"),
-		tokensFile: filepath.Join(dir, "tokens.csv"),
+func Write(dir string, users []User) (*Files, error) {
+	s := &Files{
+		CAFile:     filepath.Join(dir, "ca.crt"),
+		CertFile:   filepath.Join(dir, "apiserver.crt"),
+		KeyFile:    filepath.Join(dir, "apiserver.key"),
+		SAPubFile:  filepath.Join(dir, "sa.pub"),
+		SAKeyFile:  filepath.Join(dir, "sa.key"),
+		TokensFile: filepath.Join(dir, "tokens.csv"),
 	}
 	if err := s.writeServingCert(); err != nil {
 		return nil, fmt.Errorf("serving certificate: %w", err)
@@ -57,7 +74,7 @@ func writeSecrets(dir string, users []User) (*secrets, error) {
 
 // writeServingCert creates a throw-away CA and a serving certificate for
 // 127.0.0.1 and localhost signed by it.
-func (s *secrets) writeServingCert() error {
+func (s *Files) writeServingCert() error {
 	now := time.Now()
 	caTmpl := pki.CATemplate(pkix.Name{CommonName: "capstan-testenv-ca"}, now.Add(-time.Hour), now.Add(7*24*time.Hour))
 	caTmpl.SerialNumber = big.NewInt(1)
@@ -78,13 +95,13 @@ func (s *secrets) writeServingCert() error {
 	if err != nil {
 		return err
 	}
-	s.caCertPEM = ca.CertPEM
-	return writeFiles(map[string][]byte{s.caFile: ca.CertPEM, s.certFile: leaf.CertPEM, s.keyFile: leaf.KeyPEM})
+	s.CACertPEM = ca.CertPEM
+	return writeFiles(map[string][]byte{s.CAFile: ca.CertPEM, s.CertFile: leaf.CertPEM, s.KeyFile: leaf.KeyPEM})
 }
 
 // writeServiceAccountKeys creates the RSA key pair used to sign and verify
 // service-account tokens.
-func (s *secrets) writeServiceAccountKeys() error {
+func (s *Files) writeServiceAccountKeys() error {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return err
@@ -94,36 +111,36 @@ func (s *secrets) writeServiceAccountKeys() error {
 		return err
 	}
 	return writeFiles(map[string][]byte{
-		s.saKeyFile: pemEncode("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key)),
-		s.saPubFile: pemEncode("PUBLIC KEY", pub),
+		s.SAKeyFile: pemEncode("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key)),
+		s.SAPubFile: pemEncode("PUBLIC KEY", pub),
 	})
 }
 
 // writeTokens writes the static token file: the admin (system:masters) and
 // one random token per user.
-func (s *secrets) writeTokens(users []User) error {
-	s.adminToken = randomToken()
-	s.userTokens = map[string]string{}
-	s.userGroups = map[string][]string{}
+func (s *Files) writeTokens(users []User) error {
+	s.AdminToken = randomToken()
+	s.UserTokens = map[string]string{}
+	s.UserGroups = map[string][]string{}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s,admin,admin,system:masters\n", s.adminToken)
+	fmt.Fprintf(&b, "%s,admin,admin,system:masters\n", s.AdminToken)
 	for _, u := range users {
 		if u.Name == "" || strings.ContainsAny(u.Name, ",\"\n") {
 			return fmt.Errorf("invalid user name %q", u.Name)
 		}
-		if _, dup := s.userTokens[u.Name]; dup {
+		if _, dup := s.UserTokens[u.Name]; dup {
 			return fmt.Errorf("user %q defined twice", u.Name)
 		}
 		token := randomToken()
-		s.userTokens[u.Name] = token
-		s.userGroups[u.Name] = u.Groups
+		s.UserTokens[u.Name] = token
+		s.UserGroups[u.Name] = u.Groups
 		fmt.Fprintf(&b, "%s,%s,%s", token, u.Name, u.Name)
 		if len(u.Groups) > 0 {
 			fmt.Fprintf(&b, ",\"%s\"", strings.Join(u.Groups, ","))
 		}
 		b.WriteString("\n")
 	}
-	return os.WriteFile(s.tokensFile, []byte(b.String()), 0o600)
+	return os.WriteFile(s.TokensFile, []byte(b.String()), 0o600)
 }
 
 // randomToken returns 32 random hex characters.

@@ -1,10 +1,10 @@
 //go:build linux
 
-package testenv
+package proc
 
 import "syscall"
 
-// sysProcAttr puts a child in its own process group (so Stop can kill it
+// sysProcAttr puts a child in its own process group (so StopAll can kill it
 // with everything it spawned, and a terminal's Ctrl-C reaches only the test
 // binary, which then stops the environment) and asks the kernel to SIGKILL
 // it when the test binary dies, so a killed `go test` leaves no strays.

@@ -1,4 +1,4 @@
-package testenv
+package promserver
 
 import (
 	"strings"
@@ -7,7 +7,7 @@ import (
 )
 
 func TestPrometheusConfig(t *testing.T) {
-	got, err := prometheusConfig(PrometheusOptions{ScrapeInterval: 1500 * time.Millisecond, Targets: []PrometheusTarget{
+	got, err := Config(Options{ScrapeInterval: 1500 * time.Millisecond, Targets: []Target{
 		{URL: "http://127.0.0.1:8080/metrics", Job: "cav-1-backend-svc", Namespace: "demo"},
 		{URL: "https://127.0.0.1:8443", Job: "cav-1-router-svc", Namespace: "demo"},
 	}})
@@ -48,13 +48,13 @@ scrape_configs:
 }
 
 func TestPrometheusConfigRefusesBadTargets(t *testing.T) {
-	for name, target := range map[string]PrometheusTarget{
+	for name, target := range map[string]Target{
 		"not a URL":     {URL: "127.0.0.1:8080", Job: "j", Namespace: "n"},
 		"no job":        {URL: "http://127.0.0.1:8080/metrics", Namespace: "n"},
 		"no namespace":  {URL: "http://127.0.0.1:8080/metrics", Job: "j"},
 		"other schemes": {URL: "file:///metrics", Job: "j", Namespace: "n"},
 	} {
-		if _, err := prometheusConfig(PrometheusOptions{ScrapeInterval: time.Second, Targets: []PrometheusTarget{target}}); err == nil ||
+		if _, err := Config(Options{ScrapeInterval: time.Second, Targets: []Target{target}}); err == nil ||
 			!strings.Contains(err.Error(), "target 0") {
 			t.Errorf("%s: error %v, want one naming the target", name, err)
 		}

@@ -1,4 +1,7 @@
-package testenv
+// Package tools finds the repository root and the binaries hack/install-tools.sh builds
+// (etcd, kube-apiserver, kwok, Prometheus, promtool), building those that are missing or out
+// of date.
+package tools
 
 import (
 	"bufio"
@@ -64,18 +67,18 @@ func modulePathOf(path string) string {
 	return ""
 }
 
-// toolsBinDir returns the directory hack/install-tools.sh installs into.
-func toolsBinDir(root string) string {
+// BinDir returns the directory hack/install-tools.sh installs into.
+func BinDir(root string) string {
 	if dir := os.Getenv("CAPSTAN_TOOLS"); dir != "" {
 		return filepath.Join(dir, "bin")
 	}
 	return filepath.Join(root, ".cache", "bin")
 }
 
-// ensureTools runs hack/install-tools.sh for the named tools, which builds
+// Ensure runs hack/install-tools.sh for the named tools, which builds
 // those that are missing or were built from other versions (it does nothing
 // in a fraction of a second when all are up to date), and checks the result.
-func ensureTools(root, binDir string, names []string) error {
+func Ensure(root, binDir string, names []string) error {
 	cmd := exec.Command("bash", append([]string{filepath.Join(root, "hack", "install-tools.sh")}, names...)...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CAPSTAN_INSTALL_QUIET=1")
@@ -86,29 +89,29 @@ func ensureTools(root, binDir string, names []string) error {
 		return fmt.Errorf("hack/install-tools.sh %s: %w", strings.Join(names, " "), err)
 	}
 	for _, name := range names {
-		if !isExecutable(filepath.Join(binDir, name)) {
+		if !Executable(filepath.Join(binDir, name)) {
 			return fmt.Errorf("hack/install-tools.sh did not produce %s", filepath.Join(binDir, name))
 		}
 	}
 	return nil
 }
 
-// isExecutable reports whether path is a regular file with an execute bit.
-func isExecutable(path string) bool {
+// Executable reports whether path is a regular file with an execute bit.
+func Executable(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
-// Tool returns the path of a tool hack/install-tools.sh provides (for example "promtool"),
+// Path returns the path of a tool hack/install-tools.sh provides (for example "promtool"),
 // building it first when it is missing or out of date. Tests that only need the binary use
 // it without starting an environment.
-func Tool(name string) (string, error) {
+func Path(name string) (string, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return "", err
 	}
-	binDir := toolsBinDir(root)
-	if err := ensureTools(root, binDir, []string{name}); err != nil {
+	binDir := BinDir(root)
+	if err := Ensure(root, binDir, []string{name}); err != nil {
 		return "", err
 	}
 	return filepath.Join(binDir, name), nil
