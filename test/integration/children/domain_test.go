@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	gardenercertv1alpha1 "github.com/gardener/cert-management/pkg/apis/cert/v1alpha1"
 	dnsv1alpha1 "github.com/gardener/external-dns-management/pkg/apis/dns/v1alpha1"
 	istionetworkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -167,7 +165,7 @@ func waitDomainReady(t *testing.T, cctx *controller.Context, ns, name string) {
 	ctx := context.Background()
 	owner := metav1.ListOptions{LabelSelector: v1alpha1.LabelOwnerIdentifierHash + "=" + identity.SHA1("Domain."+ns+"."+name)}
 	testenv.Eventually(t, waitTimeout, func() (bool, error) {
-		if err := markReady(ctx, cctx, owner); err != nil {
+		if err := controllertest.MarkDomainChildrenReady(ctx, cctx, owner); err != nil {
 			return false, err
 		}
 		d, err := cctx.Clients.SME.SmeV1alpha1().Domains(ns).Get(ctx, name, metav1.GetOptions{})
@@ -180,55 +178,6 @@ func waitDomainReady(t *testing.T, cctx *controller.Context, ns, name string) {
 		}
 		return true, nil
 	})
-}
-
-// markReady marks the Certificates (of either manager) and DNSEntries selected by owner
-// Ready.
-func markReady(ctx context.Context, cctx *controller.Context, owner metav1.ListOptions) error {
-	certs, err := cctx.Clients.CertManager.CertmanagerV1().Certificates("").List(ctx, owner)
-	if err != nil {
-		return err
-	}
-	for i := range certs.Items {
-		c := &certs.Items[i]
-		if len(c.Status.Conditions) == 1 && c.Status.Conditions[0].ObservedGeneration == c.Generation {
-			continue
-		}
-		c.Status.Conditions = []cmv1.CertificateCondition{{Type: cmv1.CertificateConditionReady, Status: cmmeta.ConditionTrue,
-			Reason: "Ready", ObservedGeneration: c.Generation, LastTransitionTime: &metav1.Time{Time: time.Now()}}}
-		if _, err := cctx.Clients.CertManager.CertmanagerV1().Certificates(c.Namespace).UpdateStatus(ctx, c, metav1.UpdateOptions{}); err != nil {
-			return err
-		}
-	}
-	gardenerCerts, err := cctx.Clients.GardenerCert.CertV1alpha1().Certificates("").List(ctx, owner)
-	if err != nil {
-		return err
-	}
-	for i := range gardenerCerts.Items {
-		c := &gardenerCerts.Items[i]
-		if c.Status.State == gardenercertv1alpha1.StateReady && c.Status.ObservedGeneration == c.Generation {
-			continue
-		}
-		c.Status.State, c.Status.ObservedGeneration = gardenercertv1alpha1.StateReady, c.Generation
-		if _, err := cctx.Clients.GardenerCert.CertV1alpha1().Certificates(c.Namespace).UpdateStatus(ctx, c, metav1.UpdateOptions{}); err != nil {
-			return err
-		}
-	}
-	entries, err := cctx.Clients.GardenerDNS.DnsV1alpha1().DNSEntries("").List(ctx, owner)
-	if err != nil {
-		return err
-	}
-	for i := range entries.Items {
-		e := &entries.Items[i]
-		if e.Status.State == dnsv1alpha1.STATE_READY && e.Status.ObservedGeneration == e.Generation {
-			continue
-		}
-		e.Status.State, e.Status.ObservedGeneration = dnsv1alpha1.STATE_READY, e.Generation
-		if _, err := cctx.Clients.GardenerDNS.DnsV1alpha1().DNSEntries(e.Namespace).UpdateStatus(ctx, e, metav1.UpdateOptions{}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // releaseDomain deletes, before the controllers stop, the application and the Domain of ns

@@ -8,10 +8,6 @@ import (
 	"testing"
 	"time"
 
-	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
-	gardenercertv1alpha1 "github.com/gardener/cert-management/pkg/apis/cert/v1alpha1"
-	dnsv1alpha1 "github.com/gardener/external-dns-management/pkg/apis/dns/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -137,61 +133,7 @@ func exampleDocs(t *testing.T, path string) []any {
 // Certificate and DNSEntry the operator created Ready for its current generation, through
 // the status subresource.
 func markChildrenReady(cctx *controller.Context) error {
-	ctx := context.Background()
-	sel := metav1.ListOptions{LabelSelector: v1alpha1.LabelOwnerIdentifierHash}
-	cms, err := cctx.Clients.CertManager.CertmanagerV1().Certificates("").List(ctx, sel)
-	if err != nil {
-		return err
-	}
-	for i := range cms.Items {
-		c := &cms.Items[i]
-		cond := cmv1.CertificateCondition{Type: cmv1.CertificateConditionReady, Status: cmmeta.ConditionTrue, Reason: "Ready",
-			Message: "issued by the test", ObservedGeneration: c.Generation, LastTransitionTime: &metav1.Time{Time: time.Now()}}
-		if len(c.Status.Conditions) == 1 && c.Status.Conditions[0].ObservedGeneration == c.Generation {
-			continue
-		}
-		c.Status.Conditions = []cmv1.CertificateCondition{cond}
-		if _, err := cctx.Clients.CertManager.CertmanagerV1().Certificates(c.Namespace).UpdateStatus(ctx, c, metav1.UpdateOptions{}); err != nil {
-			return err
-		}
-	}
-	if err := markGardenerCertsReady(ctx, cctx, sel); err != nil {
-		return err
-	}
-	entries, err := cctx.Clients.GardenerDNS.DnsV1alpha1().DNSEntries("").List(ctx, sel)
-	if err != nil {
-		return err
-	}
-	for i := range entries.Items {
-		e := &entries.Items[i]
-		if e.Status.State == dnsv1alpha1.STATE_READY && e.Status.ObservedGeneration == e.Generation {
-			continue
-		}
-		e.Status.State, e.Status.ObservedGeneration = dnsv1alpha1.STATE_READY, e.Generation
-		if _, err := cctx.Clients.GardenerDNS.DnsV1alpha1().DNSEntries(e.Namespace).UpdateStatus(ctx, e, metav1.UpdateOptions{}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// markGardenerCertsReady marks Gardener Certificates Ready.
-func markGardenerCertsReady(ctx context.Context, cctx *controller.Context, sel metav1.ListOptions) error {
-	certs, err := cctx.Clients.GardenerCert.CertV1alpha1().Certificates("").List(ctx, sel)
-	if err != nil {
-		return err
-	}
-	for i := range certs.Items {
-		c := &certs.Items[i]
-		if c.Status.State == gardenercertv1alpha1.StateReady && c.Status.ObservedGeneration == c.Generation {
-			continue
-		}
-		c.Status.State, c.Status.ObservedGeneration = gardenercertv1alpha1.StateReady, c.Generation
-		if _, err := cctx.Clients.GardenerCert.CertV1alpha1().Certificates(c.Namespace).UpdateStatus(ctx, c, metav1.UpdateOptions{}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return controllertest.MarkDomainChildrenReady(context.Background(), cctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelOwnerIdentifierHash})
 }
 
 // domainStatus reads the status of a Domain (namespace set) or ClusterDomain.
