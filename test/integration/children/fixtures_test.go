@@ -33,12 +33,13 @@ type requests struct {
 	all []string
 }
 
-// RoundTrip implements http.RoundTripper around next.
+// recordingTransport records every request in log before passing it to next.
 type recordingTransport struct {
 	next http.RoundTripper
 	log  *requests
 }
 
+// RoundTrip implements http.RoundTripper.
 func (rt recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	rt.log.mu.Lock()
 	rt.log.all = append(rt.log.all, req.Method+" "+req.URL.Path)
