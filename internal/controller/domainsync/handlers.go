@@ -6,6 +6,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/capstan-io/capstan/internal/controller"
@@ -54,12 +55,18 @@ func (r *Reconciler) sameHostHandler(kind v1alpha1.DomainRefKind, q controller.Q
 		selector := labels.SelectorFromSet(labels.Set{v1alpha1.LabelDomainHostHash: changed.GetLabels()[v1alpha1.LabelDomainHostHash]})
 		var keys []cache.ObjectName
 		if kind == v1alpha1.DomainRefKindDomain {
-			domains, _ := r.domains.List(selector)
+			domains, err := r.domains.List(selector)
+			if err != nil {
+				utilruntime.HandleError(fmt.Errorf("listing Domains with host hash %s: %w", changed.GetLabels()[v1alpha1.LabelDomainHostHash], err))
+			}
 			for _, d := range domains {
 				keys = append(keys, cache.ObjectName{Namespace: d.Namespace, Name: d.Name})
 			}
 		} else {
-			clusterDomains, _ := r.clusterDomains.List(selector)
+			clusterDomains, err := r.clusterDomains.List(selector)
+			if err != nil {
+				utilruntime.HandleError(fmt.Errorf("listing ClusterDomains with host hash %s: %w", changed.GetLabels()[v1alpha1.LabelDomainHostHash], err))
+			}
 			for _, d := range clusterDomains {
 				keys = append(keys, cache.ObjectName{Name: d.Name})
 			}
