@@ -1,14 +1,10 @@
 package controller
 
 import (
-	"context"
-	"sync"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	clientmetrics "k8s.io/client-go/tools/metrics"
-	"k8s.io/client-go/util/workqueue"
 
+	"github.com/capstan-io/capstan/internal/controller/kubemetrics"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 	smelisters "github.com/capstan-io/capstan/pkg/client/listers/sme.sap.com/v1alpha1"
 )
@@ -98,7 +94,7 @@ func NewMetrics(detailed bool) *Metrics {
 	if detailed {
 		m.Registry.MustRegister(m.TenantOperationFailures, m.LastTenantOperationDuration, m.ServiceOperationFailures)
 	}
-	registerClientMetrics(m.Registry)
+	kubemetrics.Register(m.Registry)
 	return m
 }
 
@@ -111,36 +107,3 @@ func ApplicationOfOperation(versions smelisters.CAPApplicationVersionLister, op 
 	}
 	return cav.Spec.CAPApplicationInstance
 }
-
-var (
-	// clientMetricsOnce guards the process-wide hooks of client-go, which can be set once.
-	clientMetricsOnce sync.Once
-	// queueMetrics and restMetrics are the process-wide collectors behind those hooks.
-	queueMetrics *queueMetricsProvider
-	restResults  *prometheus.CounterVec
-)
-
-// registerClientMetrics installs the workqueue and REST client hooks of client-go (once per
-// process) and registers their collectors with reg.
-func registerClientMetrics(reg prometheus.Registerer) {
-	clientMetricsOnce.Do(func() {
-		queueMetrics = newQueueMetricsProvider()
-		workqueue.SetProvider(queueMetrics)
-		restResults = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "cap_op_rest_client_requests_total", Help: "HTTP requests to the API server by code, method and host.",
-		}, []string{"code", "method", "host"})
-		clientmetrics.Register(clientmetrics.RegisterOpts{RequestResult: restResultAdapter{restResults}})
-	})
-	reg.MustRegister(restResults)
-	queueMetrics.register(reg)
-}
-
-// restResultAdapter feeds client-go's request results into a counter.
-type restResultAdapter struct{ counter *prometheus.CounterVec }
-
-// Increment implements clientmetrics.ResultMetric.
-func (a restResultAdapter) Increment(_ context.Context, code, method, host string) {
-	a.counter.WithLabelValues(code, method, host).Inc()
-}
-
-var _ clientmetrics.ResultMetric = restResultAdapter{}

@@ -1,9 +1,48 @@
-package controller
+// Package kubemetrics exports the metrics of client-go's workqueues (cap_op_queue_*) and REST
+// client (cap_op_rest_client_requests_total) through the process-wide hooks client-go offers.
+package kubemetrics
 
 import (
+	"context"
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
+	clientmetrics "k8s.io/client-go/tools/metrics"
 	"k8s.io/client-go/util/workqueue"
 )
+
+var (
+	// clientMetricsOnce guards the process-wide hooks of client-go, which can be set once.
+	clientMetricsOnce sync.Once
+	// queueMetrics and restMetrics are the process-wide collectors behind those hooks.
+	queueMetrics *queueMetricsProvider
+	restResults  *prometheus.CounterVec
+)
+
+// Register installs the workqueue and REST client hooks of client-go (once per
+// process) and registers their collectors with reg.
+func Register(reg prometheus.Registerer) {
+	clientMetricsOnce.Do(func() {
+		queueMetrics = newQueueMetricsProvider()
+		workqueue.SetProvider(queueMetrics)
+		restResults = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cap_op_rest_client_requests_total", Help: "HTTP requests to the API server by code, method and host.",
+		}, []string{"code", "method", "host"})
+		clientmetrics.Register(clientmetrics.RegisterOpts{RequestResult: restResultAdapter{restResults}})
+	})
+	reg.MustRegister(restResults)
+	queueMetrics.register(reg)
+}
+
+// restResultAdapter feeds client-go's request results into a counter.
+type restResultAdapter struct{ counter *prometheus.CounterVec }
+
+// Increment implements clientmetrics.ResultMetric.
+func (a restResultAdapter) Increment(_ context.Context, code, method, host string) {
+	a.counter.WithLabelValues(code, method, host).Inc()
+}
+
+var _ clientmetrics.ResultMetric = restResultAdapter{}
 
 // queueMetricsProvider exports client-go workqueue metrics under the cap_op_queue_ prefix,
 // labelled by queue name.
