@@ -40,6 +40,10 @@ type bench struct {
 	// (polling lists of a thousand objects would slow down what is measured).
 	tenants cache.Indexer
 	jobs    cache.Indexer
+	// sap are the fake SAP services of the server phase; credentials, when set, are the
+	// binding credentials setup writes per service class instead of placeholders.
+	sap         *fakeSAP
+	credentials map[string]map[string]any
 }
 
 // newBench builds and starts the controller against the environment.
@@ -120,7 +124,13 @@ func (b *bench) stop() {
 // scrape reads the controller's metrics: API writes by verb (refused ones by verb and status
 // code) and resident memory.
 func (b *bench) scrape() (writes map[string]float64, rss float64, err error) {
-	resp, err := http.Get(b.metricsURL) //nolint:gosec // loopback URL built above
+	return scrapeMetrics(b.metricsURL)
+}
+
+// scrapeMetrics reads the metrics of a binary of this project at url: API writes by verb
+// (refused ones by verb and status code) and resident memory.
+func scrapeMetrics(url string) (writes map[string]float64, rss float64, err error) {
+	resp, err := http.Get(url) //nolint:gosec // loopback URLs built by the bench
 	if err != nil {
 		return nil, 0, err
 	}

@@ -2,9 +2,11 @@
 // kube-controller-manager, kube-scheduler, kwok): N tenants subscribed at once until all are
 // Ready, a new version rolled out to all of them, all of them unsubscribed, the API writes
 // the controller made per tenant, the writes it makes while idle, and its memory with many
-// unrelated large Secrets in the cluster.
+// unrelated large Secrets in the cluster. With -server-requests N it measures the
+// subscription server instead: N concurrent subscription requests to the server binary.
 //
 //	go run ./hack/bench -tenants 1000
+//	go run ./hack/bench -server-requests 1000
 package main
 
 import (
@@ -27,6 +29,9 @@ type config struct {
 	// controllerQPS and workers override the controller's defaults (the chart's) when > 0.
 	controllerQPS int
 	workers       int
+	// serverRequests, when > 0, runs the subscription server phase instead of the tenant
+	// phases.
+	serverRequests int
 }
 
 func main() {
@@ -38,11 +43,18 @@ func main() {
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "upper bound of each phase")
 	flag.IntVar(&cfg.controllerQPS, "controller-qps", 0, "client QPS of the controller, burst twice that (0: the controller's and chart's default)")
 	flag.IntVar(&cfg.workers, "workers", 0, "CAPTenant and CAPTenantOperation workers of the controller (0: the default)")
+	flag.IntVar(&cfg.serverRequests, "server-requests", 0, "run only the subscription server phase: this many concurrent subscription requests to the server binary")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// phase is one step of the bench.
+type phase struct {
+	name string
+	fn   func(context.Context, *report) error
 }
 
 // run starts the environment and the controller and runs every phase.
@@ -59,10 +71,7 @@ func run(cfg config) error {
 	}
 	defer b.stop()
 	rep := &report{Tenants: cfg.tenants, Writes: map[string]map[string]float64{}}
-	phases := []struct {
-		name string
-		fn   func(context.Context, *report) error
-	}{
+	phases := []phase{
 		{"baseline", b.baseline},
 		{"setup", b.setup},
 		{"subscribe", b.subscribe},
@@ -70,6 +79,9 @@ func run(cfg config) error {
 		{"upgrade", b.upgrade},
 		{"unsubscribe", b.unsubscribe},
 		{"memory", b.memory},
+	}
+	if cfg.serverRequests > 0 {
+		phases = []phase{{"fake SAP services", b.startFakeSAP}, {"setup", b.setup}, {"server", b.serverLoad}}
 	}
 	for _, p := range phases {
 		fmt.Printf("bench: %s ...\n", p.name)

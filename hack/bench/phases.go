@@ -74,7 +74,11 @@ func (b *bench) setup(ctx context.Context, _ *report) error {
 	ca.Spec.Provider = nil
 	ca.Spec.DomainRefs = ca.Spec.DomainRefs[:1]
 	for _, svc := range ca.Spec.BTP.Services {
-		creds, _ := json.Marshal(map[string]string{"url": "https://" + svc.Name + ".example.com", "xsappname": svc.Name})
+		fields := map[string]any{"url": "https://" + svc.Name + ".example.com", "xsappname": svc.Name}
+		if c, ok := b.credentials[svc.Class]; ok {
+			fields = c
+		}
+		creds, _ := json.Marshal(fields)
 		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: svc.Secret, Namespace: b.ns}, StringData: map[string]string{"credentials": string(creds)}}
 		if _, err := b.kube.CoreV1().Secrets(b.ns).Create(ctx, s, metav1.CreateOptions{}); err != nil {
 			return err

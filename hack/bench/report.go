@@ -18,11 +18,17 @@ type report struct {
 	MemoryBytes         float64
 	MemoryBeforeSecrets float64
 	UnrelatedSecrets    int
+	// Server is the result of the subscription server phase (-server-requests).
+	Server *serverResult
 }
 
 // print writes the report as a small table.
 func (r *report) print() {
 	fmt.Println()
+	if r.Server != nil {
+		r.Server.print()
+		return
+	}
 	fmt.Printf("tenants                         %d\n", r.Tenants)
 	fmt.Printf("bare Jobs complete (baseline)   %s\n", r.BareJobs.Round(100*time.Millisecond))
 	fmt.Printf("subscribe (all Ready)           %s\n", r.Subscribe.Round(100*time.Millisecond))

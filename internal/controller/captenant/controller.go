@@ -7,8 +7,10 @@ package captenant
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	istiolisters "istio.io/client-go/pkg/listers/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -42,6 +44,10 @@ type Controller struct {
 	clusterDoms smelisters.ClusterDomainLister
 	outputs     smelisters.CAPTenantOutputLister
 	vss         istiolisters.VirtualServiceLister
+	// unreleased holds the keys of released tenants whose operations could not be deleted;
+	// a sync of such a tenant, gone or still there for another finalizer, repeats it (see
+	// retryRelease).
+	unreleased sync.Map
 
 	// Worker drives the queue; its Run implements controller.Runnable.
 	*controller.Worker
@@ -131,11 +137,22 @@ func (ctl *Controller) ownerTenant(obj metav1.Object) (cache.ObjectName, bool) {
 }
 
 // operationChanged queues the tenant of an operation whose status changed, at once: a
-// finished operation is what a tenant waits for.
+// finished operation is what a tenant waits for. Operations are not owned by their tenant
+// (see tenant.WithoutTenantOwner); their owner-identifier annotation names it. The deletion
+// of a finished operation (history pruned, or the operations of a released tenant) changes
+// nothing the tenant decides on and queues nothing; a running operation deleted by hand is
+// cancelled, and its tenant decides again.
 func (ctl *Controller) operationChanged(obj metav1.Object) {
-	if key, ok := ctl.ownerTenant(obj); ok {
-		controller.EnqueueImmediately(ctl.queue, key)
+	name, ok := tenant.OperationTenant(obj)
+	if !ok {
+		return
 	}
+	if op, isOp := obj.(*v1alpha1.CAPTenantOperation); isOp && tenant.Finished(op) {
+		if _, err := ctl.ops.CAPTenantOperations(op.Namespace).Get(op.Name); apierrors.IsNotFound(err) {
+			return
+		}
+	}
+	controller.EnqueueImmediately(ctl.queue, cache.ObjectName{Namespace: obj.GetNamespace(), Name: name})
 }
 
 // virtualServiceChanged queues the tenant of a changed or deleted VirtualService, so drift

@@ -3,11 +3,13 @@ package captenant
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
@@ -22,6 +24,9 @@ import (
 func (ctl *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	cached, ok, err := controller.Cached(ctl.cats.CAPTenants(key.Namespace).Get, key.Name)
 	if !ok {
+		if err == nil {
+			return ctl.retryRelease(ctx, key)
+		}
 		return err
 	}
 	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("captenant", klog.KObj(cached)))
@@ -37,7 +42,9 @@ func (ctl *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		return err
 	}
 	if cat.DeletionTimestamp != nil && !controller.HasFinalizer(cat, v1alpha1.FinalizerCAPTenant) {
-		return nil
+		// Released, and still there for another finalizer (a foreground deletion waiting for
+		// the garbage collector).
+		return ctl.retryRelease(ctx, key)
 	}
 	_, retry := cat.Annotations[v1alpha1.AnnotationRetryOperation]
 	if retry {
@@ -73,9 +80,9 @@ func (ctl *Controller) apply(ctx context.Context, cat *v1alpha1.CAPTenant, ca *v
 	d tenant.Decision, domains []domainref.DomainInfo, domainErr error) error {
 	switch d.Action {
 	case tenant.ActionRemoveFinalizer:
-		return ctl.removeFinalizer(ctx, cat)
+		return ctl.release(ctx, cat, ops)
 	case tenant.ActionStart:
-		if err := ctl.startOperation(ctx, cat, d); err != nil {
+		if err := ctl.startOperation(ctx, cat, ops, d); err != nil {
 			return err
 		}
 		ctl.countRetry(cat, d, retried(ops, d))
@@ -128,11 +135,16 @@ func (ctl *Controller) countRetry(cat *v1alpha1.CAPTenant, d tenant.Decision, tr
 }
 
 // missingApplication handles a tenant whose application does not exist: a deleted tenant
-// goes (there is nothing to deprovision with); otherwise the status says so and the
-// application's creation requeues the tenant.
+// goes with its operations (there is nothing to deprovision with, and an operation cannot
+// run without its application); otherwise the status says so and the application's creation
+// requeues the tenant.
 func (ctl *Controller) missingApplication(ctx context.Context, cat *v1alpha1.CAPTenant) error {
 	if cat.DeletionTimestamp != nil {
-		return ctl.removeFinalizer(ctx, cat)
+		ops, err := controller.ByIndex[*v1alpha1.CAPTenantOperation](ctl.opIndexer, indexByTenant, identity.OwnerHash(cat.Namespace, cat.Name))
+		if err != nil {
+			return err
+		}
+		return ctl.release(ctx, cat, ops)
 	}
 	msg := fmt.Sprintf("CAPApplication %s/%s not found", cat.Namespace, cat.Spec.CAPApplicationInstance)
 	d := tenant.Decision{Current: cat.Status.CurrentCAPApplicationVersionInstance, Previous: cat.Status.PreviousCAPApplicationVersions}
@@ -185,17 +197,28 @@ func (ctl *Controller) consumeRetry(ctx context.Context, cat *v1alpha1.CAPTenant
 	return updated, nil
 }
 
-// removeFinalizer lets a deleted tenant go.
-func (ctl *Controller) removeFinalizer(ctx context.Context, cat *v1alpha1.CAPTenant) error {
-	updated := cat.DeepCopy()
-	if !controller.RemoveFinalizer(updated, v1alpha1.FinalizerCAPTenant) {
-		return nil
+// removeFinalizer lets a deleted tenant go. It patches the finalizer away (testing its
+// position) rather than updating the cached tenant, so that a status written a moment ago,
+// which the cache may not show yet, does not refuse it. It reports false when the tenant was
+// already gone (the cache showed an earlier state).
+func (ctl *Controller) removeFinalizer(ctx context.Context, cat *v1alpha1.CAPTenant) (bool, error) {
+	i := slices.Index(cat.Finalizers, v1alpha1.FinalizerCAPTenant)
+	if i < 0 {
+		return true, nil
 	}
-	_, err := ctl.c.Clients.SME.SmeV1alpha1().CAPTenants(cat.Namespace).Update(ctx, updated, metav1.UpdateOptions{FieldManager: controller.FieldManager})
-	if apierrors.IsNotFound(err) {
-		return nil
+	patch, err := controller.FinalizerRemovalPatch(i, v1alpha1.FinalizerCAPTenant)
+	if err != nil {
+		return false, err
 	}
-	return err
+	_, err = ctl.c.Clients.SME.SmeV1alpha1().CAPTenants(cat.Namespace).Patch(ctx, cat.Name, types.JSONPatchType, patch, metav1.PatchOptions{FieldManager: controller.FieldManager})
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case apierrors.IsInvalid(err) || controller.IsFailedPatchTest(err):
+		// The finalizers changed since the cache's copy: the next sync sees them.
+		return false, controller.RequeueAfter(retryDelayFloor, "the tenant's finalizers changed")
+	}
+	return err == nil, err
 }
 
 // retryDelayFloor keeps a requeue for a cache that is behind from spinning.

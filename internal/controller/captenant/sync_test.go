@@ -95,14 +95,14 @@ func testTenant(state v1alpha1.CAPTenantState, current string) *v1alpha1.CAPTena
 	}
 }
 
-// testOp is operation seq of the tenant, finished with reason ("" = running).
+// testOp is operation seq of the tenant, finished with reason ("" = running), as the
+// controller creates it: named after its tenant by the owner identifier, not owned by it.
 func testOp(seq int, typ v1alpha1.CAPTenantOperationType, reason string) *v1alpha1.CAPTenantOperation {
 	op := &v1alpha1.CAPTenantOperation{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: "t-op" + strconv.Itoa(seq), Namespace: "ns", CreationTimestamp: metav1.NewTime(t0.Add(-time.Minute)),
-			Labels:          map[string]string{v1alpha1.LabelOwnerIdentifierHash: identity.OwnerHash("ns", "t")},
-			Annotations:     map[string]string{tenant.AnnotationSequence: strconv.Itoa(seq)},
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(testTenant("", ""), v1alpha1.SchemeGroupVersion.WithKind(Kind))},
+			Labels:      map[string]string{v1alpha1.LabelOwnerIdentifierHash: identity.OwnerHash("ns", "t")},
+			Annotations: map[string]string{tenant.AnnotationSequence: strconv.Itoa(seq), v1alpha1.AnnotationOwnerIdentifier: "ns.t"},
 		},
 		Spec: v1alpha1.CAPTenantOperationSpec{Operation: typ, CAPApplicationVersionInstance: "cav-1"},
 	}
@@ -312,6 +312,7 @@ func TestCompletionEventsFoldPerApplication(t *testing.T) {
 		op := testOp(1, "provisioning", reason)
 		op.Name = name + "-op1"
 		op.Labels[v1alpha1.LabelOwnerIdentifierHash] = identity.OwnerHash("ns", name)
+		op.Annotations[v1alpha1.AnnotationOwnerIdentifier] = "ns." + name
 		f := newFixture(t, testCA(), testDomain(), testCAV("1"), cat, op)
 		if err := f.ctl.sync(context.Background(), cache.ObjectName{Namespace: "ns", Name: name}); err != nil {
 			t.Fatalf("sync: %v", err)

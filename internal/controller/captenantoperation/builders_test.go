@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/capstan-io/capstan/internal/controller/controllertest"
+	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -57,25 +58,33 @@ func testTenant() *v1alpha1.CAPTenant {
 }
 
 // newOperation is a complete operation of the test tenant with two steps, the custom one
-// continuing on failure.
+// continuing on failure, as the tenant controller creates it: no owner reference and no
+// finalizer, its tenant named by the owner identifier.
 func newOperation(typ v1alpha1.CAPTenantOperationType) *v1alpha1.CAPTenantOperation {
 	cat := testTenant()
 	return &v1alpha1.CAPTenantOperation{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: "t-abcde", Namespace: "ns", UID: "uid-op", CreationTimestamp: metav1.NewTime(t0),
 			Labels: map[string]string{
-				v1alpha1.LabelOwnerIdentifierHash: "hash-t", v1alpha1.LabelTenantType: "consumer",
+				v1alpha1.LabelOwnerIdentifierHash: identity.OwnerHash("ns", "t"), v1alpha1.LabelTenantType: "consumer",
 				v1alpha1.LabelAppIdentifierHash: "app-hash", v1alpha1.LabelTenantOperationType: string(typ),
 			},
-			Annotations:     map[string]string{v1alpha1.AnnotationSubscriptionContextSecret: "ctx-secret"},
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(cat, v1alpha1.SchemeGroupVersion.WithKind("CAPTenant"))},
-			Finalizers:      []string{v1alpha1.FinalizerCAPTenantOperation},
+			Annotations: map[string]string{v1alpha1.AnnotationSubscriptionContextSecret: "ctx-secret", v1alpha1.AnnotationOwnerIdentifier: "ns.t"},
 		},
 		Spec: v1alpha1.CAPTenantOperationSpec{
 			Operation: typ, BTPTenantIdentification: cat.Spec.BTPTenantIdentification, CAPApplicationVersionInstance: "cav-1",
 			Steps: []v1alpha1.CAPTenantOperationStep{{Name: "mtx", Type: v1alpha1.StepTenantOperation}, {Name: "notify", Type: v1alpha1.StepCustomTenantOperation, ContinueOnFailure: true}},
 		},
 	}
+}
+
+// legacyOperation is newOperation as earlier versions created it: owned by its tenant and
+// with the finalizer.
+func legacyOperation(typ v1alpha1.CAPTenantOperationType) *v1alpha1.CAPTenantOperation {
+	op := newOperation(typ)
+	op.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(testTenant(), v1alpha1.SchemeGroupVersion.WithKind("CAPTenant"))}
+	op.Finalizers = []string{v1alpha1.FinalizerCAPTenantOperation}
+	return op
 }
 
 // fixtures are the objects every sync test starts from: application, version, tenant, the

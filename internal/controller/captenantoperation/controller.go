@@ -81,6 +81,12 @@ func byVersion(obj any) ([]string, error) {
 	return []string{op.Namespace + "/" + op.Spec.CAPApplicationVersionInstance}, nil
 }
 
+// SyncNow reconciles one operation at once, as a worker does with a queued key. Tests that
+// drive several controllers on fake clients use it.
+func (ctl *Controller) SyncNow(ctx context.Context, key cache.ObjectName) error {
+	return ctl.sync(ctx, key)
+}
+
 // addHandlers routes events to the queue and returns the informers that must sync.
 func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
 	sme := ctl.c.SMEInformers.Sme().V1alpha1()

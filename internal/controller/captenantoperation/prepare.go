@@ -12,13 +12,16 @@ import (
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
-// prepare makes sure an operation is owned by its tenant and carries the labels, annotations
-// and finalizer the operator relies on. Operations the tenant controller creates already
-// have them; this is for operations created by hand. It reports false (with the status set)
-// when the tenant cannot be found.
+// prepare makes sure an operation carries the labels and annotations the operator relies
+// on, and no owner reference to its tenant (see tenant.WithoutTenantOwner). Operations the
+// tenant controller creates already comply; this is for operations created by hand and for
+// running operations of earlier versions, which were owned by their tenant. It adds no
+// finalizer: an operation that finished needs none, and one deleted while it runs is
+// cancelled. It reports false (with the status set) when the tenant cannot be found.
 func (ctl *Controller) prepare(ctx context.Context, op *v1alpha1.CAPTenantOperation) (*v1alpha1.CAPTenantOperation, bool, error) {
-	complete := metav1.GetControllerOfNoCopy(op) != nil && op.Labels[v1alpha1.LabelOwnerIdentifierHash] != ""
-	if complete && (controller.HasFinalizer(op, v1alpha1.FinalizerCAPTenantOperation) || op.DeletionTimestamp != nil) {
+	_, owned := tenant.WithoutTenantOwner(op.OwnerReferences)
+	_, named := tenant.OperationTenant(op)
+	if op.DeletionTimestamp != nil || (named && !owned && op.Labels[v1alpha1.LabelTenantOperationType] != "") {
 		return op, true, nil
 	}
 	cat := ctl.tenantOf(op)
@@ -34,12 +37,7 @@ func (ctl *Controller) prepare(ctx context.Context, op *v1alpha1.CAPTenantOperat
 	for k, v := range id.Annotations {
 		controller.SetIfMissing(&want.Annotations, k, v)
 	}
-	if metav1.GetControllerOfNoCopy(want) == nil {
-		want.OwnerReferences = append(want.OwnerReferences, *metav1.NewControllerRef(cat, v1alpha1.SchemeGroupVersion.WithKind("CAPTenant")))
-	}
-	if op.DeletionTimestamp == nil {
-		controller.AddFinalizer(want, v1alpha1.FinalizerCAPTenantOperation)
-	}
+	want.OwnerReferences, _ = tenant.WithoutTenantOwner(want.OwnerReferences)
 	if !controller.MetadataChanged(op, want) {
 		return op, true, nil
 	}
@@ -50,12 +48,19 @@ func (ctl *Controller) prepare(ctx context.Context, op *v1alpha1.CAPTenantOperat
 	return updated, true, nil
 }
 
-// tenantOf returns the tenant of an operation: its controller when set, else the tenant of
-// the namespace with the operation's tenant id (and, when the operation names one, its
-// application), so two applications with the same tenant id do not collide.
+// tenantOf returns the tenant of an operation: its controller when set (operations of
+// earlier versions), the tenant its owner identifier names, else the tenant of the namespace
+// with the operation's tenant id (and, when the operation names one, its application), so
+// two applications with the same tenant id do not collide.
 func (ctl *Controller) tenantOf(op *v1alpha1.CAPTenantOperation) *v1alpha1.CAPTenant {
 	if ref := metav1.GetControllerOfNoCopy(op); ref != nil && ref.Kind == "CAPTenant" {
 		if t, err := ctl.tenants.CAPTenants(op.Namespace).Get(ref.Name); err == nil && t.UID == ref.UID {
+			return t
+		}
+		return nil
+	}
+	if name, ok := tenant.OperationTenant(op); ok {
+		if t, err := ctl.tenants.CAPTenants(op.Namespace).Get(name); err == nil && t.Spec.TenantId == op.Spec.TenantId {
 			return t
 		}
 		return nil
@@ -77,7 +82,8 @@ func (ctl *Controller) tenantOf(op *v1alpha1.CAPTenantOperation) *v1alpha1.CAPTe
 	return chosen
 }
 
-// removeFinalizer lets a finished operation go once it is deleted.
+// removeFinalizer lets a finished operation of an earlier version, which carried the
+// finalizer, go once it is deleted.
 func (ctl *Controller) removeFinalizer(ctx context.Context, op *v1alpha1.CAPTenantOperation) error {
 	updated := op.DeepCopy()
 	if !controller.RemoveFinalizer(updated, v1alpha1.FinalizerCAPTenantOperation) {

@@ -33,7 +33,8 @@ func (ctl *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	}
 	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("captenantoperation", klog.KObj(cached)))
 	if tenant.Finished(cached) {
-		// A finished operation is history; its finalizer only goes when it is deleted.
+		// A finished operation is history. Operations of earlier versions carry a finalizer,
+		// which goes when they are deleted.
 		if cached.DeletionTimestamp != nil {
 			return ctl.removeFinalizer(ctx, cached)
 		}
@@ -72,8 +73,8 @@ func (ctl *Controller) lookupError(ctx context.Context, op *v1alpha1.CAPTenantOp
 
 // appName returns the application of an operation: its tenant's.
 func (ctl *Controller) appName(op *v1alpha1.CAPTenantOperation) string {
-	if ref := metav1.GetControllerOfNoCopy(op); ref != nil {
-		if t, err := ctl.tenants.CAPTenants(op.Namespace).Get(ref.Name); err == nil {
+	if name, ok := tenant.OperationTenant(op); ok {
+		if t, err := ctl.tenants.CAPTenants(op.Namespace).Get(name); err == nil {
 			return t.Spec.CAPApplicationInstance
 		}
 	}

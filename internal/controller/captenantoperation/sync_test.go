@@ -194,3 +194,53 @@ func TestTenantJobsShareTheVCAPSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestOperationsOfEarlierVersions syncs operations as earlier versions created them, owned
+// by their tenant and with the finalizer: a running one is released from its tenant (so a
+// foreground deletion of the tenant cannot reach its Jobs) and runs on; a finished one that
+// is deleted loses the finalizer. Operations created now cost no such write.
+func TestOperationsOfEarlierVersions(t *testing.T) {
+	deleted := func(op *v1alpha1.CAPTenantOperation) *v1alpha1.CAPTenantOperation {
+		op.DeletionTimestamp = ptr.To(metav1.NewTime(t0))
+		op.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: "True", Reason: tenant.ReasonStepCompleted}}
+		return op
+	}
+	cases := map[string]struct {
+		op         *v1alpha1.CAPTenantOperation
+		writes     []string
+		finalizers int
+	}{
+		"running, owned by its tenant: the reference goes, the step starts": {
+			op:     legacyOperation(v1alpha1.CAPTenantOperationTypeProvisioning),
+			writes: []string{"create secrets", "create jobs", "update captenantoperations"}, finalizers: 1, // Kube's writes listed first
+		},
+		"finished and deleted, with the finalizer: it goes": {
+			op:     deleted(legacyOperation(v1alpha1.CAPTenantOperationTypeProvisioning)),
+			writes: []string{"update captenantoperations"},
+		},
+		"finished and deleted, created now: nothing to write": {
+			op: deleted(newOperation(v1alpha1.CAPTenantOperationTypeProvisioning)),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, append(fixtures(), tc.op)...)
+			if err := f.ctl.sync(context.Background(), cache.MetaObjectToName(tc.op)); err != nil {
+				t.Fatalf("sync: %v", err)
+			}
+			if got := f.Writes(); !equalStrings(got, tc.writes) {
+				t.Errorf("writes %v, want %v", got, tc.writes)
+			}
+			got, err := f.SME.SmeV1alpha1().CAPTenantOperations("ns").Get(context.Background(), tc.op.Name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.OwnerReferences) != 0 && tc.op.DeletionTimestamp == nil {
+				t.Errorf("owner references %v, want none", got.OwnerReferences)
+			}
+			if len(got.Finalizers) != tc.finalizers {
+				t.Errorf("finalizers %v, want %d", got.Finalizers, tc.finalizers)
+			}
+		})
+	}
+}

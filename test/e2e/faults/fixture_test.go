@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/capstan-io/capstan/internal/tenant"
 	"github.com/capstan-io/capstan/internal/testenv"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 	"github.com/capstan-io/capstan/pkg/client/clientset/versioned"
@@ -214,8 +215,8 @@ func (f *fixture) checkProvisionedOnce() {
 	opsOf := map[string][]*v1alpha1.CAPTenantOperation{}
 	for i := range ops.Items {
 		op := &ops.Items[i]
-		if owner := metav1.GetControllerOf(op); owner != nil {
-			opsOf[owner.Name] = append(opsOf[owner.Name], op)
+		if owner, ok := tenant.OperationTenant(op); ok {
+			opsOf[owner] = append(opsOf[owner], op)
 		}
 	}
 	jobsOf := map[string][]string{}

@@ -29,7 +29,7 @@ var controllerPermissions = permissions{
 	"domains.sme.sap.com":                           {"get", "list", "watch", "create", "update"},
 	"clusterdomains.sme.sap.com":                    {"get", "list", "watch", "create", "update"},
 	"captenants.sme.sap.com":                        {"get", "list", "watch", "create", "update", "patch", "delete"},
-	"captenantoperations.sme.sap.com":               {"get", "list", "watch", "create", "update", "patch", "delete"},
+	"captenantoperations.sme.sap.com":               {"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"},
 	"captenantoutputs.sme.sap.com":                  {"get", "list", "watch", "delete"},
 	"capapplications/status.sme.sap.com":            {"update"},
 	"capapplicationversions/status.sme.sap.com":     {"update"},

@@ -6,11 +6,8 @@ package issuer
 
 import (
 	"crypto/x509/pkix"
-	"errors"
 	"fmt"
 	"os"
-	"sync"
-	"testing"
 
 	"github.com/capstan-io/capstan/internal/server/servertest"
 )
@@ -27,14 +24,14 @@ const (
 // Issuer is the running stand-in.
 type Issuer struct {
 	xsuaa *servertest.XSUAA
-	tb    *programTB
+	tb    *servertest.Program
 }
 
 // Start starts the stand-in with a throw-away CA and writes the CA's PEM to caFile for the
 // subscription server to trust.
 func Start(caFile string) (*Issuer, error) {
-	iss := &Issuer{tb: &programTB{}}
-	err := iss.tb.do(func() {
+	iss := &Issuer{tb: &servertest.Program{}}
+	err := iss.tb.Do(func() {
 		ca := servertest.NewCA(iss.tb, pkix.Name{Organization: []string{"capstan local demo"}, CommonName: "local XSUAA CA"})
 		iss.xsuaa = servertest.NewXSUAA(iss.tb, ca)
 	})
@@ -55,66 +52,11 @@ func (iss *Issuer) URL() string { return iss.xsuaa.URL }
 // Token returns a SaaS registry token for the application with the xsappname.
 func (iss *Issuer) Token(xsappname string) (string, error) {
 	var token string
-	err := iss.tb.do(func() {
+	err := iss.tb.Do(func() {
 		token = iss.xsuaa.Sign(iss.tb, servertest.Claims(SaaSClientID, xsappname), servertest.TokenOptions{})
 	})
 	return token, err
 }
 
 // Close stops the stand-in's server.
-func (iss *Issuer) Close() { iss.tb.cleanup() }
-
-// programTB lets a program use the testing.TB-based helpers of servertest: Fatal ends the
-// helper call (do turns it into an error) and Cleanup functions run on cleanup. Any other
-// testing.TB method is not used by those helpers and panics (the embedded interface is nil).
-type programTB struct {
-	testing.TB
-
-	mu       sync.Mutex
-	cleanups []func()
-}
-
-// fatal is the panic value of Fatal and Fatalf.
-type fatal struct{ err error }
-
-// Helper implements testing.TB.
-func (*programTB) Helper() {}
-
-// Fatal implements testing.TB: it ends the function that do runs.
-func (*programTB) Fatal(args ...any) { panic(fatal{errors.New(fmt.Sprint(args...))}) }
-
-// Fatalf implements testing.TB: it ends the function that do runs.
-func (*programTB) Fatalf(format string, args ...any) { panic(fatal{fmt.Errorf(format, args...)}) }
-
-// Cleanup implements testing.TB.
-func (t *programTB) Cleanup(f func()) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.cleanups = append(t.cleanups, f)
-}
-
-// do runs f and returns the error of a Fatal call in it; other panics propagate.
-func (*programTB) do(f func()) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			ft, ok := r.(fatal)
-			if !ok {
-				panic(r)
-			}
-			err = ft.err
-		}
-	}()
-	f()
-	return nil
-}
-
-// cleanup runs the Cleanup functions, last registered first.
-func (t *programTB) cleanup() {
-	t.mu.Lock()
-	fs := t.cleanups
-	t.cleanups = nil
-	t.mu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
-	}
-}
+func (iss *Issuer) Close() { iss.tb.RunCleanups() }

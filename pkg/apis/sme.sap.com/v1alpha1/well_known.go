@@ -58,8 +58,10 @@ const (
 	FinalizerCAPApplication        = "sme.sap.com/capapplication"
 	FinalizerCAPApplicationVersion = "sme.sap.com/capapplicationversion"
 	FinalizerCAPTenant             = "sme.sap.com/captenant"
-	FinalizerCAPTenantOperation    = "sme.sap.com/captenantoperation"
-	FinalizerDomain                = "sme.sap.com/domain"
+	// FinalizerCAPTenantOperation is only on operations of earlier versions and of the
+	// previous implementation; the controller removes it when they are deleted.
+	FinalizerCAPTenantOperation = "sme.sap.com/captenantoperation"
+	FinalizerDomain             = "sme.sap.com/domain"
 )
 
 // Values of LabelTenantType.
