@@ -1,7 +1,10 @@
 package controller
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
@@ -55,4 +58,22 @@ func MissingBindingSecrets(secrets cache.GenericLister, ca *v1alpha1.CAPApplicat
 		}
 	}
 	return missing
+}
+
+// FinalizerRemovalPatch is a JSON patch (RFC 6902) removing finalizer i after testing its
+// value, so that a concurrent change of the list makes the patch fail instead of removing
+// another finalizer. Unlike an update it needs no resourceVersion: a change elsewhere in the
+// object (its status) does not refuse it.
+func FinalizerRemovalPatch(i int, finalizer string) ([]byte, error) {
+	path := fmt.Sprintf("/metadata/finalizers/%d", i)
+	return json.Marshal([]map[string]any{
+		{"op": "test", "path": path, "value": finalizer},
+		{"op": "remove", "path": path},
+	})
+}
+
+// IsFailedPatchTest reports whether a JSON patch failed its test operation; the API server
+// answers that with a 422 (Invalid) or 500 depending on the version, naming the test.
+func IsFailedPatchTest(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "testing value")
 }

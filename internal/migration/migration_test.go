@@ -179,16 +179,6 @@ func TestIdentityChange(t *testing.T) {
 	}
 }
 
-func TestFinalizerRemovalPatch(t *testing.T) {
-	got, err := finalizerRemovalPatch(1, "sme.sap.com/capapplication")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `[{"op":"test","path":"/metadata/finalizers/1","value":"sme.sap.com/capapplication"},{"op":"remove","path":"/metadata/finalizers/1"}]`
-	if string(got) != want {
-		t.Errorf("patch %s", got)
-	}
-}
 
 // equalChange compares two change maps by value.
 func equalChange(a, b map[string]*string) bool {

@@ -2,10 +2,8 @@ package migration
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -76,30 +74,14 @@ func (m *migrator) removeSecretFinalizer(ctx context.Context, namespace, name st
 	if i < 0 {
 		return nil
 	}
-	patch, err := finalizerRemovalPatch(i, v1alpha1.FinalizerCAPApplication)
+	patch, err := controller.FinalizerRemovalPatch(i, v1alpha1.FinalizerCAPApplication)
 	if err != nil {
 		return err
 	}
 	_, err = secrets.Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{FieldManager: controller.FieldManager})
-	if apierrors.IsInvalid(err) || isFailedTest(err) {
+	if apierrors.IsInvalid(err) || controller.IsFailedPatchTest(err) {
 		// The list changed between the read and the patch: read again.
 		return apierrors.NewConflict(secretsGVR.GroupResource(), name, err)
 	}
 	return err
-}
-
-// finalizerRemovalPatch is a JSON patch (RFC 6902) removing finalizer i after testing its
-// value.
-func finalizerRemovalPatch(i int, finalizer string) ([]byte, error) {
-	path := fmt.Sprintf("/metadata/finalizers/%d", i)
-	return json.Marshal([]map[string]any{
-		{"op": "test", "path": path, "value": finalizer},
-		{"op": "remove", "path": path},
-	})
-}
-
-// isFailedTest reports whether a JSON patch failed its test operation; the API server
-// answers that with a 422 (Invalid) or 500 depending on the version, naming the test.
-func isFailedTest(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "testing value")
 }

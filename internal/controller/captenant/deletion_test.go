@@ -20,6 +20,12 @@ func deleting(cat *v1alpha1.CAPTenant) *v1alpha1.CAPTenant {
 	return cat
 }
 
+// withoutFinalizer removes the tenant's finalizer, as its release does.
+func withoutFinalizer(cat *v1alpha1.CAPTenant) *v1alpha1.CAPTenant {
+	cat.Finalizers = nil
+	return cat
+}
+
 // TestOperationsAreNotDependants checks that the operations a tenant starts carry neither an
 // owner reference to the tenant (a foreground deletion of the tenant, Argo CD's prune, would
 // delete a running operation's Jobs through it) nor a finalizer (whose removal would cost
@@ -56,10 +62,11 @@ func TestOperationsAreNotDependants(t *testing.T) {
 }
 
 // TestDeprovisionedTenantWrites counts the writes that let a deprovisioned tenant go: its
-// finalizer, then all its operations in one call, however many it kept. A tenant that is
-// gone while the cache still holds its finished operations (the deletion failed) has them
-// deleted; one the cache shows without operations but the API no longer holds is not
-// deprovisioned again.
+// finalizer, then all its operations in one call, however many it kept. After a failed
+// deletion of the operations, the next sync of the tenant (gone, or lingering for another
+// finalizer) repeats it; without a failure, operations the cache still shows were deleted a
+// moment ago and cost nothing. A tenant the cache shows without operations but the API no
+// longer holds is not deprovisioned again.
 func TestDeprovisionedTenantWrites(t *testing.T) {
 	history := []runtime.Object{
 		testOp(1, "provisioning", tenant.ReasonStepCompleted), testOp(2, "upgrade", tenant.ReasonStepCompleted),
@@ -70,23 +77,39 @@ func TestDeprovisionedTenantWrites(t *testing.T) {
 		ops    []runtime.Object
 		// released removes the tenant from the API (not from the cache) before the sync.
 		released bool
-		writes   []string
-		requeue  bool
+		// failed marks the tenant as released with a failed deletion of its operations.
+		failed  bool
+		writes  []string
+		requeue bool
 	}{
 		"deprovisioned: the finalizer, then every operation in one call": {
 			tenant: deleting(readyTenant("t-op2")), ops: history,
-			writes: []string{"update captenants", "delete-collection captenantoperations"},
+			writes: []string{"patch captenants", "delete-collection captenantoperations"},
 		},
 		"never provisioned: the same": {
 			tenant: deleting(testTenant(v1alpha1.CAPTenantStateProvisioningError, "")), ops: []runtime.Object{testOp(1, "provisioning", tenant.ReasonStepFailed)},
-			writes: []string{"update captenants", "delete-collection captenantoperations"},
+			writes: []string{"patch captenants", "delete-collection captenantoperations"},
 		},
-		"gone, its finished operations still there: deleted": {
-			ops:    history,
+		"gone after a failed deletion of its operations: deleted": {
+			ops: history, failed: true,
 			writes: []string{"delete-collection captenantoperations"},
 		},
-		"gone with a running operation: nothing": {
-			ops: []runtime.Object{testOp(1, "provisioning", "")},
+		"gone, its operations still in the cache: nothing (deleted a moment ago)": {
+			ops: history,
+		},
+		"gone after a failed deletion, with a running operation: nothing": {
+			ops: []runtime.Object{testOp(1, "provisioning", "")}, failed: true,
+		},
+		"released, still there for another finalizer: nothing (the cache may lag)": {
+			tenant: withoutFinalizer(deleting(readyTenant("t-op2"))), ops: history,
+		},
+		"released, still there, after a failed deletion: repeated": {
+			tenant: withoutFinalizer(deleting(readyTenant("t-op2"))), ops: history, failed: true,
+			writes: []string{"delete-collection captenantoperations"},
+		},
+		"released, the cache behind with its operations: the deletion is not repeated": {
+			tenant: deleting(readyTenant("t-op2")), ops: history, released: true,
+			writes: []string{"patch captenants"}, // answered 404
 		},
 		"released, the cache behind: not deprovisioned again": {
 			tenant: deleting(readyTenant("t-op2")), released: true, requeue: true,
@@ -104,6 +127,9 @@ func TestDeprovisionedTenantWrites(t *testing.T) {
 					t.Fatal(err)
 				}
 				f.ClearActions()
+			}
+			if tc.failed {
+				f.ctl.unreleased.Store(cache.ObjectName{Namespace: "ns", Name: "t"}, true)
 			}
 			err := f.ctl.sync(context.Background(), cache.ObjectName{Namespace: "ns", Name: "t"})
 			if _, ok := controller.IsRequeue(err); (err != nil && (!ok || !tc.requeue)) || (err == nil && tc.requeue) {

@@ -76,7 +76,7 @@ func TestWritesPerTenant(t *testing.T) {
 			change: func(c *v1alpha1.CAPTenant) { c.DeletionTimestamp = ptr.To(metav1.NewTime(t0)) },
 			done:   nil, // the tenant is gone
 			writes: []string{"create captenantoperations", "create jobs", "delete-collection captenantoperations",
-				"update captenantoperations/status", "update captenants", "update captenants/status"},
+				"patch captenants", "update captenantoperations/status", "update captenants/status"},
 		},
 	}
 	for _, p := range phases {
@@ -268,7 +268,7 @@ func (lc *lifecycle) refreshCaches() {
 	for i := range secrets.Items {
 		metas = append(metas, controllertest.SecretMetadata(&secrets.Items[i]))
 	}
-	replace(lc.f.Context.SecretInformers.ForResource(controllertest.SecretsGVR).Informer().GetIndexer(), metas)
+	replace(lc.f.Context.Secrets().Informer().GetIndexer(), metas)
 	vss, err := lc.f.Istio.NetworkingV1().VirtualServices("ns").List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		lc.t.Fatal(err)

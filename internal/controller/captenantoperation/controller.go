@@ -6,6 +6,7 @@
 package captenantoperation
 
 import (
+	"context"
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
