@@ -33,6 +33,10 @@ const (
 	callbackPrefix = "/saas-manager/v1/subscription-callback/"
 	// acceptTarget is the target for answering every subscription request (issue 16).
 	acceptTarget = 10 * time.Second
+	// retryFirst and retryMax bound the wait before a request answered 429 is sent again: it
+	// doubles from the first to the most, so a thousand refused clients do not take the
+	// machine's CPU from the server.
+	retryFirst, retryMax = 100 * time.Millisecond, 2 * time.Second
 )
 
 // fakeSAP holds the loopback stand-ins for XSUAA and the SaaS registry's callback endpoint
@@ -96,7 +100,7 @@ func (b *bench) startFakeSAP(_ context.Context, _ *report) error {
 
 // serverLoad starts the subscription server binary with its default settings and sends
 // -server-requests concurrent SaaS registry subscription requests with valid tokens. It
-// measures how fast they are answered (429s are retried, as the SaaS registry does), the
+// measures how fast they are answered (429s are retried after 100 ms doubling up to 2 s), the
 // server's memory, and that every asynchronous callback arrives exactly once once the
 // tenants are Ready.
 func (b *bench) serverLoad(ctx context.Context, r *report) error {
@@ -220,6 +224,7 @@ func (s *serverProcess) subscribe(ctx context.Context, client *http.Client, ca *
 	if err != nil {
 		return 0, 0, err
 	}
+	backoff := retryFirst
 	for retried := 0; ; retried++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.apiURL+"/provision/tenants/"+id, bytes.NewReader(payload))
 		if err != nil {
@@ -236,7 +241,8 @@ func (s *serverProcess) subscribe(ctx context.Context, client *http.Client, ca *
 		_ = resp.Body.Close()
 		switch resp.StatusCode {
 		case http.StatusTooManyRequests:
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(backoff)
+			backoff = min(2*backoff, retryMax)
 			continue
 		case http.StatusAccepted:
 			return resp.StatusCode, retried, nil
