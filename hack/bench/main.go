@@ -32,6 +32,8 @@ type config struct {
 	// serverRequests, when > 0, runs the subscription server phase instead of the tenant
 	// phases.
 	serverRequests int
+	// serverQPS overrides the server's client rate limit (burst twice that) when > 0.
+	serverQPS int
 }
 
 func main() {
@@ -44,6 +46,7 @@ func main() {
 	flag.IntVar(&cfg.controllerQPS, "controller-qps", 0, "client QPS of the controller, burst twice that (0: the controller's and chart's default)")
 	flag.IntVar(&cfg.workers, "workers", 0, "CAPTenant and CAPTenantOperation workers of the controller (0: the default)")
 	flag.IntVar(&cfg.serverRequests, "server-requests", 0, "run only the subscription server phase: this many concurrent subscription requests to the server binary")
+	flag.IntVar(&cfg.serverQPS, "server-qps", 0, "client QPS of the subscription server, burst twice that (0: the server's and chart's default)")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

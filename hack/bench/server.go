@@ -273,7 +273,7 @@ type serverProcess struct {
 }
 
 // startServer builds the subscription server and runs it with its default settings (the
-// chart's), trusting the bench CA for its outgoing HTTPS, and waits until it is ready.
+// chart's; -server-qps overrides its client rate limit), trusting the bench CA for its outgoing HTTPS, and waits until it is ready.
 func (b *bench) startServer(ctx context.Context) (*serverProcess, error) {
 	bin := filepath.Join(b.env.Dir, "server")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/server")
@@ -295,7 +295,13 @@ func (b *bench) startServer(ctx context.Context) (*serverProcess, error) {
 		return nil, err
 	}
 	s := &serverProcess{apiURL: fmt.Sprintf("http://127.0.0.1:%d", port), metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)}
-	s.cmd = exec.Command(bin, "--kubeconfig="+b.env.KubeconfigPath)
+	args := []string{"--kubeconfig=" + b.env.KubeconfigPath}
+	settings := "default settings"
+	if q := b.cfg.serverQPS; q > 0 {
+		args = append(args, fmt.Sprintf("--client-qps=%d", q), fmt.Sprintf("--client-burst=%d", 2*q))
+		settings = fmt.Sprintf("--client-qps=%d --client-burst=%d, otherwise default settings", q, 2*q)
+	}
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), fmt.Sprintf("METRICS_PORT=%d", metricsPort), "TLS_ENABLED=false",
 		"SSL_CERT_FILE="+b.sap.caFile, "POD_NAME=bench-server")
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
@@ -303,7 +309,7 @@ func (b *bench) startServer(ctx context.Context) (*serverProcess, error) {
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
-	fmt.Printf("bench: subscription server (default settings) log %s\n", logPath)
+	fmt.Printf("bench: subscription server (%s) log %s\n", settings, logPath)
 	client := &http.Client{Timeout: 2 * time.Second}
 	err = b.poll(ctx, "the server ready", func() (bool, string, error) {
 		resp, err := client.Get(s.apiURL + "/readyz")
