@@ -179,7 +179,6 @@ func TestIdentityChange(t *testing.T) {
 	}
 }
 
-
 // equalChange compares two change maps by value.
 func equalChange(a, b map[string]*string) bool {
 	if len(a) != len(b) {
