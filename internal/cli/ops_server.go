@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,7 @@ type namedCheck struct {
 type OpsServer struct {
 	addr string
 	srv  *http.Server
+	mux  *http.ServeMux
 	ln   net.Listener
 
 	mu     sync.RWMutex
@@ -43,14 +45,25 @@ func NewOpsServer(addr string, reg *prometheus.Registry) (*OpsServer, error) {
 	if err := RegisterBuildInfo(reg); err != nil {
 		return nil, err
 	}
-	s := &OpsServer{addr: addr}
 	mux := http.NewServeMux()
+	s := &OpsServer{addr: addr, mux: mux}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { s.serveChecks(w, r, false) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { s.serveChecks(w, r, true) })
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	return s, nil
+}
+
+// EnableProfiling serves Go's runtime profiles (net/http/pprof) under /debug/pprof/, as the
+// Kubernetes components do with --profiling. Call it before Listen. A CPU profile costs CPU
+// while it is taken and profiles reveal internals, so binaries keep it off by default.
+func (s *OpsServer) EnableProfiling() {
+	s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	s.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
 // AddHealthCheck adds a liveness check (it also gates readiness).

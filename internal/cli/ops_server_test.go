@@ -112,3 +112,30 @@ func TestValidateAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestOpsServerProfiling(t *testing.T) {
+	for _, enabled := range []bool{false, true} {
+		s, err := NewOpsServer("127.0.0.1:0", prometheus.NewRegistry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if enabled {
+			s.EnableProfiling()
+		}
+		err = RunWithOps(context.Background(), s, func(context.Context) error {
+			want := http.StatusNotFound
+			if enabled {
+				want = http.StatusOK
+			}
+			for _, path := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/heap"} {
+				if code, _ := get(t, "http://"+s.Addr()+path); code != want {
+					t.Errorf("profiling %v: GET %s: %d, want %d", enabled, path, code, want)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

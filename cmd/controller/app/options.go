@@ -26,6 +26,8 @@ type Options struct {
 	// LeaderElection is the timing of leader election.
 	LeaderElection  LeaderElectionTiming
 	DetailedMetrics bool
+	// Profiling serves Go's pprof profiles on the metrics address.
+	Profiling bool
 	// Workers are the worker counts by controller name.
 	Workers     map[string]*int
 	Controller  controller.Options
@@ -93,6 +95,7 @@ func (o *Options) AddFlags(fs *cli.FlagSet) {
 	cli.Var(fs, &vc.ClientRetryDelay, "prom-acquire-client-retry-delay", "PROM_ACQUIRE_CLIENT_RETRY_DELAY", "Wait after a failed connection to Prometheus before the next attempt.")
 	cli.Var(fs, &vc.QueryTimeout, "prometheus-query-timeout", "PROMETHEUS_QUERY_TIMEOUT", "Timeout of each Prometheus query of version cleanup.")
 	cli.Var(fs, &o.DetailedMetrics, "detailed-metrics", "DETAILED_OPERATIONAL_METRICS", "Export per-tenant metric families.")
+	cli.Var(fs, &o.Profiling, "profiling", "", "Serve Go's pprof profiles under /debug/pprof/ on the metrics address, as Kubernetes components do; off by default (profiles reveal internals and a CPU profile costs CPU while taken).")
 	for _, reg := range Registry {
 		cli.Var(fs, o.Workers[reg.Name], reg.Name+"-workers", reg.WorkersEnv, fmt.Sprintf("Workers of the %s controller, at least 1.", reg.Name))
 	}

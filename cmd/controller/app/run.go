@@ -100,6 +100,9 @@ func newRunner(opts *Options, cfg *rest.Config, controllers []Registration) (*ru
 	if r.ops, err = cli.NewOpsServer(opts.MetricsAddress, r.metrics.Registry); err != nil {
 		return nil, err
 	}
+	if opts.Profiling {
+		r.ops.EnableProfiling()
+	}
 	r.ops.AddHealthCheck("leader-election", r.leader.Check)
 	r.ops.AddReadyCheck("controllers", r.ready.Check)
 	return r, nil
