@@ -36,6 +36,8 @@ type bench struct {
 	logPath    string
 	bin        string
 	port       int
+	// kubeconfig holds a token of the controller's ServiceAccount (see controllerKubeconfig).
+	kubeconfig string
 	// tenants and jobs are informer caches, so that waiting costs the API server nothing
 	// (polling lists of a thousand objects would slow down what is measured).
 	tenants cache.Indexer
@@ -50,8 +52,12 @@ type bench struct {
 func newBench(ctx context.Context, env *testenv.Env, cfg config) (*bench, error) {
 	rc := rest.CopyConfig(env.Config)
 	rc.QPS, rc.Burst = 2000, 4000
-	b := &bench{env: env, cfg: cfg, ns: "bench", kube: kubernetes.NewForConfigOrDie(rc), sme: versioned.NewForConfigOrDie(rc)}
+	b := &bench{env: env, cfg: cfg, ns: benchNamespace, kube: kubernetes.NewForConfigOrDie(rc), sme: versioned.NewForConfigOrDie(rc)}
 	b.startInformers(ctx)
+	var err error
+	if b.kubeconfig, err = b.controllerKubeconfig(ctx); err != nil {
+		return nil, err
+	}
 	b.bin = filepath.Join(env.Dir, "controller")
 	build := exec.CommandContext(ctx, "go", "build", "-o", b.bin, "./cmd/controller")
 	build.Dir = env.RepoRoot
@@ -74,7 +80,7 @@ func (b *bench) startController(logName string) error {
 	if err != nil {
 		return err
 	}
-	args := []string{"--kubeconfig=" + b.env.KubeconfigPath, "--leader-elect=false",
+	args := []string{"--kubeconfig=" + b.kubeconfig, "--leader-elect=false",
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port), "--operator-namespace=" + b.ns,
 		"--controllers=capapplication,capapplicationversion,captenant,captenantoperation"}
 	settings := []string{"client rate limit: default", "workers: default"}
@@ -85,6 +91,9 @@ func (b *bench) startController(logName string) error {
 	if w := b.cfg.workers; w > 0 {
 		args = append(args, fmt.Sprintf("--captenant-workers=%d", w), fmt.Sprintf("--captenantoperation-workers=%d", w))
 		settings[1] = fmt.Sprintf("workers: --captenant-workers=%d --captenantoperation-workers=%d", w, w)
+	}
+	if b.cfg.cpuProfileDir != "" {
+		args = append(args, "--profiling")
 	}
 	fmt.Printf("bench: controller settings: %s; %s\n", settings[0], settings[1])
 	b.controller = exec.Command(b.bin, args...)

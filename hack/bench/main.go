@@ -34,6 +34,8 @@ type config struct {
 	serverRequests int
 	// serverQPS overrides the server's client rate limit (burst twice that) when > 0.
 	serverQPS int
+	// cpuProfileDir receives a CPU profile of the controller per phase when set.
+	cpuProfileDir string
 }
 
 func main() {
@@ -47,6 +49,7 @@ func main() {
 	flag.IntVar(&cfg.workers, "workers", 0, "CAPTenant and CAPTenantOperation workers of the controller (0: the default)")
 	flag.IntVar(&cfg.serverRequests, "server-requests", 0, "run only the subscription server phase: this many concurrent subscription requests to the server binary")
 	flag.IntVar(&cfg.serverQPS, "server-qps", 0, "client QPS of the subscription server, burst twice that (0: the server's and chart's default)")
+	flag.StringVar(&cfg.cpuProfileDir, "cpuprofile", "", "directory for a CPU profile of the controller per phase (<phase>.pprof; runs the controller with --profiling)")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -62,7 +65,12 @@ type phase struct {
 
 // run starts the environment and the controller and runs every phase.
 func run(cfg config) error {
-	env, err := testenv.Start(testenv.Options{E2E: true, StartTimeout: 5 * time.Minute})
+	if cfg.cpuProfileDir != "" {
+		if err := os.MkdirAll(cfg.cpuProfileDir, 0o755); err != nil {
+			return err
+		}
+	}
+	env, err := testenv.Start(testenv.Options{E2E: true, StartTimeout: 5 * time.Minute, AuditPolicy: auditPolicy})
 	if err != nil {
 		return err
 	}
@@ -76,6 +84,7 @@ func run(cfg config) error {
 	rep := &report{Tenants: cfg.tenants, Writes: map[string]map[string]float64{}}
 	phases := []phase{
 		{"baseline", b.baseline},
+		{"baseline-x2", b.baselineTwoSteps},
 		{"setup", b.setup},
 		{"subscribe", b.subscribe},
 		{"idle", b.idle},
@@ -88,7 +97,10 @@ func run(cfg config) error {
 	}
 	for _, p := range phases {
 		fmt.Printf("bench: %s ...\n", p.name)
-		if err := p.fn(ctx, rep); err != nil {
+		m := b.startCost(p.name)
+		err := p.fn(ctx, rep)
+		rep.Costs = append(rep.Costs, m.stop())
+		if err != nil {
 			rep.print()
 			return fmt.Errorf("%s: %w", p.name, err)
 		}

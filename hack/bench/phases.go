@@ -9,6 +9,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -24,46 +25,78 @@ const parallelism = 32
 // baseline creates as many bare Jobs as there are tenants and waits until all complete: the
 // time the control plane itself needs for the Jobs the tenant operations run.
 func (b *bench) baseline(ctx context.Context, r *report) error {
-	ns := "baseline"
+	var err error
+	r.BareJobs, err = b.bareJobs(ctx, "baseline", 1)
+	return err
+}
+
+// baselineTwoSteps is the baseline of an upgrade: two bare Jobs per tenant, the second
+// created once the first completed, as an upgrade's two steps run.
+func (b *bench) baselineTwoSteps(ctx context.Context, r *report) error {
+	var err error
+	r.BareJobsTwoSteps, err = b.bareJobs(ctx, "baseline-x2", 2)
+	return err
+}
+
+// bareJobs runs, in a namespace of its own, a chain of steps bare Jobs per tenant (each
+// created when the one before completed) and returns how long it took until all completed.
+func (b *bench) bareJobs(ctx context.Context, ns string, steps int) (time.Duration, error) {
 	if _, err := b.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		return err
+		return 0, err
 	}
-	start := time.Now()
-	err := runParallel(b.cfg.tenants, func(i int) error {
+	create := func(i, step int) error {
 		_, err := b.kube.BatchV1().Jobs(ns).Create(ctx, &batchv1.Job{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("job-%05d", i)},
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("job-%05d-%d", i, step)},
 			Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 				RestartPolicy: corev1.RestartPolicyNever,
 				Containers:    []corev1.Container{{Name: "c", Image: "busybox"}},
 			}}},
 		}, metav1.CreateOptions{})
 		return err
-	})
-	if err != nil {
-		return err
 	}
+	start := time.Now()
+	if err := runParallel(b.cfg.tenants, func(i int) error { return create(i, 1) }); err != nil {
+		return 0, err
+	}
+	want := b.cfg.tenants * steps
 	if err := b.poll(ctx, "bare jobs complete", func() (bool, string, error) {
-		n := 0
+		n, next := 0, []int{}
+		created := map[string]bool{}
 		for _, obj := range b.jobs.List() {
-			if j := obj.(*batchv1.Job); j.Namespace == ns && j.Status.Succeeded > 0 {
-				n++
+			if j := obj.(*batchv1.Job); j.Namespace == ns {
+				created[j.Name] = true
 			}
 		}
-		return n == b.cfg.tenants, fmt.Sprintf("%d/%d", n, b.cfg.tenants), nil
+		for _, obj := range b.jobs.List() {
+			j := obj.(*batchv1.Job)
+			if j.Namespace != ns || j.Status.Succeeded == 0 {
+				continue
+			}
+			n++
+			var i, step int
+			if _, err := fmt.Sscanf(j.Name, "job-%05d-%d", &i, &step); err == nil && step < steps && !created[fmt.Sprintf("job-%05d-%d", i, step+1)] {
+				next = append(next, i, step+1)
+			}
+		}
+		err := runParallel(len(next)/2, func(k int) error {
+			if err := create(next[2*k], next[2*k+1]); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+			return nil
+		})
+		return n == want, fmt.Sprintf("%d/%d", n, want), err
 	}); err != nil {
-		return err
+		return 0, err
 	}
-	r.BareJobs = time.Since(start)
+	took := time.Since(start)
 	policy := metav1.DeletePropagationBackground
-	return b.kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{PropagationPolicy: &policy})
+	return took, b.kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{PropagationPolicy: &policy})
 }
 
 // setup creates the namespace, ready domains, the walk-through application without a
 // provider, its binding Secrets and the first version, and waits for the version to be Ready.
 func (b *bench) setup(ctx context.Context, _ *report) error {
-	if _, err := b.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: b.ns}}, metav1.CreateOptions{}); err != nil {
-		return err
-	}
+	// The namespace exists already: it holds the controller's ServiceAccount.
 	if err := b.readyDomains(ctx); err != nil {
 		return err
 	}

@@ -7,9 +7,11 @@ import (
 
 // report collects the measurements.
 type report struct {
-	Tenants   int
-	BareJobs  time.Duration
-	Subscribe time.Duration
+	Tenants  int
+	BareJobs time.Duration
+	// BareJobsTwoSteps is the baseline of an upgrade: two Jobs per tenant, one after the other.
+	BareJobsTwoSteps time.Duration
+	Subscribe        time.Duration
 	// Writes are the controller's API writes per tenant by verb, per phase.
 	Writes              map[string]map[string]float64
 	IdleWrites          float64
@@ -20,6 +22,8 @@ type report struct {
 	UnrelatedSecrets    int
 	// Server is the result of the subscription server phase (-server-requests).
 	Server *serverResult
+	// Costs are the CPU seconds and API requests of each phase.
+	Costs []phaseCost
 }
 
 // print writes the report as a small table.
@@ -30,18 +34,28 @@ func (r *report) print() {
 		return
 	}
 	fmt.Printf("tenants                         %d\n", r.Tenants)
-	fmt.Printf("bare Jobs complete (baseline)   %s\n", r.BareJobs.Round(100*time.Millisecond))
-	fmt.Printf("subscribe (all Ready)           %s\n", r.Subscribe.Round(100*time.Millisecond))
+	fmt.Printf("bare Jobs complete (baseline)   %s; two per tenant, one after the other: %s\n",
+		r.BareJobs.Round(100*time.Millisecond), r.BareJobsTwoSteps.Round(100*time.Millisecond))
+	fmt.Printf("subscribe (all Ready)           %s (%.1fx the baseline)\n", r.Subscribe.Round(100*time.Millisecond), ratio(r.Subscribe, r.BareJobs))
 	for _, phase := range []string{"subscribe", "upgrade", "unsubscribe"} {
 		if w, ok := r.Writes[phase]; ok {
 			fmt.Printf("writes per tenant, %-12s %.1f %v\n", phase, total(w), w)
 		}
 	}
 	fmt.Printf("controller writes while idle    %.0f\n", r.IdleWrites)
-	fmt.Printf("upgrade (all Ready on v2)       %s\n", r.Upgrade.Round(100*time.Millisecond))
-	fmt.Printf("unsubscribe (all gone)          %s\n", r.Unsubscribe.Round(100*time.Millisecond))
+	fmt.Printf("upgrade (all Ready on v2)       %s (%.1fx the two-step baseline)\n", r.Upgrade.Round(100*time.Millisecond), ratio(r.Upgrade, r.BareJobsTwoSteps))
+	fmt.Printf("unsubscribe (all gone)          %s (%.1fx the baseline)\n", r.Unsubscribe.Round(100*time.Millisecond), ratio(r.Unsubscribe, r.BareJobs))
 	if r.UnrelatedSecrets > 0 {
 		fmt.Printf("controller memory (RSS)         %.1f MiB after the tenant phases, %.1f MiB when restarted with %d unrelated Secrets\n",
 			r.MemoryBeforeSecrets/(1<<20), r.MemoryBytes/(1<<20), r.UnrelatedSecrets)
 	}
+	printCosts(r.Costs, r.Tenants)
+}
+
+// ratio is a phase's time in multiples of its baseline.
+func ratio(d, baseline time.Duration) float64 {
+	if baseline <= 0 {
+		return 0
+	}
+	return d.Seconds() / baseline.Seconds()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -109,22 +110,27 @@ func (e *Env) startEtcd(ctx context.Context, clientPort, peerPort int) (string, 
 // startAPIServer starts kube-apiserver on port and waits for /readyz.
 func (e *Env) startAPIServer(ctx context.Context, etcdURL string, port int, host string) error {
 	s := e.secrets
-	p, err := e.startProcess("kube-apiserver", "kube-apiserver",
-		"--etcd-servers="+etcdURL,
+	args := []string{
+		"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(port),
-		"--cert-dir="+filepath.Join(e.Dir, "apiserver-certs"),
-		"--tls-cert-file="+s.CertFile,
-		"--tls-private-key-file="+s.KeyFile,
-		"--service-account-key-file="+s.SAPubFile,
-		"--service-account-signing-key-file="+s.SAKeyFile,
+		"--secure-port=" + strconv.Itoa(port),
+		"--cert-dir=" + filepath.Join(e.Dir, "apiserver-certs"),
+		"--tls-cert-file=" + s.CertFile,
+		"--tls-private-key-file=" + s.KeyFile,
+		"--service-account-key-file=" + s.SAPubFile,
+		"--service-account-signing-key-file=" + s.SAKeyFile,
 		"--service-account-issuer=https://kubernetes.default.svc",
-		"--token-auth-file="+s.TokensFile,
+		"--token-auth-file=" + s.TokensFile,
 		"--authorization-mode=RBAC",
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--allow-privileged=true",
-	)
+	}
+	audit, err := e.auditArgs()
+	if err != nil {
+		return err
+	}
+	p, err := e.startProcess("kube-apiserver", "kube-apiserver", append(args, audit...)...)
 	if err != nil {
 		return err
 	}
@@ -138,6 +144,20 @@ func (e *Env) startAPIServer(ctx context.Context, etcdURL string, port int, host
 	}
 	header := http.Header{"Authorization": {"Bearer " + s.AdminToken}}
 	return waitHTTP(ctx, p, client, host+"/readyz", header)
+}
+
+// auditArgs writes the audit policy, when the options have one, and returns the API server
+// flags that apply it; the log is appended to across restarts.
+func (e *Env) auditArgs() ([]string, error) {
+	if e.opts.AuditPolicy == "" {
+		return nil, nil
+	}
+	policy := filepath.Join(e.Dir, "audit-policy.yaml")
+	if err := os.WriteFile(policy, []byte(e.opts.AuditPolicy), 0o600); err != nil {
+		return nil, fmt.Errorf("writing the audit policy: %w", err)
+	}
+	e.AuditLogPath = filepath.Join(e.Dir, "audit.log")
+	return []string{"--audit-policy-file=" + policy, "--audit-log-path=" + e.AuditLogPath, "--audit-log-format=json"}, nil
 }
 
 // waitHTTP polls url until it answers 200 OK. It fails early if p exits

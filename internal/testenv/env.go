@@ -37,6 +37,8 @@ type Env struct {
 	ServerVersion string
 	// NodeName is the fake node of an E2E environment ("" otherwise).
 	NodeName string
+	// AuditLogPath is the API server's audit log when Options.AuditPolicy is set ("" otherwise).
+	AuditLogPath string
 
 	opts       Options
 	secrets    *credentials.Files

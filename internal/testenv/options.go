@@ -41,6 +41,9 @@ type Options struct {
 	SkipThirdPartyCRDs bool
 	// Users are token identities added to DefaultUsers.
 	Users []credentials.User
+	// AuditPolicy, when set, is an audit policy (an audit.k8s.io/v1 Policy as YAML) that
+	// kube-apiserver applies, writing the events as JSON lines to Env.AuditLogPath.
+	AuditPolicy string
 	// StartTimeout bounds Start; zero means DefaultStartTimeout.
 	StartTimeout time.Duration
 	// KeepDir keeps the environment directory after Stop. It is also set

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// userHZ is the unit of the CPU times in /proc/<pid>/stat (USER_HZ, 100 on Linux).
+const userHZ = 100
+
+// cpuProcesses are the processes whose CPU seconds a phase reports, in print order.
+var cpuProcesses = []string{"controller", "kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok", "bench"}
+
+// phaseCost is what one phase cost: wall time, the load average around it, CPU seconds per
+// process and the controller's API requests from the audit log.
+type phaseCost struct {
+	Name       string
+	Wall       time.Duration
+	Load       [2]float64 // one-minute load average at the start and at the end
+	CPU        map[string]float64
+	Requests   map[string]float64
+	RequestErr error
+	Profile    string
+}
+
+// costMeter measures one phase.
+type costMeter struct {
+	b      *bench
+	cost   phaseCost
+	start  time.Time
+	cpu    map[string]float64
+	offset int64
+	prof   *profiler
+}
+
+// startCost begins measuring a phase.
+func (b *bench) startCost(name string) *costMeter {
+	m := &costMeter{b: b, cost: phaseCost{Name: name}, start: time.Now(), cpu: b.sampleCPU(), offset: b.auditOffset()}
+	m.cost.Load[0] = loadAverage()
+	if b.cfg.cpuProfileDir != "" {
+		m.prof = b.startProfile(name)
+	}
+	return m
+}
+
+// stop ends the measurement.
+func (m *costMeter) stop() phaseCost {
+	c := m.cost
+	c.Wall = time.Since(m.start)
+	c.Load[1] = loadAverage()
+	c.CPU = map[string]float64{}
+	for name, v := range m.b.sampleCPU() {
+		if d := v - m.cpu[name]; d >= 0 {
+			c.CPU[name] = d
+		} else {
+			c.CPU[name] = v // restarted meanwhile
+		}
+	}
+	c.Requests, c.RequestErr = m.b.auditCounts(m.offset)
+	if m.prof != nil {
+		c.Profile = m.prof.stop()
+	}
+	return c
+}
+
+// sampleCPU returns the CPU seconds each process has used so far.
+func (b *bench) sampleCPU() map[string]float64 {
+	out := map[string]float64{}
+	for _, p := range b.env.Processes() {
+		if s, err := processCPU(p.PID); err == nil {
+			out[p.Name] += s
+		}
+	}
+	if b.controller != nil && b.controller.Process != nil {
+		if s, err := processCPU(b.controller.Process.Pid); err == nil {
+			out["controller"] = s
+		}
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		out["bench"] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	return out
+}
+
+// processCPU reads the user and system CPU time of a process (all its threads).
+func processCPU(pid int) (float64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; the fields after it start at state (3).
+	s := string(data)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	utime, err1 := strconv.ParseFloat(fields[11], 64)
+	stime, err2 := strconv.ParseFloat(fields[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: bad CPU times", pid)
+	}
+	return (utime + stime) / userHZ, nil
+}
+
+// loadAverage returns the one-minute load average, 0 when unknown.
+func loadAverage() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(fields[0], 64)
+	return v
+}
+
+// printCosts prints where each phase's time went: CPU seconds per process and the
+// controller's requests per tenant by verb and resource.
+func printCosts(costs []phaseCost, tenants int) {
+	if len(costs) == 0 {
+		return
+	}
+	fmt.Printf("\nCPU seconds by process (load average at start → end of the phase; %d cores)\n", runtime.NumCPU())
+	fmt.Printf("%-14s %8s %11s", "phase", "wall", "load")
+	for _, p := range cpuProcesses {
+		fmt.Printf(" %*s", max(len(p), 6), p)
+	}
+	fmt.Printf(" %8s\n", "total")
+	for _, c := range costs {
+		fmt.Printf("%-14s %8s %5.1f→%-5.1f", c.Name, c.Wall.Round(100*time.Millisecond), c.Load[0], c.Load[1])
+		sum := 0.0
+		for _, p := range cpuProcesses {
+			fmt.Printf(" %*.1f", max(len(p), 6), c.CPU[p])
+			sum += c.CPU[p]
+		}
+		fmt.Printf(" %8.1f\n", sum)
+	}
+	for _, c := range costs {
+		if c.RequestErr != nil {
+			fmt.Printf("requests of the controller, %s: %v\n", c.Name, c.RequestErr)
+			continue
+		}
+		if total(c.Requests) == 0 {
+			continue
+		}
+		fmt.Printf("\ncontroller requests per tenant, %s (audit log; %.0f in all; controller CPU %.1f ms per tenant)\n",
+			c.Name, total(c.Requests), 1000*c.CPU["controller"]/float64(tenants))
+		keys := make([]string, 0, len(c.Requests))
+		for k := range c.Requests {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			return c.Requests[keys[i]] > c.Requests[keys[j]] || (c.Requests[keys[i]] == c.Requests[keys[j]] && keys[i] < keys[j])
+		})
+		for _, k := range keys {
+			fmt.Printf("  %-45s %8.3f\n", k, c.Requests[k]/float64(tenants))
+		}
+		if c.Profile != "" {
+			fmt.Printf("  CPU profile of the controller: %s\n", c.Profile)
+		}
+	}
+}
