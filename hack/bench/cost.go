@@ -129,7 +129,7 @@ func printCosts(costs []phaseCost, tenants int) {
 	if len(costs) == 0 {
 		return
 	}
-	fmt.Printf("\nCPU seconds by process (load average at start → end of the phase; %d cores)\n", runtime.NumCPU())
+	fmt.Printf("\nCPU seconds by process (wall includes the 3 s settle of the tenant phases; load average at start → end; %d cores)\n", runtime.NumCPU())
 	fmt.Printf("%-14s %8s %11s", "phase", "wall", "load")
 	for _, p := range cpuProcesses {
 		fmt.Printf(" %*s", max(len(p), 6), p)
