@@ -103,6 +103,21 @@ func DependentHandler(notify func(metav1.Object)) cache.ResourceEventHandlerFunc
 	}
 }
 
+// DependentHandlerIf is DependentHandler for a kind whose watchers read only part of it:
+// updates for which changed reports false (a status field nobody downstream reads) are
+// dropped. Deletions always notify. It keeps a frequently written object (an application's
+// status during a mass operation) from fanning out to all its dependants on every write.
+func DependentHandlerIf(changed func(oldObj, newObj any) bool, notify func(metav1.Object)) cache.ResourceEventHandlerFuncs {
+	h := DependentHandler(notify)
+	update := h.UpdateFunc
+	h.UpdateFunc = func(oldObj, newObj any) {
+		if changed(oldObj, newObj) {
+			update(oldObj, newObj)
+		}
+	}
+	return h
+}
+
 // OwnerGetter looks an owner up by namespace and name, normally through a lister.
 type OwnerGetter func(namespace, name string) (metav1.Object, error)
 

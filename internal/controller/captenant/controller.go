@@ -119,14 +119,34 @@ func (ctl *Controller) addHandlers() ([]cache.InformerSynced, error) {
 	return controller.AddHandlers([]controller.Registration{
 		{Informer: sme.CAPTenants().Informer(), Handler: controller.PrimaryHandler(ctl.queue)},
 		{Informer: sme.CAPTenantOperations().Informer(), Handler: controller.DependentHandler(ctl.operationChanged)},
-		{Informer: sme.CAPApplicationVersions().Informer(), Handler: controller.DependentHandler(ctl.versionChanged)},
-		{Informer: sme.CAPApplications().Informer(), Handler: controller.DependentHandler(ctl.applicationChanged)},
+		{Informer: sme.CAPApplicationVersions().Informer(), Handler: controller.DependentHandlerIf(versionMatters, ctl.versionChanged)},
+		{Informer: sme.CAPApplications().Informer(), Handler: controller.DependentHandlerIf(applicationMatters, ctl.applicationChanged)},
 		{Informer: sme.Domains().Informer(), Handler: controller.DependentHandler(ctl.domainChanged)},
 		{Informer: sme.ClusterDomains().Informer(), Handler: controller.DependentHandler(ctl.domainChanged)},
 		{Informer: ctl.c.IstioInformers.Networking().V1().VirtualServices().Informer(), Handler: controller.DependentHandler(ctl.virtualServiceChanged)},
 		// Listed for its cache only: outputs are deleted before each new operation.
 		{Informer: sme.CAPTenantOutputs().Informer(), Handler: nil},
 	})
+}
+
+// versionMatters reports whether a version's update can change what its application's
+// tenants decide: of its status a tenant reads only the state (Ready is what it waits for).
+func versionMatters(oldObj, newObj any) bool {
+	o, ok1 := oldObj.(*v1alpha1.CAPApplicationVersion)
+	n, ok2 := newObj.(*v1alpha1.CAPApplicationVersion)
+	return !ok1 || !ok2 || o.Status.State != n.Status.State || controller.RelevantUpdate(o, n)
+}
+
+// applicationMatters reports whether an application's update can change what its tenants
+// decide: a tenant reads nothing of its application's status, which the application
+// controller rewrites about once a second while many tenants change (tenant counts in its
+// conditions). Passing those writes on would sync every tenant each time, quadratic in the
+// number of tenants. A new application reaches its waiting tenants through the metadata
+// update that prepares it.
+func applicationMatters(oldObj, newObj any) bool {
+	o, ok1 := controller.MetaOf(oldObj)
+	n, ok2 := controller.MetaOf(newObj)
+	return !ok1 || !ok2 || controller.RelevantUpdate(o, n)
 }
 
 // ownerTenant returns the tenant controlling obj.
