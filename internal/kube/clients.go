@@ -8,6 +8,7 @@ import (
 	gardenerdnsclient "github.com/gardener/external-dns-management/pkg/client/dns/clientset/versioned"
 	monitoringclient "github.com/prometheus-operator/prometheus-operator/pkg/client/versioned"
 	istioclient "istio.io/client-go/pkg/clientset/versioned"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -44,7 +45,7 @@ func NewClients(cfg *rest.Config, userAgent string) (*Clients, error) {
 	cfg.UserAgent = userAgent
 	c := &Clients{}
 	var err error
-	if c.Kube, err = kubernetes.NewForConfig(cfg); err != nil {
+	if c.Kube, err = kubernetes.NewForConfig(protobufConfig(cfg)); err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	if c.SME, err = smeclient.NewForConfig(cfg); err != nil {
@@ -70,4 +71,16 @@ func NewClients(cfg *rest.Config, userAgent string) (*Clients, error) {
 	}
 	c.Discovery = c.Kube.Discovery()
 	return c, nil
+}
+
+// protobufConfig returns cfg asking for and sending built-in kinds as protobuf, as the
+// Kubernetes components do: cheaper to encode and decode than JSON, for the API server (which
+// serializes each watch event once per encoding its watchers use, and
+// kube-controller-manager already uses protobuf) and for the operator (Jobs, Deployments,
+// Events). Custom resources are served as JSON only; their clients keep it.
+func protobufConfig(cfg *rest.Config) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	cfg.ContentType = runtime.ContentTypeProtobuf
+	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	return cfg
 }
