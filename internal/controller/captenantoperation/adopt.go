@@ -7,9 +7,9 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/internal/tenant"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
@@ -32,13 +32,14 @@ func (ctl *Controller) stepJob(op *v1alpha1.CAPTenantOperation, i int, name stri
 	if !apierrors.IsNotFound(err) {
 		return job, err
 	}
-	found, listErr := ctl.jobs.Jobs(op.Namespace).List(labels.SelectorFromSet(stepJobLabels(op, i)))
-	if listErr != nil {
-		return nil, listErr
+	controlled, indexErr := controller.ByIndex[*batchv1.Job](ctl.jobIndex, indexJobsByController, string(op.UID))
+	if indexErr != nil {
+		return nil, indexErr
 	}
+	selector := labels.SelectorFromSet(stepJobLabels(op, i))
 	var owned []*batchv1.Job
-	for _, j := range found {
-		if ref := metav1.GetControllerOfNoCopy(j); ref != nil && ref.UID == op.UID {
+	for _, j := range controlled {
+		if j.Namespace == op.Namespace && selector.Matches(labels.Set(j.Labels)) {
 			owned = append(owned, j)
 		}
 	}

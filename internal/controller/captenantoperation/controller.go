@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	"k8s.io/client-go/tools/cache"
@@ -37,6 +38,7 @@ type Controller struct {
 	cavs      smelisters.CAPApplicationVersionLister
 	cas       smelisters.CAPApplicationLister
 	jobs      batchlisters.JobLister
+	jobIndex  cache.Indexer
 	secrets   cache.GenericLister
 
 	// Worker drives the queue; its Run implements controller.Runnable.
@@ -56,6 +58,7 @@ func NewController(c *controller.Context) (*Controller, error) {
 		cavs:      sme.CAPApplicationVersions().Lister(),
 		cas:       sme.CAPApplications().Lister(),
 		jobs:      c.OwnedInformers.Batch().V1().Jobs().Lister(),
+		jobIndex:  c.OwnedInformers.Batch().V1().Jobs().Informer().GetIndexer(),
 		secrets:   c.Secrets().Lister(),
 		vcap:      vcapCache{entries: map[string]*vcapEntry{}},
 	}
@@ -65,12 +68,34 @@ func NewController(c *controller.Context) (*Controller, error) {
 			return nil, err
 		}
 	}
+	jobs := c.OwnedInformers.Batch().V1().Jobs().Informer()
+	if _, ok := jobs.GetIndexer().GetIndexers()[indexJobsByController]; !ok {
+		if err := jobs.AddIndexers(cache.Indexers{indexJobsByController: byController}); err != nil {
+			return nil, err
+		}
+	}
 	synced, err := ctl.addHandlers()
 	if err != nil {
 		return nil, err
 	}
 	ctl.Worker = &controller.Worker{Kind: Kind, Queue: ctl.queue, Sync: ctl.sync, Synced: synced, Metrics: c.Metrics}
 	return ctl, nil
+}
+
+// indexJobsByController indexes Jobs by the UID of their controller, so an operation finds its
+// Jobs without scanning every Job of the namespace (which made a mass operation quadratic).
+const indexJobsByController = "captenantoperation.jobsByController"
+
+// byController indexes an object by its controller's UID.
+func byController(obj any) ([]string, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, err
+	}
+	if ref := metav1.GetControllerOfNoCopy(m); ref != nil {
+		return []string{string(ref.UID)}, nil
+	}
+	return nil, nil
 }
 
 // byVersion indexes an operation by its version.
