@@ -37,8 +37,10 @@ type Options struct {
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	o := &Options{
-		QPS:            200,
-		Burst:          400,
+		// Client rate limit: see docs/internals/benchmarks.md ("Client rate limit and
+		// workers") for why, and for smaller and larger clusters.
+		QPS:            500,
+		Burst:          1000,
 		MetricsAddress: ":9090",
 		LeaderElect:    true,
 		LeaseName:      "capoperator-lease-lock",
@@ -71,7 +73,7 @@ func NewOptions() *Options {
 // setting, as in the other two binaries (the lists look alike by design).
 func (o *Options) AddFlags(fs *cli.FlagSet) {
 	cli.Var(fs, &o.Kubeconfig, "kubeconfig", "", "Path to a kubeconfig; default: KUBECONFIG, ~/.kube/config, then the in-cluster configuration.")
-	cli.Var(fs, &o.QPS, "client-qps", "CLIENT_QPS", "Queries per second to the API server.")
+	cli.Var(fs, &o.QPS, "client-qps", "CLIENT_QPS", "Queries per second to the API server, per API group family (built-in kinds, sme.sap.com, Istio each have this budget); API Priority and Fairness protects the server beyond it.")
 	cli.Var(fs, &o.Burst, "client-burst", "CLIENT_BURST", "Burst of queries to the API server.")
 	cli.AddMetricsAddressFlag(fs, &o.MetricsAddress)
 	cli.Var(fs, &o.LeaderElect, "leader-elect", "", "Elect a leader through a Lease before reconciling, so that replicas can run as standbys.")
