@@ -14,6 +14,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/capstan-io/capstan/internal/testenv"
@@ -36,6 +38,8 @@ type config struct {
 	serverQPS int
 	// cpuProfileDir receives a CPU profile of the controller per phase when set.
 	cpuProfileDir string
+	// skip names phases left out (comma-separated).
+	skip string
 }
 
 func main() {
@@ -50,6 +54,7 @@ func main() {
 	flag.IntVar(&cfg.serverRequests, "server-requests", 0, "run only the subscription server phase: this many concurrent subscription requests to the server binary")
 	flag.IntVar(&cfg.serverQPS, "server-qps", 0, "client QPS of the subscription server, burst twice that (0: the server's and chart's default)")
 	flag.StringVar(&cfg.cpuProfileDir, "cpuprofile", "", "directory for a CPU profile of the controller per phase (<phase>.pprof; runs the controller with --profiling)")
+	flag.StringVar(&cfg.skip, "skip", "", "comma-separated phases to leave out, e.g. baseline-x2,upgrade,unsubscribe for a subscribe-only run of 10,000 tenants")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -95,7 +100,20 @@ func run(cfg config) error {
 	if cfg.serverRequests > 0 {
 		phases = []phase{{"fake SAP services", b.startFakeSAP}, {"setup", b.setup}, {"server", b.serverLoad}}
 	}
+	var skip []string
+	if cfg.skip != "" {
+		skip = strings.Split(cfg.skip, ",")
+	}
+	for _, name := range skip {
+		if !slices.ContainsFunc(phases, func(p phase) bool { return p.name == name }) {
+			return fmt.Errorf("-skip: no phase %q", name)
+		}
+	}
 	for _, p := range phases {
+		if slices.Contains(skip, p.name) {
+			fmt.Printf("bench: %s skipped\n", p.name)
+			continue
+		}
 		fmt.Printf("bench: %s ...\n", p.name)
 		m := b.startCost(p.name)
 		err := p.fn(ctx, rep)
