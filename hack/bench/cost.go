@@ -27,6 +27,8 @@ type phaseCost struct {
 	Requests   map[string]float64
 	RequestErr error
 	Profile    string
+	// PeakRSS is the controller's highest resident memory during the phase (bytes).
+	PeakRSS float64
 }
 
 // costMeter measures one phase.
@@ -37,11 +39,12 @@ type costMeter struct {
 	cpu    map[string]float64
 	offset int64
 	prof   *profiler
+	rss    *rssSampler
 }
 
 // startCost begins measuring a phase.
 func (b *bench) startCost(name string) *costMeter {
-	m := &costMeter{b: b, cost: phaseCost{Name: name}, start: time.Now(), cpu: b.sampleCPU(), offset: b.auditOffset()}
+	m := &costMeter{b: b, cost: phaseCost{Name: name}, start: time.Now(), cpu: b.sampleCPU(), offset: b.auditOffset(), rss: sampleRSS(b.metricsURL)}
 	m.cost.Load[0] = loadAverage()
 	if b.cfg.cpuProfileDir != "" {
 		m.prof = b.startProfile(name)
@@ -53,6 +56,7 @@ func (b *bench) startCost(name string) *costMeter {
 func (m *costMeter) stop() phaseCost {
 	c := m.cost
 	c.Wall = time.Since(m.start)
+	c.PeakRSS = m.rss.stop()
 	c.Load[1] = loadAverage()
 	c.CPU = map[string]float64{}
 	for name, v := range m.b.sampleCPU() {
@@ -129,12 +133,12 @@ func printCosts(costs []phaseCost, tenants int) {
 	if len(costs) == 0 {
 		return
 	}
-	fmt.Printf("\nCPU seconds by process (wall includes the 3 s settle of the tenant phases; load average at start → end; %d cores)\n", runtime.NumCPU())
+	fmt.Printf("\nCPU seconds by process (wall includes the 3 s settle of the tenant phases; load average at start → end; %d cores) and the controller's peak resident memory\n", runtime.NumCPU())
 	fmt.Printf("%-14s %8s %11s", "phase", "wall", "load")
 	for _, p := range cpuProcesses {
 		fmt.Printf(" %*s", max(len(p), 6), p)
 	}
-	fmt.Printf(" %8s\n", "total")
+	fmt.Printf(" %8s %12s\n", "total", "ctrl RSS MiB")
 	for _, c := range costs {
 		fmt.Printf("%-14s %8s %5.1f→%-5.1f", c.Name, c.Wall.Round(100*time.Millisecond), c.Load[0], c.Load[1])
 		sum := 0.0
@@ -142,7 +146,7 @@ func printCosts(costs []phaseCost, tenants int) {
 			fmt.Printf(" %*.1f", max(len(p), 6), c.CPU[p])
 			sum += c.CPU[p]
 		}
-		fmt.Printf(" %8.1f\n", sum)
+		fmt.Printf(" %8.1f %12.1f\n", sum, c.PeakRSS/(1<<20))
 	}
 	for _, c := range costs {
 		if c.RequestErr != nil {

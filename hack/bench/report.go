@@ -43,8 +43,12 @@ func (r *report) print() {
 		}
 	}
 	fmt.Printf("controller writes while idle    %.0f\n", r.IdleWrites)
-	fmt.Printf("upgrade (all Ready on v2)       %s (%.1fx the two-step baseline)\n", r.Upgrade.Round(100*time.Millisecond), ratio(r.Upgrade, r.BareJobsTwoSteps))
-	fmt.Printf("unsubscribe (all gone)          %s (%.1fx the baseline)\n", r.Unsubscribe.Round(100*time.Millisecond), ratio(r.Unsubscribe, r.BareJobs))
+	if r.Upgrade > 0 {
+		fmt.Printf("upgrade (all Ready on v2)       %s (%.1fx the two-step baseline)\n", r.Upgrade.Round(100*time.Millisecond), ratio(r.Upgrade, r.BareJobsTwoSteps))
+	}
+	if r.Unsubscribe > 0 {
+		fmt.Printf("unsubscribe (all gone)          %s (%.1fx the baseline)\n", r.Unsubscribe.Round(100*time.Millisecond), ratio(r.Unsubscribe, r.BareJobs))
+	}
 	if r.UnrelatedSecrets > 0 {
 		fmt.Printf("controller memory (RSS)         %.1f MiB after the tenant phases, %.1f MiB when restarted with %d unrelated Secrets\n",
 			r.MemoryBeforeSecrets/(1<<20), r.MemoryBytes/(1<<20), r.UnrelatedSecrets)

@@ -131,7 +131,7 @@ func (b *bench) serverLoad(ctx context.Context, r *report) error {
 	}
 	res := &serverResult{Requests: n, Codes: map[int]int{}}
 	r.Server = res
-	sampler := srv.sampleRSS()
+	sampler := sampleRSS(srv.metricsURL)
 	start := time.Now()
 	latencies, err := b.subscribeAll(ctx, srv, ca, tokens, res)
 	if err != nil {
@@ -338,19 +338,20 @@ func (s *serverProcess) stop() {
 	}
 }
 
-// rssSampler records the highest resident memory the server reports until stopped.
+// rssSampler records the highest resident memory a binary reports until stopped.
 type rssSampler struct {
 	done chan struct{}
 	peak chan float64
 }
 
-// sampleRSS samples the server's resident memory every 250 ms.
-func (s *serverProcess) sampleRSS() *rssSampler {
+// sampleRSS samples the resident memory the binary whose metrics are at metricsURL reports,
+// every 250 ms.
+func sampleRSS(metricsURL string) *rssSampler {
 	r := &rssSampler{done: make(chan struct{}), peak: make(chan float64, 1)}
 	go func() {
 		peak := 0.0
 		for {
-			if _, rss, err := scrapeMetrics(s.metricsURL); err == nil && rss > peak {
+			if _, rss, err := scrapeMetrics(metricsURL); err == nil && rss > peak {
 				peak = rss
 			}
 			select {
