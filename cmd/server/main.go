@@ -40,7 +40,7 @@ func main() {
 
 // newCommand returns the subscription server's command.
 func newCommand() cli.Command {
-	o := &options{qps: 25, burst: 50, port: 4000, server: server.Options{
+	o := &options{qps: 500, burst: 1000, port: 4000, server: server.Options{
 		MetricsAddr:            server.DefaultMetricsAddr,
 		ClientTimeout:          30 * time.Second,
 		RequestTimeout:         server.DefaultRequestTimeout,
@@ -65,7 +65,7 @@ func newCommand() cli.Command {
 func (o *options) addFlags(fs *cli.FlagSet) {
 	s := &o.server
 	cli.Var(fs, &o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig; default: KUBECONFIG, ~/.kube/config, then in-cluster.")
-	cli.Var(fs, &o.qps, "client-qps", "", "Kubernetes client queries per second.")
+	cli.Var(fs, &o.qps, "client-qps", "", "Kubernetes client queries per second; API Priority and Fairness protects the API server beyond it.")
 	cli.Var(fs, &o.burst, "client-burst", "", "Kubernetes client burst.")
 	cli.Var(fs, &o.port, "port", "PORT", "Port of the subscription API.")
 	cli.Var(fs, &o.tlsEnabled, "tls-enabled", "TLS_ENABLED", "Serve the subscription API over HTTPS with --tls-cert-file and --tls-key-file.")
