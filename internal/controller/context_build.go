@@ -10,6 +10,7 @@ import (
 	gardenerdnsinformers "github.com/gardener/external-dns-management/pkg/client/dns/informers/externalversions"
 	monitoringinformers "github.com/prometheus-operator/prometheus-operator/pkg/client/informers/externalversions"
 	istioinformers "istio.io/client-go/pkg/informers/externalversions"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -45,7 +46,7 @@ func NewContext(cfg *rest.Config, opts Options, metrics *Metrics) (*Context, eve
 	c := &Context{
 		Clients:         clients,
 		SMEInformers:    smeinformers.NewSharedInformerFactoryWithOptions(clients.SME, 0, smeinformers.WithTransform(StripManagedFields)),
-		OwnedInformers:  informers.NewSharedInformerFactoryWithOptions(clients.Kube, 0, informers.WithTweakListOptions(ownedSelector), informers.WithTransform(StripManagedFields)),
+		OwnedInformers:  informers.NewSharedInformerFactoryWithOptions(clients.Kube, 0, informers.WithTweakListOptions(ownedSelector), informers.WithTransform(stripOwnedObject)),
 		SecretInformers: metadatainformer.NewSharedInformerFactoryWithOptions(clients.Metadata, 0, metadatainformer.WithTransform(StripManagedFields)),
 		IstioInformers:  istioinformers.NewSharedInformerFactoryWithOptions(clients.Istio, 0, istioinformers.WithTweakListOptions(ownedSelector), istioinformers.WithTransform(StripManagedFields)),
 		APIs:            apis,
@@ -77,6 +78,17 @@ func StripManagedFields(obj any) (any, error) {
 		m.SetManagedFields(nil)
 	}
 	return obj, nil
+}
+
+// stripOwnedObject drops the managedFields of the built-in objects the operator creates and
+// the spec of their pods: the operator reads only a pod's metadata and status (the failing
+// pod's reason of a version's Deployment), and with every tenant Job's pod in this cache the
+// pod specs would grow the controller's memory with the number of tenants.
+func stripOwnedObject(obj any) (any, error) {
+	if pod, ok := obj.(*corev1.Pod); ok {
+		pod.Spec = corev1.PodSpec{}
+	}
+	return StripManagedFields(obj)
 }
 
 // stripCertManagerObject drops the managedFields of cert-manager objects and the PEM data of

@@ -5,6 +5,8 @@ import (
 
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -27,5 +29,28 @@ func TestStripCertManagerObject(t *testing.T) {
 	cert := &cmv1.Certificate{ObjectMeta: metav1.ObjectMeta{Name: "c", ManagedFields: managed}, Spec: cmv1.CertificateSpec{SecretName: "s"}}
 	if got, err := stripCertManagerObject(cert); err != nil || got.(*cmv1.Certificate).Spec.SecretName != "s" || got.(*cmv1.Certificate).ManagedFields != nil {
 		t.Errorf("stripped certificate: %+v, %v", got, err)
+	}
+}
+
+// TestStripOwnedObject checks that the cache keeps a pod's metadata and status but not its
+// spec, and leaves other built-in kinds' specs (a Job's pod template) alone.
+func TestStripOwnedObject(t *testing.T) {
+	managed := []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: map[string]string{"app": "a"}, ManagedFields: managed},
+		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Env: []corev1.EnvVar{{Name: "A", Value: "b"}}}}},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{Name: "c", RestartCount: 3}}}}
+	got, err := stripOwnedObject(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := got.(*corev1.Pod)
+	if len(p.Spec.Containers) != 0 || p.ManagedFields != nil || p.Labels["app"] != "a" || p.Status.Phase != corev1.PodPending ||
+		len(p.Status.ContainerStatuses) != 1 || p.Status.ContainerStatuses[0].RestartCount != 3 {
+		t.Errorf("stripped pod: %+v", p)
+	}
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "j", ManagedFields: managed},
+		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}}}}}
+	if got, err := stripOwnedObject(job); err != nil || len(got.(*batchv1.Job).Spec.Template.Spec.Containers) != 1 || got.(*batchv1.Job).ManagedFields != nil {
+		t.Errorf("stripped job: %+v, %v", got, err)
 	}
 }
