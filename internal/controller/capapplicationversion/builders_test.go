@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/capstan-io/capstan/examples"
-	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
+	"github.com/capstan-io/capstan/internal/controller/versionrender"
 	"github.com/capstan-io/capstan/internal/golden"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -28,24 +28,24 @@ func load(t *testing.T, path string, out runtime.Object) {
 }
 
 // walkthrough returns the multitenant application and its first version.
-func walkthrough(t *testing.T) render.Input {
+func walkthrough(t *testing.T) versionrender.Input {
 	t.Helper()
 	ca, cav := &v1alpha1.CAPApplication{}, &v1alpha1.CAPApplicationVersion{}
 	load(t, "multitenant/capapplication.yaml", ca)
 	load(t, "multitenant/cav-v1.yaml", cav)
 	ca.UID, cav.UID, cav.Generation = "ca-uid", "cav-uid", 1
-	return render.Input{CA: ca, CAV: cav}
+	return versionrender.Input{CA: ca, CAV: cav}
 }
 
 func TestBuildDeployments(t *testing.T) {
 	tests := map[string]struct {
 		// edit customises the walk-through version before building.
-		edit     func(in render.Input)
+		edit     func(in versionrender.Input)
 		workload string
 	}{
 		"cap":    {workload: "cap-backend"},
 		"router": {workload: "app-router"},
-		"cap with pod settings": {workload: "cap-backend", edit: func(in render.Input) {
+		"cap with pod settings": {workload: "cap-backend", edit: func(in versionrender.Input) {
 			d := in.CAV.Spec.Workloads[0].DeploymentDefinition
 			d.Replicas = ptr.To[int32](3)
 			d.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "zone", WhenUnsatisfiable: "DoNotSchedule"}}
@@ -64,11 +64,11 @@ func TestBuildDeployments(t *testing.T) {
 			destinations := ""
 			if w.DeploymentDefinition.Type == v1alpha1.DeploymentRouter {
 				var err error
-				if destinations, err = render.RouterDestinations(in, w); err != nil {
+				if destinations, err = versionrender.RouterDestinations(in, w); err != nil {
 					t.Fatal(err)
 				}
 			}
-			golden.Check(t, render.NewDeployment(in, w, destinations, "vcap-secret"))
+			golden.Check(t, versionrender.NewDeployment(in, w, destinations, "vcap-secret"))
 		})
 	}
 }
@@ -81,8 +81,8 @@ func TestBuildServicesAndExtras(t *testing.T) {
 	backend.DeploymentDefinition.HorizontalPodAutoscaler = &v1alpha1.AutoscalerSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 5}
 	backend.DeploymentDefinition.Stickiness = &v1alpha1.Stickiness{Hash: &v1alpha1.StickinessHash{HttpHeaderName: "x-user"}}
 	golden.Check(t, map[string]any{
-		"routerService":          render.NewService(in, router),
-		"capService":             render.NewService(in, backend),
+		"routerService":          versionrender.NewService(in, router),
+		"capService":             versionrender.NewService(in, backend),
 		"routerDestinationRule":  newDestinationRule(in, router),
 		"capDestinationRule":     newDestinationRule(in, backend),
 		"capPodDisruptionBudget": newPodDisruptionBudget(in, backend),
@@ -93,11 +93,11 @@ func TestBuildServicesAndExtras(t *testing.T) {
 
 func TestBuildContentJob(t *testing.T) {
 	in := walkthrough(t)
-	workloads, names := render.ContentJobs(in.CAV)
+	workloads, names := versionrender.ContentJobs(in.CAV)
 	if len(workloads) != 1 || names[0] != "cav-cap-app-01-1-content" {
 		t.Fatalf("content jobs %v", names)
 	}
-	golden.Check(t, render.NewContentJob(in, workloads[0], names[0], "vcap-secret"))
+	golden.Check(t, versionrender.NewContentJob(in, workloads[0], names[0], "vcap-secret"))
 }
 
 // findWorkload returns the named workload of a version.

@@ -15,7 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
+	"github.com/capstan-io/capstan/internal/controller/versionrender"
 )
 
 // Replacing a Deployment whose selector cannot be kept (see ensureDeployment).
@@ -38,7 +38,7 @@ const (
 // its ReplicaSets and pods keep running, and created again with this operator's selector.
 // The new Deployment adopts the running ReplicaSets (their labels include every label of the
 // new selector) and rolls them over to the new pod template, so the workload keeps serving.
-func (ctl *Controller) ensureDeployment(ctx context.Context, in render.Input, desired, existing *appsv1.Deployment, getErr error) (*appsv1.Deployment, error) {
+func (ctl *Controller) ensureDeployment(ctx context.Context, in versionrender.Input, desired, existing *appsv1.Deployment, getErr error) (*appsv1.Deployment, error) {
 	if getErr == nil && existing.DeletionTimestamp != nil {
 		return nil, controller.RequeueAfter(time.Second, "waiting for deployment "+desired.Name+" to be deleted")
 	}
@@ -70,7 +70,7 @@ func needsReplacement(desired, actual *appsv1.Deployment) bool {
 // garbage collector has released the ReplicaSets. The replica count of actual is carried
 // over when the workload sets none (an autoscaler owns it), so the new Deployment does not
 // scale the adopted pods down.
-func (ctl *Controller) replaceDeployment(ctx context.Context, in render.Input, desired, actual *appsv1.Deployment) (*appsv1.Deployment, error) {
+func (ctl *Controller) replaceDeployment(ctx context.Context, in versionrender.Input, desired, actual *appsv1.Deployment) (*appsv1.Deployment, error) {
 	logger := klog.FromContext(ctx).WithValues("deployment", klog.KObj(actual))
 	deployments := ctl.c.Clients.Kube.AppsV1().Deployments(actual.Namespace)
 	err := deployments.Delete(ctx, actual.Name, metav1.DeleteOptions{

@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
+	"github.com/capstan-io/capstan/internal/controller/versionrender"
 	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -25,7 +25,7 @@ const (
 
 // newPodDisruptionBudget builds the PodDisruptionBudget of a workload, or nil. Its selector is
 // always the workload's labels.
-func newPodDisruptionBudget(in render.Input, w *v1alpha1.WorkloadDetails) *policyv1.PodDisruptionBudget {
+func newPodDisruptionBudget(in versionrender.Input, w *v1alpha1.WorkloadDetails) *policyv1.PodDisruptionBudget {
 	d := w.DeploymentDefinition
 	if d.PodDisruptionBudget == nil {
 		return nil
@@ -41,7 +41,7 @@ func newPodDisruptionBudget(in render.Input, w *v1alpha1.WorkloadDetails) *polic
 }
 
 // newHorizontalPodAutoscaler builds the HorizontalPodAutoscaler of a workload, or nil.
-func newHorizontalPodAutoscaler(in render.Input, w *v1alpha1.WorkloadDetails) *autoscalingv2.HorizontalPodAutoscaler {
+func newHorizontalPodAutoscaler(in versionrender.Input, w *v1alpha1.WorkloadDetails) *autoscalingv2.HorizontalPodAutoscaler {
 	d := w.DeploymentDefinition
 	if d.HorizontalPodAutoscaler == nil {
 		return nil
@@ -60,7 +60,7 @@ func newHorizontalPodAutoscaler(in render.Input, w *v1alpha1.WorkloadDetails) *a
 
 // newDestinationRule builds the DestinationRule giving a workload session stickiness, or nil.
 // Routers are sticky by cookie unless they configure stickiness themselves.
-func newDestinationRule(in render.Input, w *v1alpha1.WorkloadDetails) *istiov1.DestinationRule {
+func newDestinationRule(in versionrender.Input, w *v1alpha1.WorkloadDetails) *istiov1.DestinationRule {
 	d := w.DeploymentDefinition
 	hash := consistentHash(d)
 	if hash == nil {
@@ -109,7 +109,7 @@ func consistentHash(d *v1alpha1.DeploymentDetails) *istionetworkingv1.LoadBalanc
 
 // newNetworkPolicies builds the policy that lets the version's pods reach each other, and
 // one policy per workload whose ports are open to the whole cluster.
-func newNetworkPolicies(in render.Input) []*networkingv1.NetworkPolicy {
+func newNetworkPolicies(in versionrender.Input) []*networkingv1.NetworkPolicy {
 	appLabels := map[string]string{
 		v1alpha1.LabelApp:              in.CA.Spec.BTPAppName,
 		v1alpha1.LabelCAVVersion:       workload.VersionLabel(in.CAV.Spec.Version),
@@ -135,7 +135,7 @@ func newNetworkPolicies(in render.Input) []*networkingv1.NetworkPolicy {
 
 // clusterPolicy opens a workload's `networkPolicy: Cluster` ports to all pods of all
 // namespaces, or returns nil when it has none.
-func clusterPolicy(in render.Input, w *v1alpha1.WorkloadDetails) *networkingv1.NetworkPolicy {
+func clusterPolicy(in versionrender.Input, w *v1alpha1.WorkloadDetails) *networkingv1.NetworkPolicy {
 	if w.DeploymentDefinition == nil {
 		return nil
 	}

@@ -9,15 +9,15 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
 	"github.com/capstan-io/capstan/internal/controller/domainref"
+	"github.com/capstan-io/capstan/internal/controller/versionrender"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
 // ensureServiceMonitor creates or corrects the ServiceMonitor of a workload with a scrape
 // configuration. Without the ServiceMonitor API the configuration is skipped.
-func (ctl *Controller) ensureServiceMonitor(ctx context.Context, in render.Input, w *v1alpha1.WorkloadDetails) error {
-	sm, err := render.NewServiceMonitor(in, w)
+func (ctl *Controller) ensureServiceMonitor(ctx context.Context, in versionrender.Input, w *v1alpha1.WorkloadDetails) error {
+	sm, err := versionrender.NewServiceMonitor(in, w)
 	if err != nil || sm == nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (ctl *Controller) serviceMonitorChild() controller.Child[*monitoringv1.Serv
 
 // exposureDomainsReady makes a version with service exposures wait until every domain its
 // application references is Ready, since its routes are served on them.
-func (ctl *Controller) exposureDomainsReady(in render.Input) *outcome {
+func (ctl *Controller) exposureDomainsReady(in versionrender.Input) *outcome {
 	if len(in.CAV.Spec.ServiceExposures) == 0 {
 		return nil
 	}

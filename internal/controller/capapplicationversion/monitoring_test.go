@@ -10,17 +10,17 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
 	"github.com/capstan-io/capstan/internal/controller/controllertest"
+	"github.com/capstan-io/capstan/internal/controller/versionrender"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
 // scrapeCAP gives the walk-through CAP server a scrape configuration on its default port.
-func scrapeCAP(t *testing.T, in render.Input) *v1alpha1.WorkloadDetails {
+func scrapeCAP(t *testing.T, in versionrender.Input) *v1alpha1.WorkloadDetails {
 	t.Helper()
 	w := findWorkload(t, in.CAV, "cap-backend")
 	w.DeploymentDefinition.Monitoring = &v1alpha1.WorkloadMonitoring{ScrapeConfig: &v1alpha1.MonitoringConfig{
-		Port: render.DefaultCAPPortName, Path: "/metrics", Interval: "30s", ScrapeTimeout: "10s",
+		Port: versionrender.DefaultCAPPortName, Path: "/metrics", Interval: "30s", ScrapeTimeout: "10s",
 	}}
 	return w
 }
@@ -58,7 +58,7 @@ func TestServiceMonitor(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			in := syncInput(t)
 			w := scrapeCAP(t, in)
-			want, err := render.NewServiceMonitor(in, w)
+			want, err := versionrender.NewServiceMonitor(in, w)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,11 +102,11 @@ func TestServiceMonitor(t *testing.T) {
 func TestServiceMonitorBuilt(t *testing.T) {
 	in := syncInput(t)
 	w := scrapeCAP(t, in)
-	sm, err := render.NewServiceMonitor(in, w)
+	sm, err := versionrender.NewServiceMonitor(in, w)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := render.NewService(in, w)
+	svc := versionrender.NewService(in, w)
 	if sm.Name != svc.Name || sm.Namespace != svc.Namespace {
 		t.Errorf("ServiceMonitor %s/%s, want it named after the Service %s/%s", sm.Namespace, sm.Name, svc.Namespace, svc.Name)
 	}
@@ -115,12 +115,12 @@ func TestServiceMonitorBuilt(t *testing.T) {
 			t.Errorf("selector %s=%s does not match the Service's labels %v", k, v, svc.Labels)
 		}
 	}
-	want := monitoringv1.Endpoint{Port: render.DefaultCAPPortName, Path: "/metrics", Interval: "30s", ScrapeTimeout: "10s"}
+	want := monitoringv1.Endpoint{Port: versionrender.DefaultCAPPortName, Path: "/metrics", Interval: "30s", ScrapeTimeout: "10s"}
 	if len(sm.Spec.Endpoints) != 1 || !equality.Semantic.DeepEqual(sm.Spec.Endpoints[0], want) {
 		t.Errorf("endpoints = %+v, want [%+v]", sm.Spec.Endpoints, want)
 	}
 	w.DeploymentDefinition.Monitoring.ScrapeConfig.Port = "no-such-port"
-	if _, err := render.NewServiceMonitor(in, w); err == nil {
+	if _, err := versionrender.NewServiceMonitor(in, w); err == nil {
 		t.Error("a scrape configuration naming an unknown port was accepted")
 	}
 }

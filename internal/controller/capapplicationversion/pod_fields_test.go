@@ -10,8 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
-	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
 	"github.com/capstan-io/capstan/internal/controller/controllertest"
+	"github.com/capstan-io/capstan/internal/controller/versionrender"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -35,7 +35,7 @@ func TestDeploymentCarriesEveryPodField(t *testing.T) {
 	d.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromInt32(4004)}}, PeriodSeconds: 8}
 	d.StartupProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(4004)}}, FailureThreshold: 30}
 
-	dep := render.NewDeployment(in, w, "", "vcap-secret")
+	dep := versionrender.NewDeployment(in, w, "", "vcap-secret")
 	pod := dep.Spec.Template.Spec
 	checkPod(t, d.CommonDetails, pod, true)
 	if got := ptr.Deref(dep.Spec.Replicas, 0); got != 3 {
@@ -57,14 +57,14 @@ func TestDeploymentCarriesEveryPodField(t *testing.T) {
 func TestContentJobCarriesEveryPodField(t *testing.T) {
 	in := walkthrough(t)
 	in.CAV.Spec.RegistrySecrets = []string{"registry"}
-	workloads, names := render.ContentJobs(in.CAV)
+	workloads, names := versionrender.ContentJobs(in.CAV)
 	j := workloads[0].JobDefinition
 	j.CommonDetails = controllertest.EveryCommonField()
 	j.BackoffLimit = ptr.To[int32](4)
 	j.TTLSecondsAfterFinished = ptr.To[int32](600)
 	j.ActiveDeadlineSeconds = ptr.To[int64](900)
 
-	job := render.NewContentJob(in, workloads[0], names[0], "vcap-secret")
+	job := versionrender.NewContentJob(in, workloads[0], names[0], "vcap-secret")
 	checkPod(t, j.CommonDetails, job.Spec.Template.Spec, false)
 	want := batchv1.JobSpec{BackoffLimit: j.BackoffLimit, TTLSecondsAfterFinished: j.TTLSecondsAfterFinished, ActiveDeadlineSeconds: j.ActiveDeadlineSeconds}
 	got := batchv1.JobSpec{BackoffLimit: job.Spec.BackoffLimit, TTLSecondsAfterFinished: job.Spec.TTLSecondsAfterFinished, ActiveDeadlineSeconds: job.Spec.ActiveDeadlineSeconds}

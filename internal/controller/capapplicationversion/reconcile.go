@@ -13,7 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
+	"github.com/capstan-io/capstan/internal/controller/versionrender"
 	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -25,7 +25,7 @@ var deploymentOrder = []v1alpha1.DeploymentType{
 }
 
 // reconcile creates or corrects every child of the version and reports the outcome.
-func (ctl *Controller) reconcile(ctx context.Context, in render.Input) outcome {
+func (ctl *Controller) reconcile(ctx context.Context, in versionrender.Input) outcome {
 	if missing := controller.MissingBindingSecrets(ctl.secrets, in.CA); len(missing) > 0 {
 		return waiting(ReasonWaitingForSecrets, "waiting for the binding secrets %v of CAPApplication %s", missing, in.CA.Name)
 	}
@@ -72,7 +72,7 @@ func deploymentWorkloads(cav *v1alpha1.CAPApplicationVersion) []*v1alpha1.Worklo
 
 // reconcileDeployments ensures each deployment workload's VCAP Secret, Deployment, Service,
 // ServiceMonitor, PodDisruptionBudget, autoscaler and DestinationRule.
-func (ctl *Controller) reconcileDeployments(ctx context.Context, in render.Input) *outcome {
+func (ctl *Controller) reconcileDeployments(ctx context.Context, in versionrender.Input) *outcome {
 	for _, w := range deploymentWorkloads(in.CAV) {
 		if o := ctl.reconcileDeployment(ctx, in, w); o != nil {
 			return o
@@ -86,7 +86,7 @@ func (ctl *Controller) reconcileDeployments(ctx context.Context, in render.Input
 
 // reconcileDeployment ensures one workload's VCAP Secret and Deployment, and deletes the
 // VCAP Secrets the Deployment no longer needs.
-func (ctl *Controller) reconcileDeployment(ctx context.Context, in render.Input, w *v1alpha1.WorkloadDetails) *outcome {
+func (ctl *Controller) reconcileDeployment(ctx context.Context, in versionrender.Input, w *v1alpha1.WorkloadDetails) *outcome {
 	name := workload.Name(in.CAV.Name, w.Name)
 	existing, getErr := ctl.deployments.Deployments(in.CAV.Namespace).Get(name)
 	if getErr != nil && !apierrors.IsNotFound(getErr) {
@@ -102,11 +102,11 @@ func (ctl *Controller) reconcileDeployment(ctx context.Context, in render.Input,
 	}
 	destinations := ""
 	if w.DeploymentDefinition.Type == v1alpha1.DeploymentRouter {
-		if destinations, err = render.RouterDestinations(in, w); err != nil {
+		if destinations, err = versionrender.RouterDestinations(in, w); err != nil {
 			return ptr.To(failed(ReasonDeploymentError, err))
 		}
 	}
-	d, err := ctl.ensureDeployment(ctx, in, render.NewDeployment(in, w, destinations, vcap), existing, getErr)
+	d, err := ctl.ensureDeployment(ctx, in, versionrender.NewDeployment(in, w, destinations, vcap), existing, getErr)
 	if err != nil {
 		return ptr.To(classify(ReasonDeploymentError, fmt.Errorf("deployment %s: %w", name, err)))
 	}
@@ -117,8 +117,8 @@ func (ctl *Controller) reconcileDeployment(ctx context.Context, in render.Input,
 }
 
 // reconcileWorkloadExtras ensures the optional objects of one deployment workload.
-func (ctl *Controller) reconcileWorkloadExtras(ctx context.Context, in render.Input, w *v1alpha1.WorkloadDetails) *outcome {
-	if svc := render.NewService(in, w); svc != nil {
+func (ctl *Controller) reconcileWorkloadExtras(ctx context.Context, in versionrender.Input, w *v1alpha1.WorkloadDetails) *outcome {
+	if svc := versionrender.NewService(in, w); svc != nil {
 		if _, _, err := controller.EnsureChild(ctx, ctl.serviceChild(), svc); err != nil {
 			return ptr.To(classify(ReasonServiceError, fmt.Errorf("service %s: %w", svc.Name, err)))
 		}
@@ -138,14 +138,14 @@ func (ctl *Controller) reconcileWorkloadExtras(ctx context.Context, in render.In
 	}
 	if dr := newDestinationRule(in, w); dr != nil {
 		if _, _, err := controller.EnsureChild(ctx, ctl.destinationRuleChild(), dr); err != nil {
-			return ptr.To(classify(ReasonDeploymentError, fmt.Errorf("render.Destination rule %s: %w", dr.Name, err)))
+			return ptr.To(classify(ReasonDeploymentError, fmt.Errorf("versionrender.Destination rule %s: %w", dr.Name, err)))
 		}
 	}
 	return nil
 }
 
 // reconcileNetworkPolicies ensures the version's NetworkPolicies.
-func (ctl *Controller) reconcileNetworkPolicies(ctx context.Context, in render.Input) *outcome {
+func (ctl *Controller) reconcileNetworkPolicies(ctx context.Context, in versionrender.Input) *outcome {
 	for _, np := range newNetworkPolicies(in) {
 		if _, _, err := controller.EnsureChild(ctx, ctl.networkPolicyChild(), np); err != nil {
 			return ptr.To(classify(ReasonNetworkPolicyError, fmt.Errorf("network policy %s: %w", np.Name, err)))
@@ -163,9 +163,9 @@ type contentResult struct {
 
 // reconcileContentJobs runs the content Jobs one at a time, in order, and records the
 // finished ones.
-func (ctl *Controller) reconcileContentJobs(ctx context.Context, in render.Input) contentResult {
+func (ctl *Controller) reconcileContentJobs(ctx context.Context, in versionrender.Input) contentResult {
 	res := contentResult{finished: slices.Clone(in.CAV.Status.FinishedJobs)}
-	workloads, names := render.ContentJobs(in.CAV)
+	workloads, names := versionrender.ContentJobs(in.CAV)
 	for i, w := range workloads {
 		name := names[i]
 		job, err := ctl.jobs.Jobs(in.CAV.Namespace).Get(name)
@@ -208,12 +208,12 @@ func recorded(finished []string, cavName, name string) bool {
 }
 
 // createContentJob creates a content Job and its VCAP_SERVICES Secret.
-func (ctl *Controller) createContentJob(ctx context.Context, in render.Input, w *v1alpha1.WorkloadDetails, name string) error {
+func (ctl *Controller) createContentJob(ctx context.Context, in versionrender.Input, w *v1alpha1.WorkloadDetails, name string) error {
 	vcap, err := ctl.ensureVCAPSecret(ctx, in, name, w.ConsumedBTPServices, "")
 	if err != nil {
 		return fmt.Errorf("VCAP_SERVICES secret of content job %s: %w", name, err)
 	}
-	if _, _, err := controller.EnsureChild(ctx, ctl.jobChild(), render.NewContentJob(in, w, name, vcap)); err != nil {
+	if _, _, err := controller.EnsureChild(ctx, ctl.jobChild(), versionrender.NewContentJob(in, w, name, vcap)); err != nil {
 		return fmt.Errorf("content job %s: %w", name, err)
 	}
 	return nil
@@ -238,7 +238,7 @@ func jobFinished(job *batchv1.Job) (complete bool, failedMessage string) {
 // deploymentStatus reports the first deployment that is not yet available or failed, with
 // the Deployment's own condition reason and message, so the version's status says what to
 // look at.
-func (ctl *Controller) deploymentStatus(in render.Input) *outcome {
+func (ctl *Controller) deploymentStatus(in versionrender.Input) *outcome {
 	for _, w := range deploymentWorkloads(in.CAV) {
 		name := workload.Name(in.CAV.Name, w.Name)
 		d, err := ctl.deployments.Deployments(in.CAV.Namespace).Get(name)

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
+	"github.com/capstan-io/capstan/internal/controller/versionrender"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -23,7 +23,7 @@ func TestRouterDestinations(t *testing.T) {
 		ports []v1alpha1.Ports
 		want  string
 	}{
-		"default CAP render.Destination": {
+		"default CAP versionrender.Destination": {
 			want: `[{"forwardAuthToken":true,"name":"srv-api","url":"http://cav-cap-app-01-1-cap-backend-svc:4004"}]`,
 		},
 		"named ports": {
@@ -45,7 +45,7 @@ func TestRouterDestinations(t *testing.T) {
 			if tc.ports != nil {
 				findWorkload(t, in.CAV, "cap-backend").DeploymentDefinition.Ports = tc.ports
 			}
-			got, err := render.RouterDestinations(in, router)
+			got, err := versionrender.RouterDestinations(in, router)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +60,7 @@ func TestRouterDestinationsRejectsBadJSON(t *testing.T) {
 	in := walkthrough(t)
 	router := findWorkload(t, in.CAV, "app-router")
 	router.DeploymentDefinition.Env = append(router.DeploymentDefinition.Env, corev1.EnvVar{Name: "destinations", Value: "{"})
-	if _, err := render.RouterDestinations(in, router); err == nil {
+	if _, err := versionrender.RouterDestinations(in, router); err == nil {
 		t.Fatal("expected an error for a destinations value that is not JSON")
 	}
 }
@@ -120,7 +120,7 @@ func TestContentJobsOrder(t *testing.T) {
 	extra.Name = "UI-Content"
 	in.CAV.Spec.Workloads = append(in.CAV.Spec.Workloads, extra)
 	in.CAV.Spec.ContentJobs = []string{"UI-Content", "service-content"}
-	_, names := render.ContentJobs(in.CAV)
+	_, names := versionrender.ContentJobs(in.CAV)
 	want := []string{"cav-cap-app-01-1-ui-content", "cav-cap-app-01-1-service-content"}
 	if len(names) != 2 || names[0] != want[0] || names[1] != want[1] {
 		t.Fatalf("content job names %v, want %v", names, want)

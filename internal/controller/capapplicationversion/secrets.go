@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
+	"github.com/capstan-io/capstan/internal/controller/versionrender"
 	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -31,7 +31,7 @@ type createdSecrets struct{ m sync.Map }
 // changed binding Secrets never roll a workload here; that is the credential rollout's job,
 // for applications that ask for it. Otherwise the content is built from the binding Secrets
 // and stored under its content-hash name, which a concurrent writer computes alike.
-func (ctl *Controller) ensureVCAPSecret(ctx context.Context, in render.Input, prefix string, consumed []string, current string) (string, error) {
+func (ctl *Controller) ensureVCAPSecret(ctx context.Context, in versionrender.Input, prefix string, consumed []string, current string) (string, error) {
 	ownerHash := workload.VCAPOwnerHash(in.CAV, prefix)
 	if current != "" && ctl.vcapSecretExists(in.CAV.Namespace, current, ownerHash) {
 		return current, nil

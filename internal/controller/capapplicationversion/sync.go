@@ -13,7 +13,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
+	"github.com/capstan-io/capstan/internal/controller/versionrender"
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -41,7 +41,7 @@ func (ctl *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	if cav, err = ctl.prepare(ctx, cav, ca); err != nil {
 		return err
 	}
-	result := ctl.reconcile(ctx, render.Input{CA: ca, CAV: cav})
+	result := ctl.reconcile(ctx, versionrender.Input{CA: ca, CAV: cav})
 	if result.err != nil && result.state != v1alpha1.CAPApplicationVersionStateError {
 		return result.err // transient: retried with backoff, status left as it is
 	}

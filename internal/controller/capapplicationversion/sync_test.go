@@ -12,14 +12,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
 	"github.com/capstan-io/capstan/internal/controller/controllertest"
+	"github.com/capstan-io/capstan/internal/controller/versionrender"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
 // syncInput is the walk-through application and version in namespace ns, the version
 // already prepared (finalizer, owner and identity present) so that prepare writes nothing.
-func syncInput(t *testing.T) render.Input {
+func syncInput(t *testing.T) versionrender.Input {
 	t.Helper()
 	in := walkthrough(t)
 	in.CA.Namespace, in.CAV.Namespace = "ns", "ns"
@@ -56,9 +56,9 @@ func versionTenant(cav *v1alpha1.CAPApplicationVersion) *v1alpha1.CAPTenant {
 
 func TestSync(t *testing.T) {
 	tests := map[string]struct {
-		// setup: edit changes the prepared render.Input; objects returns what else exists.
-		edit    func(in render.Input)
-		objects func(in render.Input) []runtime.Object
+		// setup: edit changes the prepared versionrender.Input; objects returns what else exists.
+		edit    func(in versionrender.Input)
+		objects func(in versionrender.Input) []runtime.Object
 		noApp   bool // the application is not created
 
 		// expectations
@@ -75,7 +75,7 @@ func TestSync(t *testing.T) {
 			wantMessage: "CAPApplication ns/",
 		},
 		"a new version gets finalizer and owner first": {
-			edit:       func(in render.Input) { in.CAV.Finalizers, in.CAV.OwnerReferences = nil, nil },
+			edit:       func(in versionrender.Input) { in.CAV.Finalizers, in.CAV.OwnerReferences = nil, nil },
 			wantWrites: []string{"update capapplicationversions", "update capapplicationversions/status"},
 			wantState:  v1alpha1.CAPApplicationVersionStateProcessing,
 			wantReason: ReasonWaitingForSecrets,
@@ -87,7 +87,7 @@ func TestSync(t *testing.T) {
 			wantMessage: "waiting for the binding secrets [cap-app-01-uaa-bind-cf",
 		},
 		"creates every child of a new version": {
-			objects: func(in render.Input) []runtime.Object { return bindingSecrets(in.CA) },
+			objects: func(in versionrender.Input) []runtime.Object { return bindingSecrets(in.CA) },
 			// Writes are listed per clientset (built-in, sme.sap.com, Istio), each in order.
 			wantWrites: []string{
 				"create secrets", "create jobs", // content Job and its VCAP_SERVICES Secret
@@ -102,16 +102,16 @@ func TestSync(t *testing.T) {
 			wantMessage: "waiting for deployment cav-cap-app-01-1-app-router",
 		},
 		"deletion is blocked while a tenant runs the version": {
-			edit:        func(in render.Input) { in.CAV.DeletionTimestamp = &metav1.Time{Time: controllertest.T0} },
-			objects:     func(in render.Input) []runtime.Object { return []runtime.Object{versionTenant(in.CAV)} },
+			edit:        func(in versionrender.Input) { in.CAV.DeletionTimestamp = &metav1.Time{Time: controllertest.T0} },
+			objects:     func(in versionrender.Input) []runtime.Object { return []runtime.Object{versionTenant(in.CAV)} },
 			wantWrites:  []string{"update capapplicationversions/status"},
 			wantState:   v1alpha1.CAPApplicationVersionStateDeleting,
 			wantReason:  ReasonDeleteTriggered,
 			wantMessage: "waiting for tenant consumer",
 		},
 		"deletion is blocked while a tenant targets the version": {
-			edit: func(in render.Input) { in.CAV.DeletionTimestamp = &metav1.Time{Time: controllertest.T0} },
-			objects: func(in render.Input) []runtime.Object {
+			edit: func(in versionrender.Input) { in.CAV.DeletionTimestamp = &metav1.Time{Time: controllertest.T0} },
+			objects: func(in versionrender.Input) []runtime.Object {
 				tenant := versionTenant(in.CAV)
 				tenant.Status.CurrentCAPApplicationVersionInstance = "older"
 				return []runtime.Object{tenant}
@@ -121,8 +121,8 @@ func TestSync(t *testing.T) {
 			wantReason: ReasonDeleteTriggered,
 		},
 		"deletion without tenants on it removes the finalizer": {
-			edit: func(in render.Input) { in.CAV.DeletionTimestamp = &metav1.Time{Time: controllertest.T0} },
-			objects: func(in render.Input) []runtime.Object {
+			edit: func(in versionrender.Input) { in.CAV.DeletionTimestamp = &metav1.Time{Time: controllertest.T0} },
+			objects: func(in versionrender.Input) []runtime.Object {
 				tenant := versionTenant(in.CAV)
 				tenant.Spec.Version, tenant.Status.CurrentCAPApplicationVersionInstance = "9.9.9", "newer"
 				return []runtime.Object{tenant}

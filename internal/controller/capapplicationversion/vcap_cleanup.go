@@ -11,7 +11,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/capapplicationversion/render"
+	"github.com/capstan-io/capstan/internal/controller/versionrender"
 	"github.com/capstan-io/capstan/internal/workload"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -19,7 +19,7 @@ import (
 // cleanupVCAPSecrets deletes the VCAP_SERVICES Secrets a Deployment no longer needs (see
 // workload.StaleVCAPSecrets). The delete names the UID it saw, so a Secret re-created under
 // the same name meanwhile survives.
-func (ctl *Controller) cleanupVCAPSecrets(ctx context.Context, in render.Input, d *appsv1.Deployment) error {
+func (ctl *Controller) cleanupVCAPSecrets(ctx context.Context, in versionrender.Input, d *appsv1.Deployment) error {
 	if d == nil {
 		return nil
 	}

@@ -15,8 +15,8 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/domainrender"
 	"github.com/capstan-io/capstan/internal/controller/domainsync"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -30,7 +30,7 @@ const (
 type Controller struct {
 	*controller.Worker
 	// object reads the domain of a key from the cache, as domainsync sees it.
-	object     func(key cache.ObjectName) (*render.Object, error)
+	object     func(key cache.ObjectName) (*domainrender.Object, error)
 	reconciler *domainsync.Reconciler
 }
 
@@ -42,12 +42,12 @@ func NewController(c *controller.Context) (*Controller, error) {
 	informer := c.SMEInformers.Sme().V1alpha1().Domains()
 	lister := informer.Lister()
 	get := func(namespace, name string) (metav1.Object, error) { return lister.Domains(namespace).Get(name) }
-	object := func(key cache.ObjectName) (*render.Object, error) {
+	object := func(key cache.ObjectName) (*domainrender.Object, error) {
 		d, err := lister.Domains(key.Namespace).Get(key.Name)
 		if err != nil {
 			return nil, err
 		}
-		return render.FromDomain(d.DeepCopy()), nil
+		return domainrender.FromDomain(d.DeepCopy()), nil
 	}
 	return newController(c, Kind, v1alpha1.DomainRefKindDomain, informer.Informer(), get, object)
 }
@@ -59,19 +59,19 @@ func NewClusterController(c *controller.Context) (*Controller, error) {
 	lister := informer.Lister()
 	// ClusterDomains are cluster-scoped: the namespace of a child's owner key is empty.
 	get := func(_, name string) (metav1.Object, error) { return lister.Get(name) }
-	object := func(key cache.ObjectName) (*render.Object, error) {
+	object := func(key cache.ObjectName) (*domainrender.Object, error) {
 		d, err := lister.Get(key.Name)
 		if err != nil {
 			return nil, err
 		}
-		return render.FromClusterDomain(d.DeepCopy()), nil
+		return domainrender.FromClusterDomain(d.DeepCopy()), nil
 	}
 	return newController(c, ClusterKind, v1alpha1.DomainRefKindClusterDomain, informer.Informer(), get, object)
 }
 
 // newController builds the controller of one domain kind.
 func newController(c *controller.Context, kind string, refKind v1alpha1.DomainRefKind, informer cache.SharedIndexInformer,
-	get controller.OwnerGetter, object func(cache.ObjectName) (*render.Object, error)) (*Controller, error) {
+	get controller.OwnerGetter, object func(cache.ObjectName) (*domainrender.Object, error)) (*Controller, error) {
 	r, err := domainsync.New(c)
 	if err != nil {
 		return nil, err

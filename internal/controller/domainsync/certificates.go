@@ -12,8 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/readiness"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
+	"github.com/capstan-io/capstan/internal/controller/domainreadiness"
+	"github.com/capstan-io/capstan/internal/controller/domainrender"
 )
 
 // conflictRecheck is how often a domain whose child name is held by an object it does not
@@ -22,33 +22,33 @@ const conflictRecheck = 30 * time.Second
 
 // ensureCertificate creates or updates the domain's Certificate with the configured
 // certificate manager, deletes stale ones, and reports the Certificate's readiness.
-func (r *Reconciler) ensureCertificate(ctx context.Context, l render.Layout) (readiness.State, error) {
-	if l.CertManager == render.CertManagerGardener {
+func (r *Reconciler) ensureCertificate(ctx context.Context, l domainrender.Layout) (domainreadiness.State, error) {
+	if l.CertManager == domainrender.CertManagerGardener {
 		if r.gardenerCerts == nil {
-			return readiness.State{}, fmt.Errorf("CERT_MANAGER is %q but cert.gardener.cloud/v1alpha1 Certificates are not served", l.CertManager)
+			return domainreadiness.State{}, fmt.Errorf("CERT_MANAGER is %q but cert.gardener.cloud/v1alpha1 Certificates are not served", l.CertManager)
 		}
 		// Certificates of the other manager are left over from a changed setting.
 		if err := r.deleteCertManagerCertificates(ctx, l.Obj.OwnerHash()); err != nil {
-			return readiness.State{}, err
+			return domainreadiness.State{}, err
 		}
 		return r.ensureGardenerCertificate(ctx, l)
 	}
 	if r.cmCerts == nil {
-		return readiness.State{}, fmt.Errorf("CERT_MANAGER is %q but cert-manager.io/v1 Certificates are not served", l.CertManager)
+		return domainreadiness.State{}, fmt.Errorf("CERT_MANAGER is %q but cert-manager.io/v1 Certificates are not served", l.CertManager)
 	}
 	if err := r.deleteGardenerCertificates(ctx, l.Obj.OwnerHash()); err != nil {
-		return readiness.State{}, err
+		return domainreadiness.State{}, err
 	}
 	return r.ensureCertManagerCertificate(ctx, l)
 }
 
 // ensureCertManagerCertificate handles the cert-manager Certificate, which has a fixed name
 // in the ingress namespace; one anywhere else is stale (the ingress gateway moved).
-func (r *Reconciler) ensureCertManagerCertificate(ctx context.Context, l render.Layout) (readiness.State, error) {
-	want := render.NewCertManagerCertificate(l)
+func (r *Reconciler) ensureCertManagerCertificate(ctx context.Context, l domainrender.Layout) (domainreadiness.State, error) {
+	want := domainrender.NewCertManagerCertificate(l)
 	existing, err := r.cmCerts.List(ownerSelector(l.Obj.OwnerHash()))
 	if err != nil {
-		return readiness.State{}, err
+		return domainreadiness.State{}, err
 	}
 	var current *cmv1.Certificate
 	for _, c := range existing {
@@ -58,10 +58,10 @@ func (r *Reconciler) ensureCertManagerCertificate(ctx context.Context, l render.
 			continue
 		}
 		if err := r.deleteCertManagerCertificate(ctx, c); err != nil {
-			return readiness.State{}, err
+			return domainreadiness.State{}, err
 		}
 	}
-	notReady := readiness.State{NotReady: fmt.Sprintf("Certificate %s/%s is not ready", want.Namespace, want.Name)}
+	notReady := domainreadiness.State{NotReady: fmt.Sprintf("Certificate %s/%s is not ready", want.Namespace, want.Name)}
 	var op controller.Op
 	if current == nil {
 		_, op, err = controller.CreateChild(ctx, r.certManagerChild(), want)
@@ -69,26 +69,26 @@ func (r *Reconciler) ensureCertManagerCertificate(ctx context.Context, l render.
 		_, op, err = controller.UpdateChild(ctx, r.certManagerChild(), want, current)
 	}
 	if err != nil {
-		return readiness.State{}, childError("certificate "+want.Namespace+"/"+want.Name, err)
+		return domainreadiness.State{}, childError("certificate "+want.Namespace+"/"+want.Name, err)
 	}
 	if op != controller.OpNone {
 		return notReady, nil
 	}
 	requests, err := r.certificateRequests(current)
 	if err != nil {
-		return readiness.State{}, err
+		return domainreadiness.State{}, err
 	}
-	return readiness.CertManager(current, requests), nil
+	return domainreadiness.CertManager(current, requests), nil
 }
 
 // ensureGardenerCertificate handles the Gardener Certificate, which has a generated name in
 // the sub namespace: the oldest there is kept and the others are deleted.
-func (r *Reconciler) ensureGardenerCertificate(ctx context.Context, l render.Layout) (readiness.State, error) {
-	want := render.NewGardenerCertificate(l)
+func (r *Reconciler) ensureGardenerCertificate(ctx context.Context, l domainrender.Layout) (domainreadiness.State, error) {
+	want := domainrender.NewGardenerCertificate(l)
 	selector := ownerSelector(l.Obj.OwnerHash())
 	existing, err := r.gardenerCerts.List(selector)
 	if err != nil {
-		return readiness.State{}, err
+		return domainreadiness.State{}, err
 	}
 	oldestFirst(existing)
 	var current *gardenercertv1alpha1.Certificate
@@ -98,7 +98,7 @@ func (r *Reconciler) ensureGardenerCertificate(ctx context.Context, l render.Lay
 			continue
 		}
 		if err := r.deleteGardenerCertificate(ctx, c); err != nil {
-			return readiness.State{}, err
+			return domainreadiness.State{}, err
 		}
 	}
 	if current == nil {
@@ -106,25 +106,25 @@ func (r *Reconciler) ensureGardenerCertificate(ctx context.Context, l render.Lay
 		// server before creating another with a generated name.
 		live, err := r.clients.GardenerCert.CertV1alpha1().Certificates(want.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
 		if err != nil {
-			return readiness.State{}, fmt.Errorf("listing certificates: %w", err)
+			return domainreadiness.State{}, fmt.Errorf("listing certificates: %w", err)
 		}
 		if len(live.Items) == 0 {
 			created, _, err := controller.CreateChild(ctx, r.gardenerCertChild(), want)
 			if err != nil {
-				return readiness.State{}, childError("creating certificate in "+want.Namespace, err)
+				return domainreadiness.State{}, childError("creating certificate in "+want.Namespace, err)
 			}
-			return readiness.State{NotReady: fmt.Sprintf("Certificate %s/%s is not ready", created.Namespace, created.Name)}, nil
+			return domainreadiness.State{NotReady: fmt.Sprintf("Certificate %s/%s is not ready", created.Namespace, created.Name)}, nil
 		}
 		current = &live.Items[0]
 	}
 	_, op, err := controller.UpdateChild(ctx, r.gardenerCertChild(), want, current)
 	if err != nil {
-		return readiness.State{}, childError("updating certificate "+current.Namespace+"/"+current.Name, err)
+		return domainreadiness.State{}, childError("updating certificate "+current.Namespace+"/"+current.Name, err)
 	}
 	if op != controller.OpNone {
-		return readiness.State{NotReady: fmt.Sprintf("Certificate %s/%s is not ready", current.Namespace, current.Name)}, nil
+		return domainreadiness.State{NotReady: fmt.Sprintf("Certificate %s/%s is not ready", current.Namespace, current.Name)}, nil
 	}
-	return readiness.Gardener(current), nil
+	return domainreadiness.Gardener(current), nil
 }
 
 // deleteCertificates removes every Certificate of an owner, of either manager.

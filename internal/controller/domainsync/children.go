@@ -17,12 +17,12 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/readiness"
+	"github.com/capstan-io/capstan/internal/controller/domainreadiness"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
 // firstNotReady turns the first failure or wait among the children into the sync's result.
-func firstNotReady(rs ...readiness.State) error {
+func firstNotReady(rs ...domainreadiness.State) error {
 	for _, r := range rs {
 		if r.Err != nil {
 			return &syncError{reason: ReasonProcessingError, err: r.Err}

@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/readiness"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
+	"github.com/capstan-io/capstan/internal/controller/domainreadiness"
+	"github.com/capstan-io/capstan/internal/controller/domainrender"
 	"github.com/capstan-io/capstan/internal/dnstemplate"
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
@@ -20,12 +20,12 @@ import (
 
 // ensureDNSEntries keeps one Gardener DNSEntry per rendered record and deletes the others.
 // With a DNS manager other than Gardener, DNS is external-dns's business and always ready.
-func (r *Reconciler) ensureDNSEntries(ctx context.Context, l render.Layout, apps []*v1alpha1.CAPApplication, dnsTarget string) (readiness.State, error) {
-	if r.opts.DNSManager != render.DNSManagerGardener {
-		return readiness.State{}, nil
+func (r *Reconciler) ensureDNSEntries(ctx context.Context, l domainrender.Layout, apps []*v1alpha1.CAPApplication, dnsTarget string) (domainreadiness.State, error) {
+	if r.opts.DNSManager != domainrender.DNSManagerGardener {
+		return domainreadiness.State{}, nil
 	}
 	if r.dnsEntries == nil {
-		return readiness.State{}, fmt.Errorf("DNS_MANAGER is %q but dns.gardener.cloud/v1alpha1 DNSEntries are not served", r.opts.DNSManager)
+		return domainreadiness.State{}, fmt.Errorf("DNS_MANAGER is %q but dns.gardener.cloud/v1alpha1 DNSEntries are not served", r.opts.DNSManager)
 	}
 	subdomains, conflicts := dnstemplate.ClaimSubdomains(apps)
 	for _, c := range conflicts {
@@ -34,37 +34,37 @@ func (r *Reconciler) ensureDNSEntries(ctx context.Context, l render.Layout, apps
 	}
 	records, err := dnstemplate.ExpandDNSTemplates(l.Obj.Spec, dnsTarget, subdomains)
 	if err != nil {
-		return readiness.State{}, &syncError{reason: ReasonInvalidDNSTemplate, permanent: true, err: err}
+		return domainreadiness.State{}, &syncError{reason: ReasonInvalidDNSTemplate, permanent: true, err: err}
 	}
 	existing, err := r.dnsEntries.DNSEntries(l.SubNamespace).List(ownerSelector(l.Obj.OwnerHash()))
 	if err != nil {
-		return readiness.State{}, err
+		return domainreadiness.State{}, err
 	}
 	byNameHash := map[string]*dnsv1alpha1.DNSEntry{}
 	for _, e := range existing {
 		byNameHash[e.Labels[v1alpha1.LabelDNSNameHash]] = e
 	}
 	kept := sets.New[string]()
-	var result readiness.State
+	var result domainreadiness.State
 	for _, rec := range records {
 		nameHash := identity.SHA1(rec.Name)
 		kept.Insert(nameHash)
 		rd, err := r.ensureDNSEntry(ctx, l, rec, byNameHash[nameHash])
 		if err != nil {
-			return readiness.State{}, err
+			return domainreadiness.State{}, err
 		}
-		result = readiness.Merge(result, rd)
+		result = domainreadiness.Merge(result, rd)
 	}
 	if err := r.deleteStaleDNSEntries(ctx, l, existing, kept); err != nil {
-		return readiness.State{}, err
+		return domainreadiness.State{}, err
 	}
 	return result, nil
 }
 
 // ensureDNSEntry creates or updates the DNSEntry of one record and reports its readiness.
-func (r *Reconciler) ensureDNSEntry(ctx context.Context, l render.Layout, rec dnstemplate.DNSRecord, current *dnsv1alpha1.DNSEntry) (readiness.State, error) {
-	want := render.NewDNSEntry(l, rec)
-	notReady := readiness.State{NotReady: fmt.Sprintf("DNSEntry for %s is not ready", rec.Name)}
+func (r *Reconciler) ensureDNSEntry(ctx context.Context, l domainrender.Layout, rec dnstemplate.DNSRecord, current *dnsv1alpha1.DNSEntry) (domainreadiness.State, error) {
+	want := domainrender.NewDNSEntry(l, rec)
+	notReady := domainreadiness.State{NotReady: fmt.Sprintf("DNSEntry for %s is not ready", rec.Name)}
 	if current == nil {
 		// The cache may lag behind an entry created by the previous sync.
 		selector := labels.SelectorFromSet(labels.Set{
@@ -73,11 +73,11 @@ func (r *Reconciler) ensureDNSEntry(ctx context.Context, l render.Layout, rec dn
 		})
 		live, err := r.clients.GardenerDNS.DnsV1alpha1().DNSEntries(l.SubNamespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
 		if err != nil {
-			return readiness.State{}, fmt.Errorf("listing DNS entries: %w", err)
+			return domainreadiness.State{}, fmt.Errorf("listing DNS entries: %w", err)
 		}
 		if len(live.Items) == 0 {
 			if _, _, err := controller.CreateChild(ctx, r.dnsEntryChild(), want); err != nil {
-				return readiness.State{}, childError("creating DNS entry for "+rec.Name, err)
+				return domainreadiness.State{}, childError("creating DNS entry for "+rec.Name, err)
 			}
 			return notReady, nil
 		}
@@ -85,17 +85,17 @@ func (r *Reconciler) ensureDNSEntry(ctx context.Context, l render.Layout, rec dn
 	}
 	_, op, err := controller.UpdateChild(ctx, r.dnsEntryChild(), want, current)
 	if err != nil {
-		return readiness.State{}, childError("updating DNS entry "+current.Namespace+"/"+current.Name, err)
+		return domainreadiness.State{}, childError("updating DNS entry "+current.Namespace+"/"+current.Name, err)
 	}
 	if op != controller.OpNone {
 		return notReady, nil
 	}
-	return readiness.DNSEntry(current), nil
+	return domainreadiness.DNSEntry(current), nil
 }
 
 // deleteStaleDNSEntries removes, with one DeleteCollection, the owner's entries whose name
 // is no longer rendered. It skips the call when the cache shows nothing stale.
-func (r *Reconciler) deleteStaleDNSEntries(ctx context.Context, l render.Layout, existing []*dnsv1alpha1.DNSEntry, kept sets.Set[string]) error {
+func (r *Reconciler) deleteStaleDNSEntries(ctx context.Context, l domainrender.Layout, existing []*dnsv1alpha1.DNSEntry, kept sets.Set[string]) error {
 	stale := false
 	for _, e := range existing {
 		stale = stale || !kept.Has(e.Labels[v1alpha1.LabelDNSNameHash])

@@ -7,7 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
+	"github.com/capstan-io/capstan/internal/controller/domainrender"
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -15,7 +15,7 @@ import (
 // checkDuplicates fails when another Domain or ClusterDomain claims the same domain. Objects
 // are compared by kind, namespace and name, so a Domain and a ClusterDomain of the same name
 // are told apart. Both duplicates go to Error: neither can be trusted to own the host.
-func (r *Reconciler) checkDuplicates(obj *render.Object) error {
+func (r *Reconciler) checkDuplicates(obj *domainrender.Object) error {
 	selector := labels.SelectorFromSet(labels.Set{v1alpha1.LabelDomainHostHash: identity.SHA1(obj.Spec.Domain)})
 	var others []string
 	domains, err := r.domains.List(selector)

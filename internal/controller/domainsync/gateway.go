@@ -10,14 +10,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
+	"github.com/capstan-io/capstan/internal/controller/domainrender"
 )
 
 // ensureGateway creates or updates the domain's Istio Gateway in the sub namespace and
 // returns its name. Gateways of the owner beyond the oldest are deleted: they can only come
 // from an interrupted earlier sync.
-func (r *Reconciler) ensureGateway(ctx context.Context, l render.Layout) (string, error) {
-	want := render.NewGateway(l)
+func (r *Reconciler) ensureGateway(ctx context.Context, l domainrender.Layout) (string, error) {
+	want := domainrender.NewGateway(l)
 	selector := ownerSelector(l.Obj.OwnerHash())
 	existing, err := r.gateways.Gateways(l.SubNamespace).List(selector)
 	if err != nil {
@@ -56,8 +56,8 @@ func (r *Reconciler) ensureGateway(ctx context.Context, l render.Layout) (string
 // ensureCACertSecret creates, updates or deletes the additional-CA Secret next to the TLS
 // Secret in the ingress namespace. A Secret of that name the domain does not own is never
 // taken over (a ChildNameConflict).
-func (r *Reconciler) ensureCACertSecret(ctx context.Context, l render.Layout) error {
-	want := render.NewCACertSecret(l)
+func (r *Reconciler) ensureCACertSecret(ctx context.Context, l domainrender.Layout) error {
+	want := domainrender.NewCACertSecret(l)
 	if err := r.deleteCACertSecrets(ctx, l.Obj.OwnerHash(), want); err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
+	"github.com/capstan-io/capstan/internal/controller/domainrender"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -92,7 +92,7 @@ func (r *Reconciler) sameHostHandler(kind v1alpha1.DomainRefKind, q controller.Q
 // reference). When the child also has a controller reference, the owner's UID must match,
 // so that a child of a deleted owner is not attributed to a new one of the same name.
 func ownerKey(child metav1.Object, kind v1alpha1.DomainRefKind, get controller.OwnerGetter) (cache.ObjectName, bool) {
-	k, ns, name, ok := render.ParseOwnerID(child.GetAnnotations()[v1alpha1.AnnotationOwnerIdentifier])
+	k, ns, name, ok := domainrender.ParseOwnerID(child.GetAnnotations()[v1alpha1.AnnotationOwnerIdentifier])
 	if !ok || k != kind {
 		return cache.ObjectName{}, false
 	}

@@ -11,14 +11,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
+	"github.com/capstan-io/capstan/internal/controller/domainrender"
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
 // prepare adds the finalizer and the domain-host-hash label (which the duplicate check and
 // the webhook select on) and reports whether it changed the object.
-func prepare(obj *render.Object) bool {
+func prepare(obj *domainrender.Object) bool {
 	changed := false
 	if !slices.Contains(obj.Meta.Finalizers, v1alpha1.FinalizerDomain) {
 		obj.Meta.Finalizers = append(obj.Meta.Finalizers, v1alpha1.FinalizerDomain)
@@ -36,7 +36,7 @@ func prepare(obj *render.Object) bool {
 }
 
 // update writes the object's metadata and spec.
-func (r *Reconciler) update(ctx context.Context, obj *render.Object) error {
+func (r *Reconciler) update(ctx context.Context, obj *domainrender.Object) error {
 	opts := metav1.UpdateOptions{FieldManager: controller.FieldManager}
 	var err error
 	switch o := obj.API.(type) {
@@ -54,7 +54,7 @@ func (r *Reconciler) update(ctx context.Context, obj *render.Object) error {
 // writeStatus computes the status of an outcome and writes it when it differs from the
 // stored one. On success obj carries the new resourceVersion, so that a following update
 // (the finalizer removal) does not conflict.
-func (r *Reconciler) writeStatus(ctx context.Context, obj *render.Object, obs observed, out outcome) error {
+func (r *Reconciler) writeStatus(ctx context.Context, obj *domainrender.Object, obs observed, out outcome) error {
 	st := computeStatus(obj.Status, obj.Meta.Generation, obs, out)
 	if apiequality.Semantic.DeepEqual(obj.Status, st) {
 		return nil
@@ -83,7 +83,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, obj *render.Object, obs ob
 // recordTransition records a Warning event when the object enters a failing or waiting
 // state, or the reason for it changes. Retries with the same reason and message record
 // nothing, so a domain waiting minutes for its certificate does not flood the event stream.
-func (r *Reconciler) recordTransition(obj *render.Object, out outcome) {
+func (r *Reconciler) recordTransition(obj *domainrender.Object, out outcome) {
 	if out.ready || out.keepReady {
 		return
 	}
@@ -98,7 +98,7 @@ func (r *Reconciler) recordTransition(obj *render.Object, out outcome) {
 // blocked; then the children outside the object's reach (Certificates with the domain
 // finalizer, CA Secrets in the ingress namespace) are removed and the finalizer dropped. The
 // Gateway, DNSEntries and NetworkPolicies follow by garbage collection.
-func (r *Reconciler) finalize(ctx context.Context, obj *render.Object) error {
+func (r *Reconciler) finalize(ctx context.Context, obj *domainrender.Object) error {
 	if !slices.Contains(obj.Meta.Finalizers, v1alpha1.FinalizerDomain) {
 		return nil
 	}
@@ -125,7 +125,7 @@ func (r *Reconciler) finalize(ctx context.Context, obj *render.Object) error {
 
 // blockDeletion keeps a referenced object, reporting which applications hold it. The
 // Ready condition is kept: the domain still serves those applications.
-func (r *Reconciler) blockDeletion(ctx context.Context, obj *render.Object, apps []*v1alpha1.CAPApplication) error {
+func (r *Reconciler) blockDeletion(ctx context.Context, obj *domainrender.Object, apps []*v1alpha1.CAPApplication) error {
 	names := make([]string, len(apps))
 	for i, ca := range apps {
 		names[i] = ca.Namespace + "/" + ca.Name

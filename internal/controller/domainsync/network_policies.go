@@ -10,14 +10,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
+	"github.com/capstan-io/capstan/internal/controller/domainrender"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
 // ensureNetworkPolicies keeps one NetworkPolicy per namespace of a referencing application
 // (for a Domain that is its own namespace only, since Domain references are local) and
 // removes those of namespaces no longer referencing the domain.
-func (r *Reconciler) ensureNetworkPolicies(ctx context.Context, l render.Layout, apps []*v1alpha1.CAPApplication) error {
+func (r *Reconciler) ensureNetworkPolicies(ctx context.Context, l domainrender.Layout, apps []*v1alpha1.CAPApplication) error {
 	namespaces := sets.New[string]()
 	for _, ca := range apps {
 		if l.Obj.Kind == v1alpha1.DomainRefKindDomain && ca.Namespace != l.Obj.Meta.Namespace {
@@ -49,8 +49,8 @@ func (r *Reconciler) ensureNetworkPolicies(ctx context.Context, l render.Layout,
 }
 
 // ensureNetworkPolicy creates or updates the NetworkPolicy of one namespace.
-func (r *Reconciler) ensureNetworkPolicy(ctx context.Context, l render.Layout, namespace string, current *networkingv1.NetworkPolicy) error {
-	want := render.NewNetworkPolicy(l, namespace)
+func (r *Reconciler) ensureNetworkPolicy(ctx context.Context, l domainrender.Layout, namespace string, current *networkingv1.NetworkPolicy) error {
+	want := domainrender.NewNetworkPolicy(l, namespace)
 	if current == nil {
 		// The cache may lag behind a policy created by the previous sync.
 		live, err := r.clients.Kube.NetworkingV1().NetworkPolicies(namespace).List(ctx, metav1.ListOptions{LabelSelector: ownerSelector(l.Obj.OwnerHash()).String()})

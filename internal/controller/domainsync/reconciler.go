@@ -16,8 +16,8 @@ import (
 	"k8s.io/client-go/tools/events"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/ingress"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
+	"github.com/capstan-io/capstan/internal/controller/domainingress"
+	"github.com/capstan-io/capstan/internal/controller/domainrender"
 	"github.com/capstan-io/capstan/internal/kube"
 	smelisters "github.com/capstan-io/capstan/pkg/client/listers/sme.sap.com/v1alpha1"
 )
@@ -132,7 +132,7 @@ func (e *syncError) Unwrap() error { return e.err }
 // Sync reconciles one Domain or ClusterDomain; obj must be a copy the caller owns. It
 // follows the controller error taxonomy: spec errors are reported and absorbed, transient
 // errors are returned for a rate-limited retry, and waits return controller.RequeueAfter.
-func (r *Reconciler) Sync(ctx context.Context, obj *render.Object) error {
+func (r *Reconciler) Sync(ctx context.Context, obj *domainrender.Object) error {
 	if obj.Meta.DeletionTimestamp != nil {
 		return r.finalize(ctx, obj)
 	}
@@ -160,7 +160,7 @@ func ignoreNonFailures(err error) error {
 
 // judge turns the result of the steps into the object's outcome and the error the worker
 // gets.
-func judge(obj *render.Object, err error) (outcome, error) {
+func judge(obj *domainrender.Object, err error) (outcome, error) {
 	if err == nil {
 		return readyOutcome(), nil
 	}
@@ -184,13 +184,13 @@ func judge(obj *render.Object, err error) (outcome, error) {
 
 // reconcile runs the steps of a sync in the order of the specification, recording what it
 // learns in obs.
-func (r *Reconciler) reconcile(ctx context.Context, obj *render.Object, obs *observed) error {
+func (r *Reconciler) reconcile(ctx context.Context, obj *domainrender.Object, obs *observed) error {
 	obs.observedDomain = obj.Spec.Domain
 	if err := r.checkDuplicates(obj); err != nil {
 		return err
 	}
-	gw, err := ingress.Discover(ctx, r.clients.Kube, obj.Spec, r.opts.DNSTarget, r.opts.DNSManager)
-	var missing *ingress.Error
+	gw, err := domainingress.Discover(ctx, r.clients.Kube, obj.Spec, r.opts.DNSTarget, r.opts.DNSManager)
+	var missing *domainingress.Error
 	if errors.As(err, &missing) {
 		return &syncError{reason: ReasonMissingIngressGatewayInfo, permanent: missing.Permanent, err: err}
 	}
@@ -198,7 +198,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *render.Object, obs *obs
 		return err
 	}
 	obs.dnsTarget = gw.DNSTarget
-	l := render.NewLayout(obj, r.opts.OperatorNamespace, gw.Namespace, r.opts.CertManager)
+	l := domainrender.NewLayout(obj, r.opts.OperatorNamespace, gw.Namespace, r.opts.CertManager)
 	certReady, err := r.ensureCertificate(ctx, l)
 	if err != nil {
 		return err

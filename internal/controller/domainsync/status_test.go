@@ -9,8 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capstan-io/capstan/internal/controller"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/readiness"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
+	"github.com/capstan-io/capstan/internal/controller/domainreadiness"
+	"github.com/capstan-io/capstan/internal/controller/domainrender"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -88,9 +88,9 @@ func TestJudge(t *testing.T) {
 			wantState: v1alpha1.DomainStateError, wantReason: ReasonInvalidDNSTemplate},
 		"a duplicate rechecks later": {err: &syncError{reason: ReasonDuplicateDomainHost, requeueAfter: duplicateRecheck, err: transient},
 			wantState: v1alpha1.DomainStateError, wantReason: ReasonDuplicateDomainHost, wantRequeue: duplicateRecheck},
-		"waiting is processing": {err: firstNotReady(readiness.State{NotReady: "cert"}),
+		"waiting is processing": {err: firstNotReady(domainreadiness.State{NotReady: "cert"}),
 			wantState: v1alpha1.DomainStateProcessing, wantReason: ReasonCertificateNotReady, wantRequeue: readinessRecheck},
-		"a failed child is retried": {err: firstNotReady(readiness.State{NotReady: "dns"}, readiness.State{Err: transient}),
+		"a failed child is retried": {err: firstNotReady(domainreadiness.State{NotReady: "dns"}, domainreadiness.State{Err: transient}),
 			wantState: v1alpha1.DomainStateError, wantReason: ReasonProcessingError, wantErr: true},
 		"missing ingress is retried": {err: &syncError{reason: ReasonMissingIngressGatewayInfo, err: transient},
 			wantState: v1alpha1.DomainStateError, wantReason: ReasonMissingIngressGatewayInfo, wantErr: true},
@@ -119,8 +119,8 @@ func TestJudge(t *testing.T) {
 }
 
 // testDomain returns a Domain seen as the reconciler sees it.
-func testDomain() *render.Object {
-	return render.FromDomain(&v1alpha1.Domain{
+func testDomain() *domainrender.Object {
+	return domainrender.FromDomain(&v1alpha1.Domain{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "cap-app-01", Name: "cap-app-01-primary", UID: "uid-domain", Generation: 2},
 		Spec: v1alpha1.DomainSpec{
 			Domain:          "my.cluster.shoot.url.k8s.example.com",

@@ -18,7 +18,7 @@ import (
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/controller/controllertest"
 	"github.com/capstan-io/capstan/internal/controller/domain"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
+	"github.com/capstan-io/capstan/internal/controller/domainrender"
 	"github.com/capstan-io/capstan/internal/controller/serviceexposure"
 	"github.com/capstan-io/capstan/internal/identity"
 	"github.com/capstan-io/capstan/internal/testenv"
@@ -124,7 +124,7 @@ func TestGardenerCertificateDriftCorrected(t *testing.T) {
 	ns, opNs, ingressNs := env.NewNamespace(t), env.NewNamespace(t), env.NewNamespace(t)
 	createIngressPod(t, ingressNs, ns)
 	opts := controllertest.DefaultOptions(opNs)
-	opts.DNSTarget, opts.CertManager = "ingress.example.com", render.CertManagerGardener
+	opts.DNSTarget, opts.CertManager = "ingress.example.com", domainrender.CertManagerGardener
 	cctx, log := startRecorded(t, opts, func(c *controller.Context) (controller.Runnable, error) { return domain.NewController(c) })
 	d := &v1alpha1.Domain{}
 	must(t, yaml.UnmarshalStrict(fmt.Appendf(nil, domainYAML, ns, "ingress-"+ns), d))

@@ -14,8 +14,8 @@ import (
 
 	"github.com/capstan-io/capstan/internal/controller"
 	"github.com/capstan-io/capstan/internal/controller/controllertest"
+	"github.com/capstan-io/capstan/internal/controller/domainrender"
 	"github.com/capstan-io/capstan/internal/controller/domainsync"
-	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
 	"github.com/capstan-io/capstan/internal/testenv"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -219,7 +219,7 @@ func TestGardenerCertificates(t *testing.T) {
 	ensureIngressGateway(t)
 	ns, opNs := env.NewNamespace(t), env.NewNamespace(t)
 	opts := controllertest.DefaultOptions(opNs)
-	opts.CertManager = render.CertManagerGardener
+	opts.CertManager = domainrender.CertManagerGardener
 	cctx := startControllers(t, opts)
 	cleanupDomains(t, cctx, ns)
 	ctx := context.Background()

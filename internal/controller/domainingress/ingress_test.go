@@ -1,4 +1,4 @@
-package ingress
+package domainingress
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
+	"github.com/capstan-io/capstan/internal/controller/domainrender"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -61,7 +61,7 @@ func TestDiscoverIngress(t *testing.T) {
 			wantNamespace: "istio-system", wantTarget: "env.example.com",
 		},
 		"the gardener annotation, first value, wildcard replaced": {
-			objects: append([]runtime.Object{ingressPod("istio-system", "gw-1")}, gardenerLB...), dnsManager: render.DNSManagerGardener,
+			objects: append([]runtime.Object{ingressPod("istio-system", "gw-1")}, gardenerLB...), dnsManager: domainrender.DNSManagerGardener,
 			wantNamespace: "istio-system", wantTarget: "x.ingress.example.com",
 		},
 		"the external-dns annotation with the kubernetes DNS manager": {
@@ -72,14 +72,14 @@ func TestDiscoverIngress(t *testing.T) {
 		"a load balancer of other pods does not count": {
 			objects: append([]runtime.Object{ingressPod("istio-system", "gw-1")}, loadBalancer("istio-system", "lb", "other-pod",
 				map[string]string{v1alpha1.AnnotationGardenerDNSNames: "lb.example.com"})...),
-			dnsManager: render.DNSManagerGardener, wantErr: "no DNS target",
+			dnsManager: domainrender.DNSManagerGardener, wantErr: "no DNS target",
 		},
 		"the annotation of the other DNS manager does not count": {
 			objects: append([]runtime.Object{ingressPod("istio-system", "gw-1")}, gardenerLB...), dnsManager: "kubernetes",
 			wantErr: "external-dns.alpha.kubernetes.io/hostname",
 		},
 		"no ingress pods": {
-			dnsManager: render.DNSManagerGardener, wantErr: "must be in exactly one namespace, found 0",
+			dnsManager: domainrender.DNSManagerGardener, wantErr: "must be in exactly one namespace, found 0",
 		},
 		"ingress pods in two namespaces": {
 			objects:    []runtime.Object{ingressPod("istio-system", "gw-1"), ingressPod("other", "gw-2")},

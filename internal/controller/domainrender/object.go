@@ -1,9 +1,9 @@
-// Package render holds the pure parts of the Domain and ClusterDomain reconciliation: the
+// Package domainrender holds the pure parts of the Domain and ClusterDomain reconciliation: the
 // Object both kinds are seen through, the Layout of a domain's children (where they live and
 // how they are named) and the builders of the children themselves (Gateway, Certificate of
 // either manager, additional-CA Secret, NetworkPolicy, DNSEntry). Nothing here talks to the
 // API server; internal/controller/domainsync writes what these functions return.
-package render
+package domainrender
 
 import (
 	"strings"

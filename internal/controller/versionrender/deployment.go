@@ -1,4 +1,4 @@
-package render
+package versionrender
 
 import (
 	appsv1 "k8s.io/api/apps/v1"

@@ -1,8 +1,8 @@
-// Package readiness reads from their status whether the children of a Domain or
+// Package domainreadiness reads from their status whether the children of a Domain or
 // ClusterDomain that other controllers act on are ready: the cert-manager and Gardener
 // Certificates and the Gardener DNSEntries. A child that is not ready passes its own reason
 // and message on, so the domain's status says what to fix.
-package readiness
+package domainreadiness
 
 import (
 	"errors"

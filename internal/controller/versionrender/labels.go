@@ -1,4 +1,4 @@
-package render
+package versionrender
 
 import (
 	"strconv"

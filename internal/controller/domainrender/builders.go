@@ -1,4 +1,4 @@
-package render
+package domainrender
 
 import (
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"

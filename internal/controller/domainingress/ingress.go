@@ -1,7 +1,7 @@
-// Package ingress finds the Istio ingress gateway a Domain or ClusterDomain selects: the
+// Package domainingress finds the Istio ingress gateway a Domain or ClusterDomain selects: the
 // namespace of its pods, where the TLS Secret must live, and the DNS target its DNS entries
 // point at.
-package ingress
+package domainingress
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/capstan-io/capstan/internal/controller/domainsync/render"
+	"github.com/capstan-io/capstan/internal/controller/domainrender"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
 
@@ -85,7 +85,7 @@ func Discover(ctx context.Context, kube kubernetes.Interface, spec *v1alpha1.Dom
 // whose endpoints are the ingress gateway pods.
 func loadBalancerTarget(ctx context.Context, kube kubernetes.Interface, namespace string, pods sets.Set[string], dnsManager string) (string, error) {
 	annotation := v1alpha1.AnnotationExternalDNSHost
-	if dnsManager == render.DNSManagerGardener {
+	if dnsManager == domainrender.DNSManagerGardener {
 		annotation = v1alpha1.AnnotationGardenerDNSNames
 	}
 	services, err := kube.CoreV1().Services(namespace).List(ctx, metav1.ListOptions{})
