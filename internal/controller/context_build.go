@@ -10,6 +10,7 @@ import (
 	gardenerdnsinformers "github.com/gardener/external-dns-management/pkg/client/dns/informers/externalversions"
 	monitoringinformers "github.com/prometheus-operator/prometheus-operator/pkg/client/informers/externalversions"
 	istioinformers "istio.io/client-go/pkg/informers/externalversions"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -80,13 +81,22 @@ func StripManagedFields(obj any) (any, error) {
 	return obj, nil
 }
 
-// stripOwnedObject drops the managedFields of the built-in objects the operator creates and
-// the spec of their pods: the operator reads only a pod's metadata and status (the failing
-// pod's reason of a version's Deployment), and with every tenant Job's pod in this cache the
-// pod specs would grow the controller's memory with the number of tenants.
+// stripOwnedObject drops the managedFields of the built-in objects the operator creates, the
+// spec of their pods and the pod template of tenant operations' Jobs. The operator reads only
+// a pod's metadata and status (the failing pod's reason of a version's Deployment) and only
+// the metadata and status of a tenant Job, which it never updates; with one Job per tenant
+// operation in this cache, the pod templates (the step's environment, command and volumes)
+// would grow the controller's memory with the number of tenants. The content Jobs of a
+// version keep their template: their metadata is kept in shape by an update of the cached
+// object.
 func stripOwnedObject(obj any) (any, error) {
-	if pod, ok := obj.(*corev1.Pod); ok {
-		pod.Spec = corev1.PodSpec{}
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		o.Spec = corev1.PodSpec{}
+	case *batchv1.Job:
+		if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "CAPTenantOperation" && ref.APIVersion == smev1alpha1.SchemeGroupVersion.String() {
+			o.Spec.Template = corev1.PodTemplateSpec{}
+		}
 	}
 	return StripManagedFields(obj)
 }

@@ -8,6 +8,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 // TestStripCertManagerObject checks that the cache keeps a CertificateRequest's conditions
@@ -33,7 +34,8 @@ func TestStripCertManagerObject(t *testing.T) {
 }
 
 // TestStripOwnedObject checks that the cache keeps a pod's metadata and status but not its
-// spec, and leaves other built-in kinds' specs (a Job's pod template) alone.
+// spec, drops the pod template of tenant operations' Jobs only, and keeps every Job's
+// metadata and status.
 func TestStripOwnedObject(t *testing.T) {
 	managed := []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: map[string]string{"app": "a"}, ManagedFields: managed},
@@ -48,9 +50,33 @@ func TestStripOwnedObject(t *testing.T) {
 		len(p.Status.ContainerStatuses) != 1 || p.Status.ContainerStatuses[0].RestartCount != 3 {
 		t.Errorf("stripped pod: %+v", p)
 	}
-	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "j", ManagedFields: managed},
-		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}}}}}
-	if got, err := stripOwnedObject(job); err != nil || len(got.(*batchv1.Job).Spec.Template.Spec.Containers) != 1 || got.(*batchv1.Job).ManagedFields != nil {
-		t.Errorf("stripped job: %+v, %v", got, err)
+	template := corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Env: []corev1.EnvVar{{Name: "A", Value: "b"}}}}}}
+	controllerOf := func(apiVersion, kind string) []metav1.OwnerReference {
+		return []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: "o", UID: "u", Controller: ptr.To(true)}}
+	}
+	for _, tc := range []struct {
+		name     string
+		owners   []metav1.OwnerReference
+		stripped bool
+	}{
+		{"tenant operation's Job", controllerOf("sme.sap.com/v1alpha1", "CAPTenantOperation"), true},
+		{"version's content Job", controllerOf("sme.sap.com/v1alpha1", "CAPApplicationVersion"), false},
+		{"another group's kind of that name", controllerOf("example.com/v1", "CAPTenantOperation"), false},
+		{"no controller", nil, false},
+	} {
+		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "j", ManagedFields: managed, OwnerReferences: tc.owners},
+			Spec:   batchv1.JobSpec{BackoffLimit: ptr.To[int32](2), Template: *template.DeepCopy()},
+			Status: batchv1.JobStatus{Conditions: []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}}}
+		got, err := stripOwnedObject(job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := got.(*batchv1.Job)
+		if j.ManagedFields != nil || len(j.OwnerReferences) != len(tc.owners) || len(j.Status.Conditions) != 1 || *j.Spec.BackoffLimit != 2 {
+			t.Errorf("%s: metadata, status or scalar spec fields lost: %+v", tc.name, j)
+		}
+		if kept := len(j.Spec.Template.Spec.Containers) == 1; kept == tc.stripped {
+			t.Errorf("%s: pod template kept %v, want %v", tc.name, kept, !tc.stripped)
+		}
 	}
 }
