@@ -48,6 +48,7 @@ func newCommand() cli.Command {
 		DefaultCallbackTimeout: server.DefaultCallbackTimeout,
 		MaxBodyBytes:           server.DefaultMaxBodyBytes,
 		MaxRequestsInFlight:    server.DefaultMaxRequestsInFlight,
+		MaxRequestsQueued:      server.DefaultMaxRequestsQueued,
 		TLSCertFile:            "/app/etc/ssl/tls.crt",
 		TLSKeyFile:             "/app/etc/ssl/tls.key",
 	}}
@@ -78,7 +79,9 @@ func (o *options) addFlags(fs *cli.FlagSet) {
 	cli.Var(fs, &s.ShutdownTimeout, "shutdown-timeout", "", "Time allowed for in-flight requests and callbacks at shutdown.")
 	cli.Var(fs, &s.DefaultCallbackTimeout, "default-callback-timeout", "", "How long a tenant operation may take when the credentials do not say.")
 	cli.Var(fs, &s.MaxBodyBytes, "max-body-bytes", "", "Maximum request body size.")
-	cli.Var(fs, &s.MaxRequestsInFlight, "max-requests-in-flight", "MAX_REQUESTS_IN_FLIGHT", "API requests handled at once; more are answered 429.")
+	cli.Var(fs, &s.MaxRequestsInFlight, "max-requests-in-flight", "MAX_REQUESTS_IN_FLIGHT", "API requests handled at once; more wait in the queue.")
+	cli.Var(fs, &s.MaxRequestsQueued, "max-requests-queued", "MAX_REQUESTS_QUEUED", "API requests beyond --max-requests-in-flight that wait for a slot, up to 10 s each; more are answered 429 (0: none wait).")
+	cli.Var(fs, &s.Profiling, "profiling", "", "Serve Go's pprof profiles under /debug/pprof/ on the metrics address, as Kubernetes components do; off by default (profiles reveal internals and a CPU profile costs CPU while taken).")
 	cli.Var(fs, &o.clientCAFile, "client-ca-file", "CLIENT_CA_FILE", "PEM bundle of the CAs the Subscription Manager's forwarded client certificate must chain to; every certificate in it is a trust anchor. Empty refuses all SMS requests.")
 }
 
@@ -108,6 +111,9 @@ func (o *options) validate(fs *cli.FlagSet) error {
 	}
 	if s.MaxRequestsInFlight < 1 {
 		return fmt.Errorf("%s must be at least 1", fs.Source("max-requests-in-flight"))
+	}
+	if s.MaxRequestsQueued < 0 {
+		return fmt.Errorf("%s must not be negative", fs.Source("max-requests-queued"))
 	}
 	if o.clientCAFile != "" {
 		data, err := os.ReadFile(o.clientCAFile)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
+	"time"
 
 	"k8s.io/klog/v2"
 
@@ -49,20 +50,52 @@ func (s *Server) apiHandler() http.Handler {
 	return mux
 }
 
-// limit answers 429 at once when MaxRequestsInFlight API requests are being handled, so a
-// flood of (unauthenticated) requests cannot queue up unbounded work; the callers (SaaS
-// registry, Subscription Manager) retry.
+// maxQueueWait bounds how long a request waits for a slot among the MaxRequestsInFlight; it
+// stays well below the connection's ReadTimeout, which runs while the request waits.
+const maxQueueWait = 10 * time.Second
+
+// limit handles at most MaxRequestsInFlight API requests at once. Up to MaxRequestsQueued more
+// wait for a slot (at most maxQueueWait), so a burst of subscriptions (a mass onboarding) is
+// served in turn instead of refused; beyond that, and after the wait, requests are answered
+// 429 with a reason, so a flood of (unauthenticated) requests cannot queue up unbounded work.
+// The callers (SaaS registry, Subscription Manager) retry.
 func (s *Server) limit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case s.inFlight <- struct{}{}:
-			defer func() { <-s.inFlight }()
-			next.ServeHTTP(w, r)
-		default:
+		if !s.acquire(r.Context()) {
 			w.Header().Set("Retry-After", "1")
-			http.Error(w, fmt.Sprintf("too many requests in flight (limit %d); retry later", cap(s.inFlight)), http.StatusTooManyRequests)
+			http.Error(w, fmt.Sprintf("too many requests in flight (limit %d, %d more may wait); retry later",
+				cap(s.inFlight), s.opts.MaxRequestsQueued), http.StatusTooManyRequests)
+			return
 		}
+		defer func() { <-s.inFlight }()
+		next.ServeHTTP(w, r)
 	})
+}
+
+// acquire takes a slot among the requests in flight: at once, or after waiting in the queue
+// while it has room. It reports false when the queue is full, the wait took too long or the
+// request ended.
+func (s *Server) acquire(ctx context.Context) bool {
+	select {
+	case s.inFlight <- struct{}{}:
+		return true
+	default:
+	}
+	if s.queued.Add(1) > int64(s.opts.MaxRequestsQueued) {
+		s.queued.Add(-1)
+		return false
+	}
+	defer s.queued.Add(-1)
+	timer := time.NewTimer(maxQueueWait)
+	defer timer.Stop()
+	select {
+	case s.inFlight <- struct{}{}:
+		return true
+	case <-timer.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // readyCheck fails until the tenant cache synced and pending callbacks resumed, and again

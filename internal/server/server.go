@@ -46,6 +46,10 @@ const (
 	DefaultRequestTimeout  = 45 * time.Second
 	// DefaultMaxRequestsInFlight bounds the API requests handled at once.
 	DefaultMaxRequestsInFlight = 64
+	// DefaultMaxRequestsQueued is the binary's number of requests that may wait for a slot: a
+	// waiting request costs a goroutine and its connection, and a mass onboarding of a
+	// thousand tenants is then served in turn instead of answered 429.
+	DefaultMaxRequestsQueued = 1000
 	// FieldManager identifies the server's writes.
 	FieldManager = "capstan-subscription-server"
 )
@@ -67,9 +71,13 @@ type Options struct {
 	// ClientCAs are the trusted CAs of the Subscription Manager's forwarded client
 	// certificate (see clientcert.VerifyOptions); nil refuses every SMS request.
 	ClientCAs *x509.CertPool
-	// MaxRequestsInFlight bounds the API requests handled at once; beyond it requests are
-	// answered 429 at once (default DefaultMaxRequestsInFlight).
+	// MaxRequestsInFlight bounds the API requests handled at once (default
+	// DefaultMaxRequestsInFlight).
 	MaxRequestsInFlight int
+	// MaxRequestsQueued more requests wait for a slot, up to 10 s each; beyond them requests
+	// are answered 429 at once. Zero lets none wait (the binary's default is
+	// DefaultMaxRequestsQueued).
+	MaxRequestsQueued int
 	// ClientTimeout bounds each outgoing HTTP request (default callback.DefaultTimeout).
 	ClientTimeout time.Duration
 	// RequestTimeout bounds the handling of one incoming request.
@@ -83,6 +91,8 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Identity names this instance in the claims of pending callbacks (default random).
 	Identity string
+	// Profiling serves Go's pprof profiles under /debug/pprof/ on MetricsAddr.
+	Profiling bool
 }
 
 // withDefaults fills unset options.
@@ -128,8 +138,10 @@ type Server struct {
 	metrics  *metrics
 	dir      *directory.Directory
 	pending  *pending.Queue
-	// inFlight holds a token per API request being handled.
+	// inFlight holds a token per API request being handled; queued counts the requests
+	// waiting for one.
 	inFlight chan struct{}
+	queued   atomic.Int64
 
 	api   *http.Server
 	apiLn net.Listener
@@ -212,6 +224,9 @@ func (s *Server) listen() error {
 		return fmt.Errorf("listening on %s: %w", s.opts.Addr, err)
 	}
 	if s.ops, err = cli.NewOpsServer(s.opts.MetricsAddr, s.metrics.registry); err == nil {
+		if s.opts.Profiling {
+			s.ops.EnableProfiling()
+		}
 		s.ops.AddReadyCheck("started", s.readyCheck)
 		err = s.ops.Listen()
 	}

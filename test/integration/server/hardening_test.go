@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -311,10 +312,11 @@ func TestUnauthenticatedAnswersDoNotReveal(t *testing.T) {
 }
 
 // TestRequestsInFlightLimit holds one request in the server (its body is still being sent)
-// with a limit of one: further requests are answered 429 with a reason, until it finished.
+// with a limit of one in flight and one waiting: of two more requests, one waits and is served
+// once the held one finished, the other is answered 429 at once with a reason.
 func TestRequestsInFlightLimit(t *testing.T) {
 	f := newFixture(t)
-	srv := f.newServer("server-a", server.Options{MaxRequestsInFlight: 1})
+	srv := f.newServer("server-a", server.Options{MaxRequestsInFlight: 1, MaxRequestsQueued: 1})
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	body, writer := io.Pipe()
 	held := make(chan error, 1)
@@ -331,20 +333,49 @@ func TestRequestsInFlightLimit(t *testing.T) {
 	if _, err := writer.Write([]byte(`{"subscribedTenantId":`)); err != nil {
 		t.Fatal(err)
 	}
-	var last response
+	dependencies := func(timeout time.Duration) (response, error) {
+		req, err := http.NewRequest(http.MethodGet, "http://"+srv.Addr()+"/dependencies/"+f.account+"/"+appName+"/", nil)
+		if err != nil {
+			return response{}, err
+		}
+		req.Header.Set("Authorization", f.token())
+		resp, err := (&http.Client{Timeout: timeout}).Do(req)
+		if err != nil {
+			return response{}, err
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		return response{code: resp.StatusCode, body: string(data)}, err
+	}
+	// The held request is in flight once a request has to wait (it gives up after 300 ms and
+	// leaves the queue, which the in-flight gauge of its family shows).
 	testenv.Eventually(t, waitTimeout, func() (bool, error) {
-		last = do(t, srv, http.MethodGet, "/dependencies/"+f.account+"/"+appName+"/", nil, nil)
-		return last.code == http.StatusTooManyRequests, nil
+		_, err := dependencies(300 * time.Millisecond)
+		return err != nil, nil
 	})
-	if !strings.Contains(last.body, "too many requests in flight (limit 1)") {
-		t.Fatalf("429 body %q gives no reason", last.body)
+	testenv.Eventually(t, waitTimeout, func() (bool, error) {
+		return strings.Contains(get(t, "http://"+srv.MetricsAddr()+"/metrics", http.StatusOK), "cap_op_dependencies_requests_inflight 0"), nil
+	})
+	answers := make(chan response, 2)
+	for range 2 {
+		go func() {
+			r, err := dependencies(waitTimeout)
+			if err != nil {
+				r = response{body: err.Error()}
+			}
+			answers <- r
+		}()
+	}
+	refused := <-answers
+	if refused.code != http.StatusTooManyRequests || !strings.Contains(refused.body, "too many requests in flight (limit 1, 1 more may wait)") {
+		t.Fatalf("first answer %d %q, want 429 with the limits as reason", refused.code, refused.body)
 	}
 	_ = writer.Close()
 	if err := <-held; err != nil {
 		t.Fatal(err)
 	}
-	if resp := do(t, srv, http.MethodGet, "/dependencies/"+f.account+"/"+appName+"/", nil, map[string]string{"Authorization": f.token()}); resp.code != http.StatusOK {
-		t.Fatalf("after the held request finished: %d %s, want 200", resp.code, resp.body)
+	if r := <-answers; r.code != http.StatusOK {
+		t.Fatalf("the waiting request: %d %q, want 200 once the held request finished", r.code, r.body)
 	}
 }
 
