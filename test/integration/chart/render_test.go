@@ -492,3 +492,42 @@ func TestDryRunRejectsInvalidObjects(t *testing.T) {
 		}
 	}
 }
+
+// TestGoMemoryLimit checks that each component's memory limit becomes its Go runtime's soft
+// limit (GOMEMLIMIT from the downward API), that a GOMEMLIMIT in extraEnv is kept instead, and
+// that a component without a memory limit gets none.
+func TestGoMemoryLimit(t *testing.T) {
+	ns := newNamespace(t)
+	wantFromLimit := func(t *testing.T, objs manifests, deployment, name string, want bool) {
+		t.Helper()
+		var d appsv1.Deployment
+		objs.get(t, "Deployment", deployment, &d)
+		c := container(t, &d, name)
+		n := 0
+		for _, e := range c.Env {
+			if e.Name == "GOMEMLIMIT" {
+				n++
+			}
+		}
+		env, ok := envVar(c, "GOMEMLIMIT")
+		fromLimit := ok && env.ValueFrom != nil && env.ValueFrom.ResourceFieldRef != nil && env.ValueFrom.ResourceFieldRef.Resource == "limits.memory"
+		if fromLimit != want || n > 1 {
+			t.Errorf("%s: GOMEMLIMIT from the memory limit %v (%d variables: %+v), want %v", deployment, fromLimit, n, env, want)
+		}
+	}
+	objs := render(t, release, ns)
+	dryRunApply(t, objs)
+	for deployment, name := range map[string]string{release + "-controller": "controller", release + "-subscription-server": "subscription-server", release + "-webhook": "webhook"} {
+		wantFromLimit(t, objs, deployment, name, true)
+	}
+	objs = render(t, release, ns, "--set", "controller.resources.limits=null", "--set-json",
+		`subscriptionServer.extraEnv=[{"name":"GOMEMLIMIT","value":"150MiB"}]`)
+	dryRunApply(t, objs)
+	wantFromLimit(t, objs, release+"-controller", "controller", false)
+	wantFromLimit(t, objs, release+"-subscription-server", "subscription-server", false)
+	var d appsv1.Deployment
+	objs.get(t, "Deployment", release+"-subscription-server", &d)
+	if got := envValue(t, container(t, &d, "subscription-server"), "GOMEMLIMIT"); got != "150MiB" {
+		t.Errorf("subscription server GOMEMLIMIT %q, want the extraEnv's 150MiB", got)
+	}
+}
