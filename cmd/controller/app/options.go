@@ -37,7 +37,7 @@ type Options struct {
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	o := &Options{
-		// Client rate limit: see docs/internals/benchmarks.md ("Client rate limit and
+		// Client rate limit: see docs/benchmarks.md ("Client rate limit and
 		// workers") for why, and for smaller and larger clusters.
 		QPS:            500,
 		Burst:          1000,
