@@ -38,7 +38,7 @@ type costMeter struct {
 	start  time.Time
 	cpu    map[string]float64
 	offset int64
-	prof   *profiler
+	prof   []*profiler
 	rss    *rssSampler
 }
 
@@ -68,7 +68,11 @@ func (m *costMeter) stop() phaseCost {
 	}
 	c.Requests, c.RequestErr = m.b.auditCounts(m.offset)
 	if m.prof != nil {
-		c.Profile = m.prof.stop()
+		var paths []string
+		for _, p := range m.prof {
+			paths = append(paths, p.stop())
+		}
+		c.Profile = strings.Join(paths, ", ") + "; heap " + m.b.heapProfile(c.Name)
 	}
 	return c
 }
@@ -169,7 +173,7 @@ func printCosts(costs []phaseCost, tenants int) {
 			fmt.Printf("  %-45s %8.3f\n", k, c.Requests[k]/float64(tenants))
 		}
 		if c.Profile != "" {
-			fmt.Printf("  CPU profile of the controller: %s\n", c.Profile)
+			fmt.Printf("  CPU profiles of the controller and the API server: %s\n", c.Profile)
 		}
 	}
 }

@@ -36,7 +36,8 @@ type config struct {
 	serverRequests int
 	// serverQPS overrides the server's client rate limit (burst twice that) when > 0.
 	serverQPS int
-	// cpuProfileDir receives a CPU profile of the controller per phase when set.
+	// cpuProfileDir receives a CPU profile of the controller per phase and a heap profile at
+	// the end of each phase when set.
 	cpuProfileDir string
 	// skip names phases left out (comma-separated).
 	skip string
@@ -53,7 +54,7 @@ func main() {
 	flag.IntVar(&cfg.workers, "workers", 0, "CAPTenant and CAPTenantOperation workers of the controller (0: the default)")
 	flag.IntVar(&cfg.serverRequests, "server-requests", 0, "run only the subscription server phase: this many concurrent subscription requests to the server binary")
 	flag.IntVar(&cfg.serverQPS, "server-qps", 0, "client QPS of the subscription server, burst twice that (0: the server's and chart's default)")
-	flag.StringVar(&cfg.cpuProfileDir, "cpuprofile", "", "directory for a CPU profile of the controller per phase (<phase>.pprof; runs the controller with --profiling)")
+	flag.StringVar(&cfg.cpuProfileDir, "cpuprofile", "", "directory for CPU profiles of the controller and kube-apiserver per phase and the controller's heap profile at its end (<phase>.pprof, <phase>.apiserver.pprof, <phase>.heap.pprof; runs the controller with --profiling)")
 	flag.StringVar(&cfg.skip, "skip", "", "comma-separated phases to leave out, e.g. baseline-x2,upgrade,unsubscribe for a subscribe-only run of 10,000 tenants")
 	flag.Parse()
 	if err := run(cfg); err != nil {

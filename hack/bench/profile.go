@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -15,8 +17,7 @@ import (
 // the merge of its chunks, so it ends at most this long after the phase.
 const profileChunk = 3 * time.Second
 
-// profiler takes consecutive CPU profiles of the controller (its --profiling endpoint) until
-// stopped.
+// profiler takes consecutive CPU profiles of one process until stopped.
 type profiler struct {
 	path   string
 	chunks []string
@@ -25,10 +26,34 @@ type profiler struct {
 	quit   chan struct{}
 }
 
-// startProfile starts profiling the controller for a phase, into <dir>/<phase>.pprof.
-func (b *bench) startProfile(phase string) *profiler {
-	p := &profiler{path: filepath.Join(b.cfg.cpuProfileDir, phase+".pprof"), done: make(chan struct{}), quit: make(chan struct{})}
-	url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", b.port, int(profileChunk.Seconds()))
+// startProfile starts profiling the controller for a phase, into <dir>/<phase>.pprof, and the
+// API server, into <dir>/<phase>.apiserver.pprof.
+func (b *bench) startProfile(phase string) []*profiler {
+	base := filepath.Join(b.cfg.cpuProfileDir, phase)
+	apiserver := func(path string) error {
+		data, err := b.kube.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").
+			Param("seconds", strconv.Itoa(int(profileChunk.Seconds()))).DoRaw(context.Background())
+		if err != nil {
+			return fmt.Errorf("profiling kube-apiserver: %w", err)
+		}
+		return os.WriteFile(path, data, 0o644)
+	}
+	return []*profiler{
+		startProfileAt(fmt.Sprintf("http://127.0.0.1:%d", b.port), base+".pprof"),
+		startProfiler(base+".apiserver.pprof", apiserver),
+	}
+}
+
+// startProfileAt starts profiling the binary whose --profiling endpoint is at base into path.
+func startProfileAt(base, path string) *profiler {
+	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(profileChunk.Seconds()))
+	return startProfiler(path, func(chunk string) error { return fetch(url, chunk) })
+}
+
+// startProfiler takes consecutive CPU profiles with take, each into a file of its own, until
+// stopped; stop merges them into path.
+func startProfiler(path string, take func(chunk string) error) *profiler {
+	p := &profiler{path: path, done: make(chan struct{}), quit: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		for i := 0; ; i++ {
@@ -38,7 +63,7 @@ func (b *bench) startProfile(phase string) *profiler {
 			default:
 			}
 			chunk := fmt.Sprintf("%s.%03d", p.path, i)
-			if err := fetch(url, chunk); err != nil {
+			if err := take(chunk); err != nil {
 				p.errs = append(p.errs, err.Error())
 				select {
 				case <-p.quit:
@@ -76,6 +101,16 @@ func (p *profiler) stop() string {
 		_ = os.Remove(c)
 	}
 	return p.path
+}
+
+// heapProfile saves the controller's heap profile (after a garbage collection) at the end
+// of a phase into <dir>/<phase>.heap.pprof; it returns the path, or what went wrong.
+func (b *bench) heapProfile(phase string) string {
+	path := filepath.Join(b.cfg.cpuProfileDir, phase+".heap.pprof")
+	if err := fetch(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/heap?gc=1", b.port), path); err != nil {
+		return err.Error()
+	}
+	return path
 }
 
 // fetch writes the body of a GET to path.

@@ -31,6 +31,7 @@ func (r *report) print() {
 	fmt.Println()
 	if r.Server != nil {
 		r.Server.print()
+		printCosts(r.Costs, r.Server.Requests)
 		return
 	}
 	fmt.Printf("tenants                         %d\n", r.Tenants)

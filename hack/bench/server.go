@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -68,6 +69,10 @@ type serverResult struct {
 	Once, Missing, Duplicated int
 	// Succeeded counts callbacks with status SUCCEEDED.
 	Succeeded int
+	// CPU is the server process's CPU seconds until every callback was sent.
+	CPU float64
+	// Profile is the server's CPU profile while the requests were answered (-cpuprofile).
+	Profile string
 }
 
 // startFakeSAP starts the XSUAA stand-in and the callback receiver and points the bench
@@ -132,10 +137,17 @@ func (b *bench) serverLoad(ctx context.Context, r *report) error {
 	res := &serverResult{Requests: n, Codes: map[int]int{}}
 	r.Server = res
 	sampler := sampleRSS(srv.metricsURL)
+	var prof *profiler
+	if b.cfg.cpuProfileDir != "" {
+		prof = startProfileAt(srv.opsURL(), filepath.Join(b.cfg.cpuProfileDir, "server-process.pprof"))
+	}
 	start := time.Now()
 	latencies, err := b.subscribeAll(ctx, srv, ca, tokens, res)
 	if err != nil {
 		return err
+	}
+	if prof != nil {
+		res.Profile = prof.stop()
 	}
 	res.AllAnswered = slices.Max(latencies)
 	slices.Sort(latencies)
@@ -155,6 +167,9 @@ func (b *bench) serverLoad(ctx context.Context, r *report) error {
 	res.Called = time.Since(start)
 	time.Sleep(settle) // a duplicate would come now
 	res.PeakRSS = sampler.stop()
+	if res.CPU, err = processCPU(srv.cmd.Process.Pid); err != nil {
+		return err
+	}
 	_, res.RSSAfter, err = scrapeMetrics(srv.metricsURL)
 	if err != nil {
 		return err
@@ -297,6 +312,9 @@ func (b *bench) startServer(ctx context.Context) (*serverProcess, error) {
 	s := &serverProcess{apiURL: fmt.Sprintf("http://127.0.0.1:%d", port), metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)}
 	args := []string{"--kubeconfig=" + b.env.KubeconfigPath}
 	settings := "default settings"
+	if b.cfg.cpuProfileDir != "" {
+		args = append(args, "--profiling")
+	}
 	if q := b.cfg.serverQPS; q > 0 {
 		args = append(args, fmt.Sprintf("--client-qps=%d", q), fmt.Sprintf("--client-burst=%d", 2*q))
 		settings = fmt.Sprintf("--client-qps=%d --client-burst=%d, otherwise default settings", q, 2*q)
@@ -325,6 +343,9 @@ func (b *bench) startServer(ctx context.Context) (*serverProcess, error) {
 	}
 	return s, nil
 }
+
+// opsURL is the base URL of the server's metrics and profiling endpoint.
+func (s *serverProcess) opsURL() string { return strings.TrimSuffix(s.metricsURL, "/metrics") }
 
 // stop ends the server.
 func (s *serverProcess) stop() {
@@ -382,6 +403,10 @@ func (res *serverResult) print() {
 	fmt.Printf("server: all answered after      %s (target: all 202 within %s: %s)\n", res.AllAnswered.Round(10*time.Millisecond), acceptTarget, ok)
 	fmt.Printf("server: latency per request     p50 %s, p99 %s, max %s\n", res.P50.Round(time.Millisecond), res.P99.Round(time.Millisecond), res.Max.Round(time.Millisecond))
 	fmt.Printf("server: resident memory         peak %.1f MiB, %.1f MiB at the end\n", res.PeakRSS/(1<<20), res.RSSAfter/(1<<20))
+	fmt.Printf("server: CPU of the server       %.1f s until every callback was sent (the API server's and the others' below)\n", res.CPU)
 	fmt.Printf("server: all tenants Ready after %s, all callbacks after %s\n", res.Ready.Round(100*time.Millisecond), res.Called.Round(100*time.Millisecond))
 	fmt.Printf("server: callbacks per request   once %d, missing %d, more than once %d (SUCCEEDED %d)\n", res.Once, res.Missing, res.Duplicated, res.Succeeded)
+	if res.Profile != "" {
+		fmt.Printf("server: CPU profile             %s (while the requests were answered)\n", res.Profile)
+	}
 }
