@@ -58,7 +58,9 @@ const maxQueueWait = 10 * time.Second
 // wait for a slot (at most maxQueueWait), so a burst of subscriptions (a mass onboarding) is
 // served in turn instead of refused; beyond that, and after the wait, requests are answered
 // 429 with a reason, so a flood of (unauthenticated) requests cannot queue up unbounded work.
-// The callers (SaaS registry, Subscription Manager) retry.
+// The callers (SaaS registry, Subscription Manager) retry. A caller that hangs up while its
+// request waits is noticed only once the request's body was read, so a PUT or DELETE keeps its
+// place and is handled, as it would have been had it arrived a moment earlier.
 func (s *Server) limit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.acquire(r.Context()) {

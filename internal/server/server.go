@@ -254,7 +254,7 @@ func newHTTPServer(h http.Handler, requestTimeout time.Duration) *http.Server {
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      requestTimeout + 15*time.Second,
+		WriteTimeout:      maxQueueWait + requestTimeout + 15*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    256 << 10,
 	}

@@ -347,14 +347,18 @@ func TestRequestsInFlightLimit(t *testing.T) {
 		data, err := io.ReadAll(resp.Body)
 		return response{code: resp.StatusCode, body: string(data)}, err
 	}
-	// The held request is in flight once a request has to wait (it gives up after 300 ms and
-	// leaves the queue, which the in-flight gauge of its family shows).
+	// The held request is in flight once its family's gauge counts it and a request has to
+	// wait (it gives up after 300 ms and leaves the queue, which its family's gauge shows).
+	metrics := "http://" + srv.MetricsAddr() + "/metrics"
+	testenv.Eventually(t, waitTimeout, func() (bool, error) {
+		return strings.Contains(get(t, metrics, http.StatusOK), "cap_op_subscription_requests_inflight 1"), nil
+	})
 	testenv.Eventually(t, waitTimeout, func() (bool, error) {
 		_, err := dependencies(300 * time.Millisecond)
 		return err != nil, nil
 	})
 	testenv.Eventually(t, waitTimeout, func() (bool, error) {
-		return strings.Contains(get(t, "http://"+srv.MetricsAddr()+"/metrics", http.StatusOK), "cap_op_dependencies_requests_inflight 0"), nil
+		return strings.Contains(get(t, metrics, http.StatusOK), "cap_op_dependencies_requests_inflight 0"), nil
 	})
 	answers := make(chan response, 2)
 	for range 2 {
