@@ -68,11 +68,13 @@ func (m *costMeter) stop() phaseCost {
 	}
 	c.Requests, c.RequestErr = m.b.auditCounts(m.offset)
 	if m.prof != nil {
+		stopProfilers(m.prof...)
+		heap := m.b.heapProfile(c.Name)
 		var paths []string
 		for _, p := range m.prof {
-			paths = append(paths, p.stop())
+			paths = append(paths, p.merge())
 		}
-		c.Profile = strings.Join(paths, ", ") + "; heap " + m.b.heapProfile(c.Name)
+		c.Profile = strings.Join(paths, ", ") + "; heap " + heap
 	}
 	return c
 }

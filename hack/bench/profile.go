@@ -78,11 +78,20 @@ func startProfiler(path string, take func(chunk string) error) *profiler {
 	return p
 }
 
-// stop waits for the running chunk and merges the chunks with go tool pprof; it returns the
-// profile's path, or what went wrong.
-func (p *profiler) stop() string {
-	close(p.quit)
-	<-p.done
+// stopProfilers ends every profiler's chunks (each waits for its running chunk) before any is
+// merged, so that no profile covers the merging of another.
+func stopProfilers(ps ...*profiler) {
+	for _, p := range ps {
+		close(p.quit)
+	}
+	for _, p := range ps {
+		<-p.done
+	}
+}
+
+// merge merges a stopped profiler's chunks with go tool pprof; it returns the profile's path,
+// or what went wrong.
+func (p *profiler) merge() string {
 	if len(p.chunks) == 0 {
 		return "none (" + strings.Join(p.errs, "; ") + ")"
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -31,7 +32,7 @@ func (r *report) print() {
 	fmt.Println()
 	if r.Server != nil {
 		r.Server.print()
-		printCosts(r.Costs, r.Server.Requests)
+		printCosts(r.Costs, max(r.Server.Codes[http.StatusAccepted], 1)) // per tenant created
 		return
 	}
 	fmt.Printf("tenants                         %d\n", r.Tenants)

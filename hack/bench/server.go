@@ -69,7 +69,8 @@ type serverResult struct {
 	Once, Missing, Duplicated int
 	// Succeeded counts callbacks with status SUCCEEDED.
 	Succeeded int
-	// CPU is the server process's CPU seconds until every callback was sent.
+	// CPU is the server process's CPU seconds from the first request until every callback
+	// arrived.
 	CPU float64
 	// Profile is the server's CPU profile while the requests were answered (-cpuprofile).
 	Profile string
@@ -137,18 +138,24 @@ func (b *bench) serverLoad(ctx context.Context, r *report) error {
 	res := &serverResult{Requests: n, Codes: map[int]int{}}
 	r.Server = res
 	sampler := sampleRSS(srv.metricsURL)
-	var prof *profiler
+	stopProfile := func() {}
 	if b.cfg.cpuProfileDir != "" {
-		prof = startProfileAt(srv.opsURL(), filepath.Join(b.cfg.cpuProfileDir, "server-process.pprof"))
+		prof := startProfileAt(srv.opsURL(), filepath.Join(b.cfg.cpuProfileDir, "server-process.pprof"))
+		defer func() { res.Profile = prof.merge() }() // after measuring: merging costs CPU
+		stopOnce := sync.OnceFunc(func() { stopProfilers(prof) })
+		defer stopOnce()
+		stopProfile = stopOnce
+	}
+	cpuStart, err := processCPU(srv.cmd.Process.Pid)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	latencies, err := b.subscribeAll(ctx, srv, ca, tokens, res)
 	if err != nil {
 		return err
 	}
-	if prof != nil {
-		res.Profile = prof.stop()
-	}
+	stopProfile()
 	res.AllAnswered = slices.Max(latencies)
 	slices.Sort(latencies)
 	res.P50, res.P99, res.Max = latencies[n/2], latencies[(n*99)/100], latencies[n-1]
@@ -165,11 +172,13 @@ func (b *bench) serverLoad(ctx context.Context, r *report) error {
 		return err
 	}
 	res.Called = time.Since(start)
-	time.Sleep(settle) // a duplicate would come now
-	res.PeakRSS = sampler.stop()
-	if res.CPU, err = processCPU(srv.cmd.Process.Pid); err != nil {
+	cpuEnd, err := processCPU(srv.cmd.Process.Pid)
+	if err != nil {
 		return err
 	}
+	res.CPU = cpuEnd - cpuStart
+	time.Sleep(settle) // a duplicate would come now
+	res.PeakRSS = sampler.stop()
 	_, res.RSSAfter, err = scrapeMetrics(srv.metricsURL)
 	if err != nil {
 		return err
@@ -403,7 +412,7 @@ func (res *serverResult) print() {
 	fmt.Printf("server: all answered after      %s (target: all 202 within %s: %s)\n", res.AllAnswered.Round(10*time.Millisecond), acceptTarget, ok)
 	fmt.Printf("server: latency per request     p50 %s, p99 %s, max %s\n", res.P50.Round(time.Millisecond), res.P99.Round(time.Millisecond), res.Max.Round(time.Millisecond))
 	fmt.Printf("server: resident memory         peak %.1f MiB, %.1f MiB at the end\n", res.PeakRSS/(1<<20), res.RSSAfter/(1<<20))
-	fmt.Printf("server: CPU of the server       %.1f s until every callback was sent (the API server's and the others' below)\n", res.CPU)
+	fmt.Printf("server: CPU of the server       %.1f s from the first request until every callback arrived (the other processes' below)\n", res.CPU)
 	fmt.Printf("server: all tenants Ready after %s, all callbacks after %s\n", res.Ready.Round(100*time.Millisecond), res.Called.Round(100*time.Millisecond))
 	fmt.Printf("server: callbacks per request   once %d, missing %d, more than once %d (SUCCEEDED %d)\n", res.Once, res.Missing, res.Duplicated, res.Succeeded)
 	if res.Profile != "" {
