@@ -82,20 +82,20 @@ func StripManagedFields(obj any) (any, error) {
 }
 
 // stripOwnedObject drops the managedFields of the built-in objects the operator creates, the
-// spec of their pods and the pod template of tenant operations' Jobs. The operator reads only
-// a pod's metadata and status (the failing pod's reason of a version's Deployment) and only
-// the metadata and status of a tenant Job, which it never updates; with one Job per tenant
-// operation in this cache, the pod templates (the step's environment, command and volumes)
-// would grow the controller's memory with the number of tenants. The content Jobs of a
-// version keep their template: their metadata is kept in shape by an update of the cached
-// object.
+// spec of their pods and the spec of tenant operations' Jobs. The operator reads only a pod's
+// metadata and status (the failing pod's reason of a version's Deployment) and only the
+// metadata and status of a tenant Job, which it never updates; with one Job per tenant
+// operation step in this cache, their specs (the pod template with the step's environment,
+// command and volumes, the selector) would grow the controller's memory with the number of
+// tenants. The content Jobs of a version keep their spec: their metadata is kept in shape by
+// an update of the cached object.
 func stripOwnedObject(obj any) (any, error) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		o.Spec = corev1.PodSpec{}
 	case *batchv1.Job:
 		if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "CAPTenantOperation" && ref.APIVersion == smev1alpha1.SchemeGroupVersion.String() {
-			o.Spec.Template = corev1.PodTemplateSpec{}
+			o.Spec = batchv1.JobSpec{}
 		}
 	}
 	return StripManagedFields(obj)

@@ -34,8 +34,8 @@ func TestStripCertManagerObject(t *testing.T) {
 }
 
 // TestStripOwnedObject checks that the cache keeps a pod's metadata and status but not its
-// spec, drops the pod template of tenant operations' Jobs only, and keeps every Job's
-// metadata and status.
+// spec, drops the spec of tenant operations' Jobs only, and keeps every Job's metadata and
+// status.
 func TestStripOwnedObject(t *testing.T) {
 	managed := []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: map[string]string{"app": "a"}, ManagedFields: managed},
@@ -72,11 +72,11 @@ func TestStripOwnedObject(t *testing.T) {
 			t.Fatal(err)
 		}
 		j := got.(*batchv1.Job)
-		if j.ManagedFields != nil || len(j.OwnerReferences) != len(tc.owners) || len(j.Status.Conditions) != 1 || *j.Spec.BackoffLimit != 2 {
-			t.Errorf("%s: metadata, status or scalar spec fields lost: %+v", tc.name, j)
+		if j.ManagedFields != nil || len(j.OwnerReferences) != len(tc.owners) || len(j.Status.Conditions) != 1 {
+			t.Errorf("%s: metadata or status lost: %+v", tc.name, j)
 		}
-		if kept := len(j.Spec.Template.Spec.Containers) == 1; kept == tc.stripped {
-			t.Errorf("%s: pod template kept %v, want %v", tc.name, kept, !tc.stripped)
+		if kept := len(j.Spec.Template.Spec.Containers) == 1 && j.Spec.BackoffLimit != nil; kept == tc.stripped {
+			t.Errorf("%s: spec kept %v, want %v", tc.name, kept, !tc.stripped)
 		}
 	}
 }
