@@ -262,6 +262,16 @@ func (r response) message(t *testing.T) string {
 // do sends a request to the server's API port.
 func do(t *testing.T, srv *server.Server, method, path string, body any, headers map[string]string) response {
 	t.Helper()
+	r, err := send(srv, method, path, body, headers, waitTimeout)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return r
+}
+
+// send is do for callers that handle the error themselves (other goroutines than the test's,
+// requests meant to time out), with the client timeout given.
+func send(srv *server.Server, method, path string, body any, headers map[string]string, timeout time.Duration) (response, error) {
 	var reader io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -273,18 +283,18 @@ func do(t *testing.T, srv *server.Server, method, path string, body any, headers
 	}
 	req, err := http.NewRequest(method, "http://"+srv.Addr()+path, reader)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := (&http.Client{Timeout: waitTimeout}).Do(req)
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return response{}, err
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return response{code: resp.StatusCode, body: string(data)}
+	data, err := io.ReadAll(resp.Body)
+	return response{code: resp.StatusCode, body: string(data)}, err
 }
 
 // tenant returns the tenant with the tenant id in the fixture's namespace (nil when none).

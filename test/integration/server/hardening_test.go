@@ -334,18 +334,7 @@ func TestRequestsInFlightLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	dependencies := func(timeout time.Duration) (response, error) {
-		req, err := http.NewRequest(http.MethodGet, "http://"+srv.Addr()+"/dependencies/"+f.account+"/"+appName+"/", nil)
-		if err != nil {
-			return response{}, err
-		}
-		req.Header.Set("Authorization", f.token())
-		resp, err := (&http.Client{Timeout: timeout}).Do(req)
-		if err != nil {
-			return response{}, err
-		}
-		defer resp.Body.Close()
-		data, err := io.ReadAll(resp.Body)
-		return response{code: resp.StatusCode, body: string(data)}, err
+		return send(srv, http.MethodGet, "/dependencies/"+f.account+"/"+appName+"/", nil, map[string]string{"Authorization": f.token()}, timeout)
 	}
 	// The held request is in flight once its family's gauge counts it and a request has to
 	// wait (it gives up after 300 ms and leaves the queue, which its family's gauge shows).
