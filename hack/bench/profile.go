@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -23,7 +24,9 @@ type profiler struct {
 	chunks []string
 	errs   []string
 	done   chan struct{}
-	quit   chan struct{}
+	// quit ends the chunks; closed once by stopProfilers, which may be called again.
+	quit     chan struct{}
+	quitOnce sync.Once
 }
 
 // startProfile starts profiling the controller for a phase, into <dir>/<phase>.pprof, and the
@@ -79,10 +82,11 @@ func startProfiler(path string, take func(chunk string) error) *profiler {
 }
 
 // stopProfilers ends every profiler's chunks (each waits for its running chunk) before any is
-// merged, so that no profile covers the merging of another.
+// merged, so that no profile covers the merging of another. Stopping a stopped profiler does
+// nothing.
 func stopProfilers(ps ...*profiler) {
 	for _, p := range ps {
-		close(p.quit)
+		p.quitOnce.Do(func() { close(p.quit) })
 	}
 	for _, p := range ps {
 		<-p.done

@@ -138,13 +138,13 @@ func (b *bench) serverLoad(ctx context.Context, r *report) error {
 	res := &serverResult{Requests: n, Codes: map[int]int{}}
 	r.Server = res
 	sampler := sampleRSS(srv.metricsURL)
-	stopProfile := func() {}
+	var prof *profiler
 	if b.cfg.cpuProfileDir != "" {
-		prof := startProfileAt(srv.opsURL(), filepath.Join(b.cfg.cpuProfileDir, "server-process.pprof"))
-		defer func() { res.Profile = prof.merge() }() // after measuring: merging costs CPU
-		stopOnce := sync.OnceFunc(func() { stopProfilers(prof) })
-		defer stopOnce()
-		stopProfile = stopOnce
+		prof = startProfileAt(srv.opsURL(), filepath.Join(b.cfg.cpuProfileDir, "server-process.pprof"))
+		defer func() { // merged after measuring: merging costs CPU
+			stopProfilers(prof)
+			res.Profile = prof.merge()
+		}()
 	}
 	cpuStart, err := processCPU(srv.cmd.Process.Pid)
 	if err != nil {
@@ -155,7 +155,9 @@ func (b *bench) serverLoad(ctx context.Context, r *report) error {
 	if err != nil {
 		return err
 	}
-	stopProfile()
+	if prof != nil {
+		stopProfilers(prof) // the profile covers answering the requests
+	}
 	res.AllAnswered = slices.Max(latencies)
 	slices.Sort(latencies)
 	res.P50, res.P99, res.Max = latencies[n/2], latencies[(n*99)/100], latencies[n-1]
