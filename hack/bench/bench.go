@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -20,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/capstan-io/capstan/hack/bench/measure"
 	"github.com/capstan-io/capstan/internal/testenv"
 	"github.com/capstan-io/capstan/pkg/client/clientset/versioned"
 	smeinformers "github.com/capstan-io/capstan/pkg/client/informers/externalversions"
@@ -32,11 +29,11 @@ type bench struct {
 	kube       kubernetes.Interface
 	sme        versioned.Interface
 	ns         string
-	metricsURL string
 	controller *exec.Cmd
 	logPath    string
 	bin        string
-	port       int
+	// opsURL is the controller's metrics and profiling endpoint, metricsURL its /metrics.
+	opsURL, metricsURL string
 	// kubeconfig holds a token of the controller's ServiceAccount (see controllerKubeconfig).
 	kubeconfig string
 	// tenants and jobs are informer caches, so that waiting costs the API server nothing
@@ -80,8 +77,8 @@ func (b *bench) startController(logName string) error {
 	if err != nil {
 		return err
 	}
-	b.port = port
-	b.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+	b.opsURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	b.metricsURL = b.opsURL + "/metrics"
 	b.logPath = filepath.Join(b.env.Dir, logName)
 	logFile, err := os.Create(b.logPath)
 	if err != nil {
@@ -140,52 +137,7 @@ func (b *bench) stop() {
 // scrape reads the controller's metrics: API writes by verb (refused ones by verb and status
 // code) and resident memory.
 func (b *bench) scrape() (writes map[string]float64, rss float64, err error) {
-	return scrapeMetrics(b.metricsURL)
-}
-
-// scrapeMetrics reads the metrics of a binary of this project at url: API writes by verb
-// (refused ones by verb and status code) and resident memory.
-func scrapeMetrics(url string) (writes map[string]float64, rss float64, err error) {
-	resp, err := http.Get(url) //nolint:gosec // loopback URLs built by the bench
-	if err != nil {
-		return nil, 0, err
-	}
-	defer resp.Body.Close()
-	writes = map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		fields := strings.Fields(line)
-		if len(fields) != 2 {
-			continue
-		}
-		v, _ := strconv.ParseFloat(fields[1], 64)
-		switch {
-		case strings.HasPrefix(line, "cap_op_rest_client_requests_total{"):
-			method := labelValue(fields[0], "method")
-			if method == "GET" || method == "LIST" || method == "WATCH" {
-				continue
-			}
-			if code := labelValue(fields[0], "code"); !strings.HasPrefix(code, "2") {
-				method += " " + code // refused writes (409 conflicts) are counted apart
-			}
-			writes[method] += v
-		case strings.HasPrefix(line, "process_resident_memory_bytes "):
-			rss = v
-		}
-	}
-	return writes, rss, sc.Err()
-}
-
-// labelValue extracts a label's value from a metric sample name.
-func labelValue(sample, label string) string {
-	i := strings.Index(sample, label+`="`)
-	if i < 0 {
-		return ""
-	}
-	rest := sample[i+len(label)+2:]
-	return rest[:strings.IndexByte(rest, '"')]
+	return measure.Scrape(b.metricsURL)
 }
 
 // total sums a map of counts.

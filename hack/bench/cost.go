@@ -2,17 +2,13 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
-)
 
-// userHZ is the unit of the CPU times in /proc/<pid>/stat (USER_HZ, 100 on Linux).
-const userHZ = 100
+	"github.com/capstan-io/capstan/hack/bench/measure"
+)
 
 // cpuProcesses are the processes whose CPU seconds a phase reports, in print order.
 var cpuProcesses = []string{"controller", "kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok", "bench"}
@@ -38,14 +34,14 @@ type costMeter struct {
 	start  time.Time
 	cpu    map[string]float64
 	offset int64
-	prof   []*profiler
-	rss    *rssSampler
+	prof   []*measure.Profiler
+	rss    *measure.RSSSampler
 }
 
 // startCost begins measuring a phase.
 func (b *bench) startCost(name string) *costMeter {
-	m := &costMeter{b: b, cost: phaseCost{Name: name}, start: time.Now(), cpu: b.sampleCPU(), offset: b.auditOffset(), rss: sampleRSS(b.metricsURL)}
-	m.cost.Load[0] = loadAverage()
+	m := &costMeter{b: b, cost: phaseCost{Name: name}, start: time.Now(), cpu: b.sampleCPU(), offset: b.auditOffset(), rss: measure.SampleRSS(b.metricsURL)}
+	m.cost.Load[0] = measure.LoadAverage()
 	if b.cfg.cpuProfileDir != "" {
 		m.prof = b.startProfile(name)
 	}
@@ -56,8 +52,8 @@ func (b *bench) startCost(name string) *costMeter {
 func (m *costMeter) stop() phaseCost {
 	c := m.cost
 	c.Wall = time.Since(m.start)
-	c.PeakRSS = m.rss.stop()
-	c.Load[1] = loadAverage()
+	c.PeakRSS = m.rss.Stop()
+	c.Load[1] = measure.LoadAverage()
 	c.CPU = map[string]float64{}
 	for name, v := range m.b.sampleCPU() {
 		if d := v - m.cpu[name]; d >= 0 {
@@ -68,11 +64,11 @@ func (m *costMeter) stop() phaseCost {
 	}
 	c.Requests, c.RequestErr = m.b.auditCounts(m.offset)
 	if m.prof != nil {
-		stopProfilers(m.prof...)
+		measure.StopProfilers(m.prof...)
 		heap := m.b.heapProfile(c.Name)
 		var paths []string
 		for _, p := range m.prof {
-			paths = append(paths, p.merge())
+			paths = append(paths, p.Merge())
 		}
 		c.Profile = strings.Join(paths, ", ") + "; heap " + heap
 	}
@@ -83,54 +79,19 @@ func (m *costMeter) stop() phaseCost {
 func (b *bench) sampleCPU() map[string]float64 {
 	out := map[string]float64{}
 	for _, p := range b.env.Processes() {
-		if s, err := processCPU(p.PID); err == nil {
+		if s, err := measure.ProcessCPU(p.PID); err == nil {
 			out[p.Name] += s
 		}
 	}
 	if b.controller != nil && b.controller.Process != nil {
-		if s, err := processCPU(b.controller.Process.Pid); err == nil {
+		if s, err := measure.ProcessCPU(b.controller.Process.Pid); err == nil {
 			out["controller"] = s
 		}
 	}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		out["bench"] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	if s, err := measure.SelfCPU(); err == nil {
+		out["bench"] = s
 	}
 	return out
-}
-
-// processCPU reads the user and system CPU time of a process (all its threads).
-func processCPU(pid int) (float64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces; the fields after it start at state (3).
-	s := string(data)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	utime, err1 := strconv.ParseFloat(fields[11], 64)
-	stime, err2 := strconv.ParseFloat(fields[12], 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad CPU times", pid)
-	}
-	return (utime + stime) / userHZ, nil
-}
-
-// loadAverage returns the one-minute load average, 0 when unknown.
-func loadAverage() float64 {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	fields := strings.Fields(string(data))
-	if len(fields) == 0 {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(fields[0], 64)
-	return v
 }
 
 // printCosts prints where each phase's time went: CPU seconds per process and the

@@ -19,6 +19,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/capstan-io/capstan/hack/bench/measure"
 	"github.com/capstan-io/capstan/internal/server/servertest"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 )
@@ -137,16 +138,16 @@ func (b *bench) serverLoad(ctx context.Context, r *report) error {
 	}
 	res := &serverResult{Requests: n, Codes: map[int]int{}}
 	r.Server = res
-	sampler := sampleRSS(srv.metricsURL)
-	var prof *profiler
+	sampler := measure.SampleRSS(srv.metricsURL)
+	var prof *measure.Profiler
 	if b.cfg.cpuProfileDir != "" {
-		prof = startProfileAt(srv.opsURL(), filepath.Join(b.cfg.cpuProfileDir, "server-process.pprof"))
+		prof = measure.StartHTTPProfiler(srv.opsURL(), filepath.Join(b.cfg.cpuProfileDir, "server-process.pprof"))
 		defer func() { // merged after measuring: merging costs CPU
-			stopProfilers(prof)
-			res.Profile = prof.merge()
+			measure.StopProfilers(prof)
+			res.Profile = prof.Merge()
 		}()
 	}
-	cpuStart, err := processCPU(srv.cmd.Process.Pid)
+	cpuStart, err := measure.ProcessCPU(srv.cmd.Process.Pid)
 	if err != nil {
 		return err
 	}
@@ -156,7 +157,7 @@ func (b *bench) serverLoad(ctx context.Context, r *report) error {
 		return err
 	}
 	if prof != nil {
-		stopProfilers(prof) // the profile covers answering the requests
+		measure.StopProfilers(prof) // the profile covers answering the requests
 	}
 	res.AllAnswered = slices.Max(latencies)
 	slices.Sort(latencies)
@@ -174,14 +175,14 @@ func (b *bench) serverLoad(ctx context.Context, r *report) error {
 		return err
 	}
 	res.Called = time.Since(start)
-	cpuEnd, err := processCPU(srv.cmd.Process.Pid)
+	cpuEnd, err := measure.ProcessCPU(srv.cmd.Process.Pid)
 	if err != nil {
 		return err
 	}
 	res.CPU = cpuEnd - cpuStart
 	time.Sleep(settle) // a duplicate would come now
-	res.PeakRSS = sampler.stop()
-	_, res.RSSAfter, err = scrapeMetrics(srv.metricsURL)
+	res.PeakRSS = sampler.Stop()
+	_, res.RSSAfter, err = measure.Scrape(srv.metricsURL)
 	if err != nil {
 		return err
 	}
@@ -368,39 +369,6 @@ func (s *serverProcess) stop() {
 	case <-time.After(20 * time.Second):
 		_ = s.cmd.Process.Kill()
 	}
-}
-
-// rssSampler records the highest resident memory a binary reports until stopped.
-type rssSampler struct {
-	done chan struct{}
-	peak chan float64
-}
-
-// sampleRSS samples the resident memory the binary whose metrics are at metricsURL reports,
-// every 250 ms.
-func sampleRSS(metricsURL string) *rssSampler {
-	r := &rssSampler{done: make(chan struct{}), peak: make(chan float64, 1)}
-	go func() {
-		peak := 0.0
-		for {
-			if _, rss, err := scrapeMetrics(metricsURL); err == nil && rss > peak {
-				peak = rss
-			}
-			select {
-			case <-r.done:
-				r.peak <- peak
-				return
-			case <-time.After(250 * time.Millisecond):
-			}
-		}
-	}()
-	return r
-}
-
-// stop ends the sampling and returns the peak.
-func (r *rssSampler) stop() float64 {
-	close(r.done)
-	return <-r.peak
 }
 
 // printServer writes the server phase's results.

@@ -1,0 +1,87 @@
+package measure
+
+import (
+	"bufio"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Scrape reads the metrics of a binary of this project at url: API writes by verb (refused
+// ones by verb and status code, e.g. "PUT 409") and resident memory in bytes.
+func Scrape(url string) (writes map[string]float64, rss float64, err error) {
+	resp, err := http.Get(url) //nolint:gosec // loopback URLs built by the bench
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	writes = map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		fields := strings.Fields(line)
+		if len(fields) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(fields[1], 64)
+		switch {
+		case strings.HasPrefix(line, "cap_op_rest_client_requests_total{"):
+			method := labelValue(fields[0], "method")
+			if method == "GET" || method == "LIST" || method == "WATCH" {
+				continue
+			}
+			if code := labelValue(fields[0], "code"); !strings.HasPrefix(code, "2") {
+				method += " " + code // refused writes (409 conflicts) are counted apart
+			}
+			writes[method] += v
+		case strings.HasPrefix(line, "process_resident_memory_bytes "):
+			rss = v
+		}
+	}
+	return writes, rss, sc.Err()
+}
+
+// labelValue extracts a label's value from a metric sample name.
+func labelValue(sample, label string) string {
+	i := strings.Index(sample, label+`="`)
+	if i < 0 {
+		return ""
+	}
+	rest := sample[i+len(label)+2:]
+	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// RSSSampler samples a binary's resident memory until stopped.
+type RSSSampler struct {
+	done chan struct{}
+	peak chan float64
+}
+
+// SampleRSS samples the resident memory the binary whose metrics are at metricsURL reports,
+// every 250 ms.
+func SampleRSS(metricsURL string) *RSSSampler {
+	r := &RSSSampler{done: make(chan struct{}), peak: make(chan float64, 1)}
+	go func() {
+		peak := 0.0
+		for {
+			if _, rss, err := Scrape(metricsURL); err == nil && rss > peak {
+				peak = rss
+			}
+			select {
+			case <-r.done:
+				r.peak <- peak
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	}()
+	return r
+}
+
+// Stop ends the sampling and returns the peak in bytes.
+func (r *RSSSampler) Stop() float64 {
+	close(r.done)
+	return <-r.peak
+}
