@@ -138,7 +138,7 @@ func (b *bench) serverLoad(ctx context.Context, r *report) error {
 	}
 	res := &serverResult{Requests: n, Codes: map[int]int{}}
 	r.Server = res
-	sampler := measure.SampleRSS(srv.metricsURL)
+	sampler := measure.SampleRSS(srv.cmd.Process.Pid)
 	var prof *measure.Profiler
 	if b.cfg.cpuProfileDir != "" {
 		prof = measure.StartHTTPProfiler(srv.opsURL(), filepath.Join(b.cfg.cpuProfileDir, "server-process.pprof"))

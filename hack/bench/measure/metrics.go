@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Scrape reads the metrics of a binary of this project at url: API writes by verb (refused
@@ -51,37 +50,4 @@ func labelValue(sample, label string) string {
 	}
 	rest := sample[i+len(label)+2:]
 	return rest[:strings.IndexByte(rest, '"')]
-}
-
-// RSSSampler samples a binary's resident memory until stopped.
-type RSSSampler struct {
-	done chan struct{}
-	peak chan float64
-}
-
-// SampleRSS samples the resident memory the binary whose metrics are at metricsURL reports,
-// every 250 ms.
-func SampleRSS(metricsURL string) *RSSSampler {
-	r := &RSSSampler{done: make(chan struct{}), peak: make(chan float64, 1)}
-	go func() {
-		peak := 0.0
-		for {
-			if _, rss, err := Scrape(metricsURL); err == nil && rss > peak {
-				peak = rss
-			}
-			select {
-			case <-r.done:
-				r.peak <- peak
-				return
-			case <-time.After(250 * time.Millisecond):
-			}
-		}
-	}()
-	return r
-}
-
-// Stop ends the sampling and returns the peak in bytes.
-func (r *RSSSampler) Stop() float64 {
-	close(r.done)
-	return <-r.peak
 }

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 )
 
@@ -33,18 +32,5 @@ process_virtual_memory_bytes 9e+09
 	}
 	if rss != 12<<20 {
 		t.Errorf("rss %v, want 12 MiB", rss)
-	}
-}
-
-func TestProcessCPU(t *testing.T) {
-	s, err := ProcessCPU(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s < 0 {
-		t.Errorf("CPU seconds %v", s)
-	}
-	if _, err := ProcessCPU(-1); err == nil {
-		t.Error("no error for a process that does not exist")
 	}
 }

@@ -41,6 +41,58 @@ func SelfCPU() (float64, error) {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds(), nil
 }
 
+// ProcessRSS reads the resident memory of a process in bytes (what its
+// process_resident_memory_bytes metric reports), from /proc without asking the process.
+func ProcessRSS(pid int) (float64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
+	if err != nil {
+		return 0, err
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) < 2 {
+		return 0, fmt.Errorf("/proc/%d/statm: too few fields", pid)
+	}
+	pages, err := strconv.ParseFloat(fields[1], 64)
+	if err != nil {
+		return 0, fmt.Errorf("/proc/%d/statm: %w", pid, err)
+	}
+	return pages * float64(os.Getpagesize()), nil
+}
+
+// RSSSampler samples a process's resident memory until stopped.
+type RSSSampler struct {
+	done chan struct{}
+	peak chan float64
+}
+
+// SampleRSS samples the resident memory of a process every 250 ms. It reads /proc rather
+// than the process's metrics: a scrape of the controller's metrics computes its fleet metrics
+// over every tenant, which at four scrapes a second would be a load of its own.
+func SampleRSS(pid int) *RSSSampler {
+	r := &RSSSampler{done: make(chan struct{}), peak: make(chan float64, 1)}
+	go func() {
+		peak := 0.0
+		for {
+			if rss, err := ProcessRSS(pid); err == nil && rss > peak {
+				peak = rss
+			}
+			select {
+			case <-r.done:
+				r.peak <- peak
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	}()
+	return r
+}
+
+// Stop ends the sampling and returns the peak in bytes.
+func (r *RSSSampler) Stop() float64 {
+	close(r.done)
+	return <-r.peak
+}
+
 // LoadAverage returns the one-minute load average, 0 when unknown.
 func LoadAverage() float64 {
 	data, err := os.ReadFile("/proc/loadavg")
