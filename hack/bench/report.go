@@ -36,9 +36,8 @@ func (r *report) print() {
 		return
 	}
 	fmt.Printf("tenants                         %d\n", r.Tenants)
-	fmt.Printf("bare Jobs complete (baseline)   %s; two per tenant, one after the other: %s\n",
-		r.BareJobs.Round(100*time.Millisecond), r.BareJobsTwoSteps.Round(100*time.Millisecond))
-	fmt.Printf("subscribe (all Ready)           %s (%.1fx the baseline)\n", r.Subscribe.Round(100*time.Millisecond), ratio(r.Subscribe, r.BareJobs))
+	fmt.Printf("bare Jobs complete (baseline)   %s; two per tenant, one after the other: %s\n", orSkipped(r.BareJobs), orSkipped(r.BareJobsTwoSteps))
+	fmt.Printf("subscribe (all Ready)           %s (%s)\n", r.Subscribe.Round(100*time.Millisecond), ratio(r.Subscribe, r.BareJobs, "the baseline"))
 	for _, phase := range []string{"subscribe", "upgrade", "unsubscribe"} {
 		if w, ok := r.Writes[phase]; ok {
 			fmt.Printf("writes per tenant, %-12s %.1f %v\n", phase, total(w), w)
@@ -46,10 +45,10 @@ func (r *report) print() {
 	}
 	fmt.Printf("controller writes while idle    %.0f\n", r.IdleWrites)
 	if r.Upgrade > 0 {
-		fmt.Printf("upgrade (all Ready on v2)       %s (%.1fx the two-step baseline)\n", r.Upgrade.Round(100*time.Millisecond), ratio(r.Upgrade, r.BareJobsTwoSteps))
+		fmt.Printf("upgrade (all Ready on v2)       %s (%s)\n", r.Upgrade.Round(100*time.Millisecond), ratio(r.Upgrade, r.BareJobsTwoSteps, "the two-step baseline"))
 	}
 	if r.Unsubscribe > 0 {
-		fmt.Printf("unsubscribe (all gone)          %s (%.1fx the baseline)\n", r.Unsubscribe.Round(100*time.Millisecond), ratio(r.Unsubscribe, r.BareJobs))
+		fmt.Printf("unsubscribe (all gone)          %s (%s)\n", r.Unsubscribe.Round(100*time.Millisecond), ratio(r.Unsubscribe, r.BareJobs, "the baseline"))
 	}
 	if r.UnrelatedSecrets > 0 {
 		fmt.Printf("controller memory (RSS)         %.1f MiB after the tenant phases, %.1f MiB when restarted with %d unrelated Secrets\n",
@@ -58,10 +57,19 @@ func (r *report) print() {
 	printCosts(r.Costs, r.Tenants)
 }
 
-// ratio is a phase's time in multiples of its baseline.
-func ratio(d, baseline time.Duration) float64 {
+// ratio gives a phase's time in multiples of its baseline, e.g. "2.1x the baseline", or
+// says that the baseline was not run.
+func ratio(d, baseline time.Duration, name string) string {
 	if baseline <= 0 {
-		return 0
+		return name + " not run"
 	}
-	return d.Seconds() / baseline.Seconds()
+	return fmt.Sprintf("%.1fx %s", d.Seconds()/baseline.Seconds(), name)
+}
+
+// orSkipped formats a baseline's time, or says that it was not run.
+func orSkipped(d time.Duration) string {
+	if d <= 0 {
+		return "not run"
+	}
+	return d.Round(100 * time.Millisecond).String()
 }
