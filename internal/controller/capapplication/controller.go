@@ -5,8 +5,12 @@ package capapplication
 
 import (
 	"errors"
+	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/capstan-io/capstan/internal/controller"
@@ -105,10 +109,22 @@ func (ctl *Controller) enqueueOwner(obj metav1.Object) {
 	}
 }
 
-// domainChanged queues the applications referencing a changed domain.
+// domainChanged queues the applications referencing a changed or deleted domain, and those
+// whose domains migration was refused: the refusal may have been over this domain (a host it
+// served), so the migration is tried again.
 func (ctl *Controller) domainChanged(obj metav1.Object) {
 	for _, ca := range controller.ApplicationsOfDomain(ctl.caIndexer, obj) {
 		controller.EnqueueBatched(ctl.queue, cache.MetaObjectToName(ca))
+	}
+	cas, err := ctl.cas.List(labels.Everything())
+	if err != nil {
+		utilruntime.HandleError(fmt.Errorf("listing applications to retry their domains migration: %w", err))
+		return
+	}
+	for _, ca := range cas {
+		if c := meta.FindStatusCondition(ca.Status.Conditions, v1alpha1.ConditionTypeReady); c != nil && c.Reason == ReasonDomainsMigrationFailed {
+			controller.EnqueueBatched(ctl.queue, cache.MetaObjectToName(ca))
+		}
 	}
 }
 

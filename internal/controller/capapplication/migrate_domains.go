@@ -34,7 +34,8 @@ const secondaryNamePrefix = "cap-operator-domains-"
 var defaultIngressSelector = map[string]string{"app": "istio-ingressgateway", "istio": "ingressgateway"}
 
 // migrationError is a host the controller cannot create an object for (the API server or
-// the webhook refused it); the spec must change before a retry can succeed.
+// the webhook refused it); a retry can succeed only once the spec or the conflicting domain
+// changes, and each of those queues the application.
 type migrationError struct {
 	err error
 }
@@ -46,8 +47,9 @@ func (e *migrationError) Unwrap() error { return e.err }
 // is served by an existing Domain of the namespace or ClusterDomain, or by a new one, a Domain
 // `<ca>-primary` (Wildcard DNS) for the primary and a ClusterDomain (Subdomain DNS) for each
 // secondary. The mutating webhook used to create these objects; it has no side effects now,
-// so that a forged admission review creates nothing. The application's update queues it
-// again; a refused host leaves it in Error with the reason.
+// so that a forged admission review creates nothing. A refused host leaves the application
+// in Error with the reason; its update, or the change or deletion of any Domain or
+// ClusterDomain, queues it again.
 func (ctl *Controller) migrateDomains(ctx context.Context, ca *v1alpha1.CAPApplication) error {
 	var refs []v1alpha1.DomainRef
 	for _, h := range domainref.LegacyDomains(ca) {

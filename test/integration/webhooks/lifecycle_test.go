@@ -130,6 +130,8 @@ func TestDomainsMigration(t *testing.T) {
 
 // TestDomainsMigrationRefused migrates a host that a Domain of another namespace serves: the
 // webhook denies the controller's Domain for it, and the application says so in its status.
+// Once that Domain is deleted, the migration is retried without a change of the application
+// and succeeds.
 func TestDomainsMigrationRefused(t *testing.T) {
 	env := setup(t)
 	ns, other := env.NewNamespace(t), env.NewNamespace(t)
@@ -158,6 +160,23 @@ func TestDomainsMigrationRefused(t *testing.T) {
 			}
 		}
 		return false, fmt.Errorf("state %q, conditions %v", state, conds)
+	})
+
+	if err := env.Dynamic().Resource(gvr("domains")).Namespace(other).Delete(context.Background(), dom.GetName(), metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, func() (bool, error) {
+		got, err := env.Dynamic().Resource(gvr("capapplications")).Namespace(ns).Get(context.Background(), "cap-app-01", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		refs, _, _ := unstructured.NestedSlice(got.Object, "spec", "domainRefs")
+		_, hasDomains, _ := unstructured.NestedFieldNoCopy(got.Object, "spec", "domains")
+		want := map[string]any{"kind": "Domain", "name": "cap-app-01-primary"}
+		if len(refs) == 1 && fmt.Sprint(refs[0]) == fmt.Sprint(want) && !hasDomains {
+			return true, nil
+		}
+		return false, fmt.Errorf("after deleting the conflicting Domain: domainRefs %v, spec.domains still set %v", refs, hasDomains)
 	})
 }
 
