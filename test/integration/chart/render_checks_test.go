@@ -107,8 +107,12 @@ func checkDeploymentsAndServices(t *testing.T, objs manifests, ns string) {
 		if got := envValue(t, c, "METRICS_PORT"); got != "9090" || containerPort(t, c, "metrics-port") != 9090 {
 			t.Errorf("%s METRICS_PORT %q does not match the metrics-port container port", tc.name, got)
 		}
-		if c.Resources.Limits.Memory().IsZero() || c.Resources.Requests.Cpu().IsZero() {
-			t.Errorf("%s has no resource limits/requests: %+v", tc.name, c.Resources)
+		// A memory limit and requests, but no CPU quota to throttle mass operations.
+		if c.Resources.Limits.Memory().IsZero() || c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() {
+			t.Errorf("%s has no memory limit or no requests: %+v", tc.name, c.Resources)
+		}
+		if _, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
+			t.Errorf("%s has a CPU limit by default: %+v", tc.name, c.Resources)
 		}
 	}
 
