@@ -37,7 +37,9 @@ func (r *report) print() {
 	}
 	fmt.Printf("tenants                         %d\n", r.Tenants)
 	fmt.Printf("bare Jobs complete (baseline)   %s; two per tenant, one after the other: %s\n", orSkipped(r.BareJobs), orSkipped(r.BareJobsTwoSteps))
-	fmt.Printf("subscribe (all Ready)           %s (%s)\n", r.Subscribe.Round(100*time.Millisecond), ratio(r.Subscribe, r.BareJobs, "the baseline"))
+	if r.Subscribe > 0 {
+		fmt.Printf("subscribe (all Ready)           %s (%s)\n", r.Subscribe.Round(100*time.Millisecond), ratio(r.Subscribe, r.BareJobs, "the baseline"))
+	}
 	for _, phase := range []string{"subscribe", "upgrade", "unsubscribe"} {
 		if w, ok := r.Writes[phase]; ok {
 			fmt.Printf("writes per tenant, %-12s %.1f %v\n", phase, total(w), w)
