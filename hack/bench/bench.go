@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,8 +31,11 @@ type bench struct {
 	sme        versioned.Interface
 	ns         string
 	controller *exec.Cmd
-	logPath    string
-	bin        string
+	// pid is the controller's process ID, read by the memory sampler while a phase may
+	// restart the controller.
+	pid     atomic.Int64
+	logPath string
+	bin     string
 	// opsURL is the controller's metrics and profiling endpoint, metricsURL its /metrics.
 	opsURL, metricsURL string
 	// kubeconfig holds a token of the controller's ServiceAccount (see controllerKubeconfig).
@@ -106,9 +110,13 @@ func (b *bench) startController(logName string) error {
 	if err := b.controller.Start(); err != nil {
 		return err
 	}
+	b.pid.Store(int64(b.controller.Process.Pid))
 	fmt.Printf("bench: controller log %s\n", b.logPath)
 	return nil
 }
+
+// controllerPID returns the process ID of the controller running now.
+func (b *bench) controllerPID() int { return int(b.pid.Load()) }
 
 // startInformers starts the caches the phases wait on.
 func (b *bench) startInformers(ctx context.Context) {

@@ -40,7 +40,7 @@ type costMeter struct {
 
 // startCost begins measuring a phase.
 func (b *bench) startCost(name string) *costMeter {
-	m := &costMeter{b: b, cost: phaseCost{Name: name}, start: time.Now(), cpu: b.sampleCPU(), offset: b.auditOffset(), rss: measure.SampleRSS(b.controller.Process.Pid)}
+	m := &costMeter{b: b, cost: phaseCost{Name: name}, start: time.Now(), cpu: b.sampleCPU(), offset: b.auditOffset(), rss: measure.SampleRSS(b.controllerPID)}
 	m.cost.Load[0] = measure.LoadAverage()
 	if b.cfg.cpuProfileDir != "" {
 		m.prof = b.startProfile(name)

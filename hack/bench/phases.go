@@ -258,6 +258,7 @@ func (b *bench) idle(_ context.Context, r *report) error {
 		return err
 	}
 	r.IdleWrites = total(after) - total(before)
+	r.IdleMeasured = true
 	return nil
 }
 

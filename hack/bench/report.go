@@ -16,6 +16,7 @@ type report struct {
 	// Writes are the controller's API writes per tenant by verb, per phase.
 	Writes              map[string]map[string]float64
 	IdleWrites          float64
+	IdleMeasured        bool
 	Upgrade             time.Duration
 	Unsubscribe         time.Duration
 	MemoryBytes         float64
@@ -45,7 +46,9 @@ func (r *report) print() {
 			fmt.Printf("writes per tenant, %-12s %.1f %v\n", phase, total(w), w)
 		}
 	}
-	fmt.Printf("controller writes while idle    %.0f\n", r.IdleWrites)
+	if r.IdleMeasured {
+		fmt.Printf("controller writes while idle    %.0f\n", r.IdleWrites)
+	}
 	if r.Upgrade > 0 {
 		fmt.Printf("upgrade (all Ready on v2)       %s (%s)\n", r.Upgrade.Round(100*time.Millisecond), ratio(r.Upgrade, r.BareJobsTwoSteps, "the two-step baseline"))
 	}

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -138,10 +137,11 @@ func (b *bench) serverLoad(ctx context.Context, r *report) error {
 	}
 	res := &serverResult{Requests: n, Codes: map[int]int{}}
 	r.Server = res
-	sampler := measure.SampleRSS(srv.cmd.Process.Pid)
+	sampler := measure.SampleRSS(func() int { return srv.cmd.Process.Pid })
+	defer sampler.Stop()
 	var prof *measure.Profiler
 	if b.cfg.cpuProfileDir != "" {
-		prof = measure.StartHTTPProfiler(srv.opsURL(), filepath.Join(b.cfg.cpuProfileDir, "server-process.pprof"))
+		prof = measure.StartHTTPProfiler(srv.opsURL, filepath.Join(b.cfg.cpuProfileDir, "server-process.pprof"))
 		defer func() { // merged after measuring: merging costs CPU
 			measure.StopProfilers(prof)
 			res.Profile = prof.Merge()
@@ -182,7 +182,7 @@ func (b *bench) serverLoad(ctx context.Context, r *report) error {
 	res.CPU = cpuEnd - cpuStart
 	time.Sleep(settle) // a duplicate would come now
 	res.PeakRSS = sampler.Stop()
-	_, res.RSSAfter, err = measure.Scrape(srv.metricsURL)
+	res.RSSAfter, err = measure.ProcessRSS(srv.cmd.Process.Pid)
 	if err != nil {
 		return err
 	}
@@ -294,9 +294,10 @@ func callbackCounts(cbs []servertest.Callback) map[string]int {
 
 // serverProcess is the running subscription server binary.
 type serverProcess struct {
-	cmd        *exec.Cmd
-	apiURL     string
-	metricsURL string
+	cmd    *exec.Cmd
+	apiURL string
+	// opsURL is the base URL of the server's metrics and profiling endpoint.
+	opsURL string
 }
 
 // startServer builds the subscription server and runs it with its default settings (the
@@ -321,7 +322,7 @@ func (b *bench) startServer(ctx context.Context) (*serverProcess, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &serverProcess{apiURL: fmt.Sprintf("http://127.0.0.1:%d", port), metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)}
+	s := &serverProcess{apiURL: fmt.Sprintf("http://127.0.0.1:%d", port), opsURL: fmt.Sprintf("http://127.0.0.1:%d", metricsPort)}
 	args := []string{"--kubeconfig=" + b.env.KubeconfigPath}
 	settings := "default settings"
 	if b.cfg.cpuProfileDir != "" {
@@ -355,9 +356,6 @@ func (b *bench) startServer(ctx context.Context) (*serverProcess, error) {
 	}
 	return s, nil
 }
-
-// opsURL is the base URL of the server's metrics and profiling endpoint.
-func (s *serverProcess) opsURL() string { return strings.TrimSuffix(s.metricsURL, "/metrics") }
 
 // stop ends the server.
 func (s *serverProcess) stop() {

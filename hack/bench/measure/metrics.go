@@ -2,6 +2,7 @@ package measure
 
 import (
 	"bufio"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +16,9 @@ func Scrape(url string) (writes map[string]float64, rss float64, err error) {
 		return nil, 0, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
 	writes = map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -24,7 +28,10 @@ func Scrape(url string) (writes map[string]float64, rss float64, err error) {
 		if len(fields) != 2 {
 			continue
 		}
-		v, _ := strconv.ParseFloat(fields[1], 64)
+		v, err := strconv.ParseFloat(fields[1], 64)
+		if err != nil {
+			continue
+		}
 		switch {
 		case strings.HasPrefix(line, "cap_op_rest_client_requests_total{"):
 			method := labelValue(fields[0], "method")
@@ -49,5 +56,9 @@ func labelValue(sample, label string) string {
 		return ""
 	}
 	rest := sample[i+len(label)+2:]
-	return rest[:strings.IndexByte(rest, '"')]
+	end := strings.IndexByte(rest, '"')
+	if end < 0 {
+		return ""
+	}
+	return rest[:end]
 }

@@ -34,3 +34,13 @@ process_virtual_memory_bytes 9e+09
 		t.Errorf("rss %v, want 12 MiB", rss)
 	}
 }
+
+func TestScrapeRefusesAnError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	if _, _, err := Scrape(srv.URL); err == nil {
+		t.Error("no error for a 503 answer")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -61,19 +62,22 @@ func ProcessRSS(pid int) (float64, error) {
 
 // RSSSampler samples a process's resident memory until stopped.
 type RSSSampler struct {
-	done chan struct{}
-	peak chan float64
+	done     chan struct{}
+	peak     chan float64
+	stopOnce sync.Once
+	result   float64
 }
 
-// SampleRSS samples the resident memory of a process every 250 ms. It reads /proc rather
-// than the process's metrics: a scrape of the controller's metrics computes its fleet metrics
-// over every tenant, which at four scrapes a second would be a load of its own.
-func SampleRSS(pid int) *RSSSampler {
+// SampleRSS samples the resident memory of the process pid returns every 250 ms (asked each
+// time, so a process restarted meanwhile is followed). It reads /proc rather than the
+// process's metrics: a scrape of the controller's metrics computes its fleet metrics over
+// every tenant, which at four scrapes a second would be a load of its own.
+func SampleRSS(pid func() int) *RSSSampler {
 	r := &RSSSampler{done: make(chan struct{}), peak: make(chan float64, 1)}
 	go func() {
 		peak := 0.0
 		for {
-			if rss, err := ProcessRSS(pid); err == nil && rss > peak {
+			if rss, err := ProcessRSS(pid()); err == nil && rss > peak {
 				peak = rss
 			}
 			select {
@@ -87,10 +91,13 @@ func SampleRSS(pid int) *RSSSampler {
 	return r
 }
 
-// Stop ends the sampling and returns the peak in bytes.
+// Stop ends the sampling and returns the peak in bytes; stopping again returns it again.
 func (r *RSSSampler) Stop() float64 {
-	close(r.done)
-	return <-r.peak
+	r.stopOnce.Do(func() {
+		close(r.done)
+		r.result = <-r.peak
+	})
+	return r.result
 }
 
 // LoadAverage returns the one-minute load average, 0 when unknown.
