@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/capstan-io/capstan/internal/controller"
+	"github.com/capstan-io/capstan/internal/controller/domainref"
 	"github.com/capstan-io/capstan/internal/controller/serviceexposure"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
 	smelisters "github.com/capstan-io/capstan/pkg/client/listers/sme.sap.com/v1alpha1"
@@ -110,8 +110,9 @@ func (ctl *Controller) enqueueOwner(obj metav1.Object) {
 }
 
 // domainChanged queues the applications referencing a changed or deleted domain, and those
-// whose domains migration was refused: the refusal may have been over this domain (a host it
-// served), so the migration is tried again.
+// whose spec.domains are not migrated yet: a refused migration may have been over this domain
+// (a host it served), so it is tried again. Pending migrations are found by their spec, not
+// by the DomainsMigrationFailed status, which the cache may not show yet.
 func (ctl *Controller) domainChanged(obj metav1.Object) {
 	for _, ca := range controller.ApplicationsOfDomain(ctl.caIndexer, obj) {
 		controller.EnqueueBatched(ctl.queue, cache.MetaObjectToName(ca))
@@ -122,7 +123,7 @@ func (ctl *Controller) domainChanged(obj metav1.Object) {
 		return
 	}
 	for _, ca := range cas {
-		if c := meta.FindStatusCondition(ca.Status.Conditions, v1alpha1.ConditionTypeReady); c != nil && c.Reason == ReasonDomainsMigrationFailed {
+		if len(domainref.LegacyDomains(ca)) > 0 {
 			controller.EnqueueBatched(ctl.queue, cache.MetaObjectToName(ca))
 		}
 	}
