@@ -83,8 +83,8 @@ func (b *bench) sampleCPU() map[string]float64 {
 			out[p.Name] += s
 		}
 	}
-	if b.controller != nil && b.controller.Process != nil {
-		if s, err := measure.ProcessCPU(b.controller.Process.Pid); err == nil {
+	if pid := b.controllerPID(); pid != 0 {
+		if s, err := measure.ProcessCPU(pid); err == nil {
 			out["controller"] = s
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/capstan-io/capstan/hack/bench/measure"
 	"github.com/capstan-io/capstan/internal/controller/versioncleanup"
 	"github.com/capstan-io/capstan/internal/server"
 	"github.com/capstan-io/capstan/pkg/apis/sme.sap.com/v1alpha1"
@@ -209,7 +210,7 @@ const settle = 3 * time.Second
 // countWrites runs a phase and returns the controller's API writes by verb per tenant,
 // counted from its client metrics (events included) once the phase's last writes landed.
 func (b *bench) countWrites(phase func() error) (map[string]float64, error) {
-	before, _, err := b.scrape()
+	before, err := b.scrape()
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +218,7 @@ func (b *bench) countWrites(phase func() error) (map[string]float64, error) {
 		return nil, err
 	}
 	time.Sleep(settle)
-	after, _, err := b.scrape()
+	after, err := b.scrape()
 	if err != nil {
 		return nil, err
 	}
@@ -248,12 +249,12 @@ func (b *bench) createTenant(ctx context.Context, ca *v1alpha1.CAPApplication, v
 
 // idle counts the controller's writes while nothing changes.
 func (b *bench) idle(_ context.Context, r *report) error {
-	before, _, err := b.scrape()
+	before, err := b.scrape()
 	if err != nil {
 		return err
 	}
 	time.Sleep(b.cfg.idle)
-	after, _, err := b.scrape()
+	after, err := b.scrape()
 	if err != nil {
 		return err
 	}
@@ -304,7 +305,7 @@ func (b *bench) memory(ctx context.Context, r *report) error {
 	if b.cfg.secrets == 0 {
 		return nil
 	}
-	_, before, err := b.scrape()
+	before, err := measure.ProcessRSS(b.controllerPID())
 	if err != nil {
 		return err
 	}
@@ -327,12 +328,12 @@ func (b *bench) memory(ctx context.Context, r *report) error {
 		return err
 	}
 	// Sample the resident memory for a while after the caches synced; report the peak.
-	if err := b.poll(ctx, "controller metrics", func() (bool, string, error) { _, _, err := b.scrape(); return err == nil, "", nil }); err != nil {
+	if err := b.poll(ctx, "controller metrics", func() (bool, string, error) { _, err := b.scrape(); return err == nil, "", nil }); err != nil {
 		return err
 	}
 	for range 10 {
 		time.Sleep(time.Second)
-		_, rss, err := b.scrape()
+		rss, err := measure.ProcessRSS(b.controllerPID())
 		if err != nil {
 			return err
 		}

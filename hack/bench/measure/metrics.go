@@ -8,18 +8,19 @@ import (
 	"strings"
 )
 
-// Scrape reads the metrics of a binary of this project at url: API writes by verb (refused
-// ones by verb and status code, e.g. "PUT 409") and resident memory in bytes.
-func Scrape(url string) (writes map[string]float64, rss float64, err error) {
+// Scrape reads the API writes by verb (refused ones by verb and status code, e.g. "PUT 409")
+// from the metrics of a binary of this project at url. Resident memory is read from /proc
+// (ProcessRSS), which is the same figure.
+func Scrape(url string) (map[string]float64, error) {
 	resp, err := http.Get(url) //nolint:gosec // loopback URLs built by the bench
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	writes = map[string]float64{}
+	writes := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -32,21 +33,19 @@ func Scrape(url string) (writes map[string]float64, rss float64, err error) {
 		if err != nil {
 			continue
 		}
-		switch {
-		case strings.HasPrefix(line, "cap_op_rest_client_requests_total{"):
-			method := labelValue(fields[0], "method")
-			if method == "GET" || method == "LIST" || method == "WATCH" {
-				continue
-			}
-			if code := labelValue(fields[0], "code"); !strings.HasPrefix(code, "2") {
-				method += " " + code // refused writes (409 conflicts) are counted apart
-			}
-			writes[method] += v
-		case strings.HasPrefix(line, "process_resident_memory_bytes "):
-			rss = v
+		if !strings.HasPrefix(line, "cap_op_rest_client_requests_total{") {
+			continue
 		}
+		method := labelValue(fields[0], "method")
+		if method == "GET" || method == "LIST" || method == "WATCH" {
+			continue
+		}
+		if code := labelValue(fields[0], "code"); !strings.HasPrefix(code, "2") {
+			method += " " + code // refused writes (409 conflicts) are counted apart
+		}
+		writes[method] += v
 	}
-	return writes, rss, sc.Err()
+	return writes, sc.Err()
 }
 
 // labelValue extracts a label's value from a metric sample name.
